@@ -1,0 +1,74 @@
+import { loadConfig, settingsFor } from '../config/load-config.js'
+import { IMAGE_OPTIONS } from '../config/options.js'
+import { InterruptedError } from '../errors.js'
+import { EXIT_CODE_HELP } from '../exit-codes.js'
+import { resolveImageOptions } from '../image/image-options.js'
+import { runImage } from '../image/run-image.js'
+import { imageSummary } from '../image/summary.js'
+import { createLogger } from '../log/logger.js'
+import { detectRootDisk } from '../system/root-disk.js'
+import type { CliIo } from './cli-io.js'
+import { optionHelp, parseFlags } from './parse-flags.js'
+
+export const IMAGE_HELP = `Usage: sd-backup image [options]
+
+Streams the whole SD card (or --device) through parallel gzip straight onto the
+NAS as DEST/STATION/images/STATION-YYYY-MM-DD.img.gz, with a manifest beside it
+(SHA-256, member index). Nothing is staged on the card. The .img.gz is a normal
+gzip file: Raspberry Pi Imager, balenaEtcher and 'gunzip -c | dd' restore it.
+
+Before reading a byte it checks: --mount is mounted and holds --dest, --dest is
+not on the card being imaged, today's image does not exist yet, the directory is
+writable (probe file), and free space >= previous image x 1.2 (or --min-free).
+
+Options (each is also a config key, e.g. 'chunk-size = 4M'):
+  --config FILE              config file [$SD_BACKUP_CONFIG, /etc/sd-backup/sd-backup.conf]
+${optionHelp(IMAGE_OPTIONS)}
+  -h, --help                 this text
+
+Example:
+  sd-backup image --mount /mnt/nas --dest /mnt/nas/backups --station zolder
+
+Exit codes:
+${EXIT_CODE_HELP.map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`).join('\n')}
+`
+
+// `sd-backup image`: flags and config → runImage, with signals and a summary.
+export async function cmdImage(args: readonly string[], io: CliIo): Promise<number> {
+  const flags = parseFlags(args, IMAGE_OPTIONS)
+  if (flags.help) {
+    io.stdout.write(IMAGE_HELP)
+    return 0
+  }
+  const config = await loadConfig(IMAGE_OPTIONS, flags.config, io.env, io.defaultConfigPath)
+  const settings = settingsFor(config, 'image', flags.values)
+  const resolved = resolveImageOptions(settings)
+  const log = createLogger(io.sink, (settings['log-level'] as string | undefined) ?? 'info').child({
+    job: 'image',
+    station: resolved.station,
+  })
+  const device = resolved.device ?? detectRootDisk()
+  log.info({ device, autodetected: resolved.device === undefined, config: config.file }, `source: ${device}`)
+  if (resolved.device === undefined) io.stderr.write(`source: ${device} (the disk holding /)\n`)
+
+  const abort = new AbortController()
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => abort.abort(new InterruptedError(sig))
+  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') }
+  const signals = io.signals
+  for (const [sig, fn] of Object.entries(handlers)) signals?.on(sig, fn)
+  try {
+    const result = await runImage(
+      { ...resolved, device },
+      { log, signal: abort.signal, tty: io.stderr.isTTY ? io.stderr : undefined, sink: io.sink },
+    )
+    const summary = imageSummary(result.manifest, result.file)
+    log.info({ summary: summary.fields }, summary.text)
+    if (io.stderr.isTTY) io.stderr.write(`${summary.text}\n`)
+    return 0
+  } catch (err) {
+    log.error({ err }, (err as Error).message)
+    throw err
+  } finally {
+    for (const [sig, fn] of Object.entries(handlers)) signals?.off(sig, fn)
+  }
+}

@@ -1,0 +1,44 @@
+import { SdBackupError, UsageError } from '../errors.js'
+import { exitCodeFor } from '../exit-codes.js'
+import { VERSION } from '../version.js'
+import type { CliIo } from './cli-io.js'
+import { cmdImage } from './cmd-image.js'
+
+const COMMANDS: Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>; summary: string }> = {
+  image: { run: cmdImage, summary: 'stream the SD card through parallel gzip onto the NAS (weekly timer)' },
+}
+
+export const MAIN_HELP = `Usage: sd-backup <command> [options]
+
+Backups for Raspberry Pi stations, written straight onto a NAS.
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Run 'sd-backup <command> --help' for its options and exit codes.
+Config: --config FILE, else $SD_BACKUP_CONFIG, else /etc/sd-backup/sd-backup.conf.
+`
+
+// The whole CLI as a function: argv in, exit code out. The one place errors become codes.
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      io.stdout.write(MAIN_HELP)
+      return name === undefined ? 2 : 0
+    }
+    if (name === '--version' || name === '-V') {
+      io.stdout.write(`sd-backup ${VERSION}\n`)
+      return 0
+    }
+    const cmd = COMMANDS[name]
+    if (!cmd) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`)
+    return await cmd.run(rest, io)
+  } catch (err) {
+    const explained = err instanceof SdBackupError
+    io.stderr.write(`sd-backup${name && name !== '' ? ` ${name}` : ''}: ${explained ? (err as Error).message : String((err as Error)?.stack ?? err)}\n`)
+    return exitCodeFor(err)
+  }
+}

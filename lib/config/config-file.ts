@@ -1,0 +1,55 @@
+import { ConfigError } from '../errors.js'
+import { parseOptionValue, type OptionSpec, type OptionValues } from './options.js'
+
+// The hand-edited file: `key = value` lines, `#` comments, optional `[job]` sections.
+// Keys outside a section apply to every job; a section's keys apply to that job only.
+export interface ParsedConfig {
+  readonly global: OptionValues
+  readonly sections: Readonly<Record<string, OptionValues>>
+}
+
+// Parses and validates the text; every error names the file, the line and the key.
+export function parseConfigText(text: string, file: string, specs: readonly OptionSpec[]): ParsedConfig {
+  const byKey = new Map(specs.map((s) => [s.key, s]))
+  const global: OptionValues = {}
+  const sections: Record<string, OptionValues> = {}
+  let current = global
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1
+    const body = stripComment(raw).trim()
+    if (body === '') return
+    const section = /^\[([a-z][a-z0-9-]*)\]$/.exec(body)
+    if (section) {
+      current = sections[section[1]!] ??= {}
+      return
+    }
+    const kv = /^([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*)$/.exec(body)
+    if (!kv) throw new ConfigError(body, "is not a 'key = value' line", file, line)
+    const key = kv[1]!.toLowerCase().replaceAll('_', '-')
+    const spec = byKey.get(key)
+    if (!spec) {
+      throw new ConfigError(key, `unknown key (known keys: ${[...byKey.keys()].join(', ')})`, file, line)
+    }
+    current[key] = parseOptionValue(spec, unquote(kv[2]!), file, line)
+  })
+  return { global, sections }
+}
+
+// A '#' starts a comment unless it is inside quotes.
+function stripComment(line: string): string {
+  let quote = ''
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!
+    if (quote) {
+      if (c === quote) quote = ''
+    } else if (c === '"' || c === "'") quote = c
+    else if (c === '#') return line.slice(0, i)
+  }
+  return line
+}
+
+function unquote(v: string): string {
+  const t = v.trim()
+  if (t.length >= 2 && (t[0] === '"' || t[0] === "'") && t.at(-1) === t[0]) return t.slice(1, -1)
+  return t
+}

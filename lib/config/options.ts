@@ -1,0 +1,77 @@
+import { ConfigError } from '../errors.js'
+import { parseSize } from '../util/size.js'
+
+// One table describes every setting: it drives flag parsing, config-file validation
+// and the --help text, so a key can never be a flag but not a config key or vice versa.
+export interface OptionSpec {
+  readonly key: string
+  readonly type: 'string' | 'int' | 'size' | 'bool' | 'enum'
+  readonly help: string
+  readonly values?: readonly string[]
+  readonly min?: number
+  readonly max?: number
+  readonly pattern?: RegExp
+}
+
+export type OptionValue = string | number | boolean
+export type OptionValues = Record<string, OptionValue>
+
+// Settings of `sd-backup image`, in the order --help shows them.
+export const IMAGE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'device', type: 'string', help: 'block device or image file to back up (default: the disk holding /)' },
+  { key: 'dest', type: 'string', help: 'backup root on the NAS; images go to DEST/STATION/images/' },
+  { key: 'mount', type: 'string', help: 'NAS mount point: must be mounted, and --dest must lie inside it' },
+  {
+    key: 'station',
+    type: 'string',
+    pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    help: 'station name used in paths (default: the hostname)',
+  },
+  { key: 'compress', type: 'enum', values: ['gzip', 'zstd'], help: 'gzip (.img.gz, flashable by Imager/Etcher) or zstd (.img.zst) [gzip]' },
+  { key: 'level', type: 'int', min: 0, max: 19, help: 'compression level: gzip 0-9 [6], zstd 1-19 [3]' },
+  { key: 'workers', type: 'int', min: 1, max: 64, help: 'compression threads [one per core]' },
+  { key: 'chunk-size', type: 'size', min: 64 * 1024, max: 256 * 1024 ** 2, help: 'bytes per gzip member / zstd frame [gzip 4M, zstd 16M]' },
+  { key: 'min-free', type: 'size', help: 'free space required on the NAS [previous image x 1.2]' },
+  { key: 'progress-interval', type: 'int', min: 1, max: 86400, help: 'seconds between progress log lines when not on a terminal [30]' },
+  { key: 'full', type: 'bool', help: 'read every byte of the device (the only mode for now)' },
+  { key: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error'], help: 'log level [info]' },
+]
+
+// Turns the text of one setting into its typed value, or a ConfigError naming the key.
+export function parseOptionValue(spec: OptionSpec, text: string, file?: string, line?: number): OptionValue {
+  const fail = (problem: string): never => {
+    throw new ConfigError(spec.key, problem, file, line)
+  }
+  switch (spec.type) {
+    case 'bool':
+      if (/^(true|yes|on|1)$/i.test(text)) return true
+      if (/^(false|no|off|0)$/i.test(text)) return false
+      return fail(`'${text}' is not a boolean (use true or false)`)
+    case 'enum':
+      if (!spec.values?.includes(text)) fail(`'${text}' is not one of: ${spec.values?.join(', ')}`)
+      return text
+    case 'int': {
+      if (!/^-?\d+$/.test(text.trim())) fail(`'${text}' is not a whole number`)
+      return checkRange(spec, Number(text), fail)
+    }
+    case 'size': {
+      let n: number
+      try {
+        n = parseSize(spec.key, text)
+      } catch (err) {
+        return fail((err as ConfigError).problem)
+      }
+      return checkRange(spec, n, fail)
+    }
+    default:
+      if (text === '') fail('is empty')
+      if (spec.pattern && !spec.pattern.test(text)) fail(`'${text}' may only use letters, digits, '.', '_' and '-'`)
+      return text
+  }
+}
+
+function checkRange(spec: OptionSpec, n: number, fail: (p: string) => never): number {
+  if (spec.min !== undefined && n < spec.min) fail(`${n} is below the minimum ${spec.min}`)
+  if (spec.max !== undefined && n > spec.max) fail(`${n} is above the maximum ${spec.max}`)
+  return n
+}

@@ -1,0 +1,181 @@
+// Every failure the tool can explain is one of these classes: a stable `code`, the
+// paths and numbers involved as fields, the underlying error in `cause`. Exit codes
+// are derived from `code` in lib/exit-codes.ts, nowhere else.
+
+/** Base class so callers can tell an explained failure from a bug. */
+export abstract class SdBackupError extends Error {
+  abstract readonly code: string
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+// Wrong flags or arguments on the command line.
+export class UsageError extends SdBackupError {
+  readonly code = 'SDB_USAGE' as const
+}
+
+// A config file or flag value that does not validate; names the key and the file/line.
+export class ConfigError extends SdBackupError {
+  readonly code = 'SDB_CONFIG' as const
+  constructor(
+    readonly key: string,
+    readonly problem: string,
+    readonly file?: string,
+    readonly line?: number,
+  ) {
+    const where = file ? `${file}${line ? `:${line}` : ''}: ` : ''
+    super(`${where}${key}: ${problem}`)
+  }
+}
+
+// The source device or image file cannot be opened or sized.
+export class SourceUnreadableError extends SdBackupError {
+  readonly code = 'SDB_SOURCE_UNREADABLE' as const
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot read source ${path}: ${reason}`, options)
+  }
+}
+
+// Reading failed or ended early after the backup had started.
+export class SourceReadError extends SdBackupError {
+  readonly code = 'SDB_SOURCE_READ' as const
+  constructor(
+    readonly path: string,
+    readonly offset: number,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`reading ${path} failed at byte ${offset}: ${reason}`, options)
+  }
+}
+
+// The NAS mount point is only a directory on the card: a backup there would fill the card.
+export class NasNotMountedError extends SdBackupError {
+  readonly code = 'SDB_NAS_NOT_MOUNTED' as const
+  constructor(readonly path: string) {
+    super(
+      `${path} is not a mounted filesystem (not in /proc/self/mountinfo): ` +
+        `mount the NAS (mount ${path}) or fix --mount; nothing was written`,
+    )
+  }
+}
+
+// --dest is not below --mount, so the mount check would prove nothing.
+export class DestOutsideMountError extends SdBackupError {
+  readonly code = 'SDB_DEST_OUTSIDE_MOUNT' as const
+  constructor(
+    readonly dest: string,
+    readonly mount: string,
+  ) {
+    super(`destination ${dest} is not inside the NAS mount ${mount}: point --dest below --mount`)
+  }
+}
+
+// The destination sits on the disk being imaged; the image would read its own output.
+export class DestOnSourceError extends SdBackupError {
+  readonly code = 'SDB_DEST_ON_SOURCE' as const
+  constructor(
+    readonly dest: string,
+    readonly device: string,
+  ) {
+    super(
+      `destination ${dest} is on ${device}, the device being backed up: ` +
+        `write to the NAS instead (is it mounted?)`,
+    )
+  }
+}
+
+// Creating or writing in the destination was refused (root squash is the usual cause on NFS).
+export class DestNotWritableError extends SdBackupError {
+  readonly code = 'SDB_DEST_NOT_WRITABLE' as const
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `cannot write in ${path} (${reason}): on an NFS export with root_squash, root here is ` +
+        `'nobody' there; create the directory on the NAS and make it writable by that user ` +
+        `(or by the uid the NAS maps root to)`,
+      options,
+    )
+  }
+}
+
+// Preflight found less free space than the estimate for this image.
+export class InsufficientSpaceError extends SdBackupError {
+  readonly code = 'SDB_INSUFFICIENT_SPACE' as const
+  constructor(
+    readonly path: string,
+    readonly available: number,
+    readonly needed: number,
+    readonly basis: string,
+  ) {
+    super(
+      `only ${available} bytes free in ${path}, need ${needed} (${basis}): ` +
+        `free space on the NAS (sd-backup cleanup) or lower --min-free`,
+    )
+  }
+}
+
+// A backup of this station and day exists; it is never overwritten.
+export class BackupExistsError extends SdBackupError {
+  readonly code = 'SDB_BACKUP_EXISTS' as const
+  constructor(readonly path: string) {
+    super(`${path} already exists and is never overwritten: move it away to take another image today`)
+  }
+}
+
+// The destination filled up while writing; the partial file has been removed.
+export class DestFullError extends SdBackupError {
+  readonly code = 'SDB_DEST_FULL' as const
+  constructor(
+    readonly path: string,
+    readonly written: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `the destination filled up after ${written} bytes of ${path}; the partial file was removed: ` +
+        `free space on the NAS (sd-backup cleanup)`,
+      options,
+    )
+  }
+}
+
+// Any other write, fsync or rename failure in the destination.
+export class DestWriteError extends SdBackupError {
+  readonly code = 'SDB_DEST_WRITE' as const
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`writing ${path} failed: ${reason}`, options)
+  }
+}
+
+// A compression worker died or reported a failure; the job stops cleanly.
+export class WorkerCrashedError extends SdBackupError {
+  readonly code = 'SDB_WORKER_CRASHED' as const
+  constructor(
+    readonly worker: number,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`compression worker ${worker} failed: ${reason}`, options)
+  }
+}
+
+// SIGINT or SIGTERM arrived; everything written by this run was removed.
+export class InterruptedError extends SdBackupError {
+  readonly code = 'SDB_INTERRUPTED' as const
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signal}; the partial file was removed`)
+  }
+}

@@ -1,0 +1,53 @@
+import { InterruptedError, SdBackupError } from './errors.js'
+
+// The one place that turns an outcome into a process exit code. Help texts list this
+// table, so a code never changes meaning once released.
+export const EXIT_CODES = {
+  OK: 0,
+  INTERNAL: 1,
+  SDB_USAGE: 2,
+  SDB_CONFIG: 2,
+  SDB_SOURCE_UNREADABLE: 3,
+  SDB_NAS_NOT_MOUNTED: 4,
+  SDB_DEST_OUTSIDE_MOUNT: 5,
+  SDB_DEST_ON_SOURCE: 6,
+  SDB_DEST_NOT_WRITABLE: 7,
+  SDB_INSUFFICIENT_SPACE: 8,
+  SDB_BACKUP_EXISTS: 9,
+  SDB_DEST_FULL: 10,
+  SDB_DEST_WRITE: 11,
+  SDB_WORKER_CRASHED: 12,
+  SDB_SOURCE_READ: 13,
+  SIGINT: 130,
+  SIGTERM: 143,
+} as const
+
+// One line per code, for --help.
+export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = [
+  [0, 'success'],
+  [1, 'internal error (a bug: please report it with the log)'],
+  [2, 'bad command line or config file'],
+  [3, 'source device or file cannot be opened or sized'],
+  [4, 'NAS mount point is not mounted'],
+  [5, '--dest is not inside --mount'],
+  [6, 'destination lies on the device being backed up'],
+  [7, 'destination not writable (root squash?)'],
+  [8, 'not enough free space on the destination (preflight)'],
+  [9, "today's backup already exists (never overwritten)"],
+  [10, 'destination filled up while writing'],
+  [11, 'other write error on the destination'],
+  [12, 'a compression worker crashed'],
+  [13, 'reading the source failed mid-run'],
+  [130, 'interrupted by SIGINT'],
+  [143, 'interrupted by SIGTERM'],
+]
+
+// Maps any thrown value to the exit code the process ends with.
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof InterruptedError) return EXIT_CODES[err.signal]
+  if (err instanceof SdBackupError) {
+    const code = (EXIT_CODES as Record<string, number>)[err.code]
+    if (code !== undefined) return code
+  }
+  return EXIT_CODES.INTERNAL
+}

@@ -1,0 +1,20 @@
+// The messages between the pool and its compression threads. Buffers travel in the
+// transfer list: the raw chunk goes out and comes back, so its memory is reused.
+export interface WorkerRequest {
+  readonly op: 'compress'
+  readonly id: number
+  readonly index: number
+  readonly raw: ArrayBuffer
+  readonly length: number
+}
+
+export type WorkerReply =
+  | {
+      readonly op: 'done'
+      readonly id: number
+      readonly member: ArrayBuffer
+      readonly crc32: number
+      readonly zero: boolean
+      readonly raw: ArrayBuffer
+    }
+  | { readonly op: 'failed'; readonly id: number; readonly message: string; readonly raw: ArrayBuffer }

@@ -1,0 +1,31 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import { ChunkCompressor, type Codec } from './compress-chunk.js'
+import type { WorkerReply, WorkerRequest } from './compress-protocol.js'
+
+// The compression thread: receives a chunk, replies with its member and the chunk's
+// memory (both transferred, never copied). Failures are replied, not thrown, so the
+// pool can name the chunk; a crash is seen by the pool through 'error'/'exit'.
+const data = workerData as { codec: Codec; level: number; crashOnChunk?: number; crashMode?: 'throw' | 'exit' }
+const compressor = new ChunkCompressor(data.codec, data.level)
+const port = parentPort!
+
+port.on('message', (req: WorkerRequest) => {
+  if (req.index === data.crashOnChunk) {
+    // Fault injection for the tests: a worker that dies the way real ones do.
+    if (data.crashMode === 'exit') process.exit(70)
+    throw new Error(`injected crash on chunk ${req.index}`)
+  }
+  const raw = Buffer.from(req.raw, 0, req.length)
+  compressor.compress(raw).then(
+    (out) => {
+      // ChunkCompressor hands out members that own their whole ArrayBuffer.
+      const member = out.member.buffer as ArrayBuffer
+      const reply: WorkerReply = { op: 'done', id: req.id, member, crc32: out.crc32, zero: out.zero, raw: req.raw }
+      port.postMessage(reply, [member, req.raw])
+    },
+    (err: unknown) => {
+      const reply: WorkerReply = { op: 'failed', id: req.id, message: String((err as Error)?.message ?? err), raw: req.raw }
+      port.postMessage(reply, [req.raw])
+    },
+  )
+})

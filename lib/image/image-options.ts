@@ -1,0 +1,47 @@
+import os from 'node:os'
+import { ConfigError } from '../errors.js'
+import type { OptionValues } from '../config/options.js'
+import type { Codec } from './compress-chunk.js'
+import type { ImageJobOptions } from './run-image.js'
+
+// Defaults chosen from bench/RESULTS.md: benchmark before changing them.
+export const DEFAULT_CHUNK_SIZE: Record<Codec, number> = { gzip: 4 * 2 ** 20, zstd: 16 * 2 ** 20 }
+export const DEFAULT_LEVEL: Record<Codec, number> = { gzip: 6, zstd: 3 }
+const LEVEL_RANGE: Record<Codec, readonly [number, number]> = { gzip: [0, 9], zstd: [1, 19] }
+// Independent zstd frames smaller than this lose ratio: zstd's window is far larger than deflate's.
+export const ZSTD_MIN_CHUNK = 16 * 2 ** 20
+
+export type ResolvedImageOptions = Omit<ImageJobOptions, 'device'> & { readonly device: string | undefined }
+
+// Settings (config file merged with flags) → the image job's options with defaults,
+// checking what one key alone cannot (level range per codec, zstd frame size).
+export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): ResolvedImageOptions {
+  const codec = (s.compress as Codec | undefined) ?? 'gzip'
+  const dest = s.dest as string | undefined
+  if (dest === undefined) {
+    throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
+  }
+  const level = (s.level as number | undefined) ?? DEFAULT_LEVEL[codec]
+  const [lo, hi] = LEVEL_RANGE[codec]
+  if (level < lo || level > hi) throw new ConfigError('level', `${level} is outside ${lo}-${hi} for ${codec}`)
+  const chunkSize = (s['chunk-size'] as number | undefined) ?? DEFAULT_CHUNK_SIZE[codec]
+  if (codec === 'zstd' && chunkSize < ZSTD_MIN_CHUNK) {
+    throw new ConfigError('chunk-size', `${chunkSize} is too small for zstd: independent frames need at least 16M to keep the ratio`)
+  }
+  const station = (s.station as string | undefined) ?? hostname.split('.')[0] ?? ''
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(station)) {
+    throw new ConfigError('station', `the hostname '${hostname}' is not usable as a station name; set station = NAME`)
+  }
+  return {
+    device: s.device as string | undefined,
+    dest,
+    mount: s.mount as string | undefined,
+    station,
+    codec,
+    level,
+    workers: (s.workers as number | undefined) ?? os.availableParallelism(),
+    chunkSize,
+    minFree: s['min-free'] as number | undefined,
+    progressIntervalSeconds: (s['progress-interval'] as number | undefined) ?? 30,
+  }
+}

@@ -1,0 +1,32 @@
+import type { Codec } from './compress-chunk.js'
+
+// The fields of each entry of `members`, in order (tuples keep a 60 000-member index small).
+export const MEMBER_FIELDS = ['offset', 'compressedLength', 'rawLength', 'crc32'] as const
+export type MemberEntry = [offset: number, compressedLength: number, rawLength: number, crc32: number]
+
+// Written last, beside the image: without it the image is not a complete backup,
+// because a .gz cut at a member boundary still passes `gzip -t`.
+export interface ImageManifest {
+  readonly format: 'sd-backup-image'
+  readonly formatVersion: 1
+  readonly tool: { readonly name: 'sd-backup'; readonly version: string }
+  readonly station: string
+  readonly image: string
+  readonly mode: 'full'
+  readonly source: { readonly path: string; readonly kind: 'block' | 'file'; readonly size: number }
+  readonly raw: { readonly bytes: number; readonly sha256: string }
+  readonly compressed: { readonly bytes: number; readonly codec: Codec; readonly level: number; readonly chunkSize: number }
+  readonly memberFields: typeof MEMBER_FIELDS
+  readonly members: readonly MemberEntry[]
+  readonly started: string
+  readonly ended: string
+  readonly durationSeconds: number
+}
+
+// Serialises with one member per line: readable with `less`, diffable, still JSON.
+export function manifestText(m: ImageManifest): string {
+  const { members, ...rest } = m
+  const head = JSON.stringify(rest, null, 2).slice(0, -2)
+  const body = members.map((e) => `    ${JSON.stringify(e)}`).join(',\n')
+  return `${head},\n  "members": [\n${body}${members.length ? '\n' : ''}  ]\n}\n`
+}

@@ -1,0 +1,137 @@
+import { mkdir, open, readdir, realpath, rm, stat, statfs } from 'node:fs/promises'
+import path from 'node:path'
+import {
+  BackupExistsError,
+  DestNotWritableError,
+  DestOnSourceError,
+  DestOutsideMountError,
+  InsufficientSpaceError,
+  NasNotMountedError,
+} from '../errors.js'
+import { devMajorMinor, wholeDiskName, wholeDiskOfPath } from '../system/block-device.js'
+import { isInside, mountOf, readMountinfo, type MountEntry } from '../system/mountinfo.js'
+import { isImageName } from './naming.js'
+import { errnoText } from './read-source.js'
+import { destError } from './write-atomic.js'
+
+export interface PreflightInput {
+  readonly dest: string
+  readonly mount: string | undefined
+  /** Whole-disk name of the source (mmcblk0), undefined for an image file. */
+  readonly sourceDisk: string | undefined
+  readonly station: string
+  readonly imageDir: string
+  readonly imageFile: string
+  readonly minFree: number | undefined
+  readonly mountinfo?: readonly MountEntry[]
+  readonly sysfs?: string
+}
+
+export interface PreflightResult {
+  readonly available: number
+  readonly needed: number | undefined
+  readonly basis: string
+}
+
+// Everything that can be known to fail is checked before a byte is read, each with
+// its own error: NAS mounted, dest inside it, dest not on the source disk, no backup
+// of today yet, the directory writable, enough free space.
+export async function preflight(input: PreflightInput): Promise<PreflightResult> {
+  const entries = input.mountinfo ?? readMountinfo()
+  if (input.mount !== undefined) await checkMounted(input.mount, input.dest, entries)
+  if (input.sourceDisk !== undefined) await checkNotOnSource(input.dest, input.sourceDisk, entries, input.sysfs)
+  await checkNotExisting(input.imageFile)
+  try {
+    await mkdir(input.imageDir, { recursive: true })
+  } catch (err) {
+    throw new DestNotWritableError(input.imageDir, errnoText(err), { cause: err })
+  }
+  await probeWritable(input.imageDir)
+  return checkFreeSpace(input)
+}
+
+async function checkMounted(mount: string, dest: string, entries: readonly MountEntry[]): Promise<void> {
+  let real: string
+  try {
+    real = await realpath(mount)
+  } catch {
+    throw new NasNotMountedError(mount)
+  }
+  if (!entries.some((e) => e.mountPoint === real)) throw new NasNotMountedError(mount)
+  if (!isInside(await realpathExisting(dest), real)) throw new DestOutsideMountError(dest, mount)
+}
+
+// The filesystem of dest (or its nearest existing parent) must not be on the source disk.
+async function checkNotOnSource(dest: string, sourceDisk: string, entries: readonly MountEntry[], sysfs?: string): Promise<void> {
+  const real = await realpathExisting(dest)
+  const { major, minor } = devMajorMinor((await stat(real)).dev)
+  const disks = new Set([wholeDiskName(major, minor, sysfs)])
+  const m = mountOf(entries, real)
+  if (m) {
+    disks.add(wholeDiskName(m.major, m.minor, sysfs))
+    if (m.source.startsWith('/dev/')) disks.add(wholeDiskOfPath(m.source, sysfs))
+  }
+  if (disks.has(sourceDisk)) throw new DestOnSourceError(dest, `/dev/${sourceDisk}`)
+}
+
+async function checkNotExisting(file: string): Promise<void> {
+  try {
+    await stat(file)
+  } catch {
+    return
+  }
+  throw new BackupExistsError(file)
+}
+
+// A real create-write-remove, because permission bits say nothing under root squash.
+async function probeWritable(dir: string): Promise<void> {
+  const probe = path.join(dir, `.sd-backup-probe.${process.pid}`)
+  try {
+    const h = await open(probe, 'wx')
+    try {
+      await h.write(Buffer.from('probe\n'))
+      await h.sync()
+    } finally {
+      await h.close()
+    }
+  } catch (err) {
+    await rm(probe, { force: true }).catch(() => {})
+    throw destError(probe, 0, err)
+  }
+  await rm(probe)
+}
+
+// Needed: --min-free, else the newest earlier image of this station x 1.2.
+async function checkFreeSpace(input: PreflightInput): Promise<PreflightResult> {
+  const fs = await statfs(input.imageDir)
+  const available = fs.bavail * fs.bsize
+  let needed = input.minFree
+  let basis = needed === undefined ? 'no earlier image to estimate from' : '--min-free'
+  if (needed === undefined) {
+    const prev = (await readdir(input.imageDir)).filter((n) => isImageName(n, input.station)).sort().at(-1)
+    if (prev) {
+      needed = Math.ceil((await stat(path.join(input.imageDir, prev))).size * 1.2)
+      basis = `previous image ${prev} x 1.2`
+    }
+  }
+  if (needed !== undefined && available < needed) {
+    throw new InsufficientSpaceError(input.imageDir, available, needed, basis)
+  }
+  return { available, needed, basis }
+}
+
+// realpath of the path or, when it does not exist yet, of its nearest existing parent.
+async function realpathExisting(p: string): Promise<string> {
+  let cur = path.resolve(p)
+  const rest: string[] = []
+  for (;;) {
+    try {
+      return path.join(await realpath(cur), ...rest)
+    } catch (err) {
+      const parent = path.dirname(cur)
+      if (parent === cur) throw err
+      rest.unshift(path.basename(cur))
+      cur = parent
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { open, stat, type FileHandle } from 'node:fs/promises'
+import { SourceReadError, SourceUnreadableError } from '../errors.js'
+import { blockDeviceSize, devMajorMinor, wholeDiskName } from '../system/block-device.js'
+import type { BufferPool } from './buffer-pool.js'
+
+// What is being imaged, sized before the first read so percent and ETA are real.
+export interface Source {
+  readonly path: string
+  readonly kind: 'block' | 'file'
+  readonly size: number
+  /** Whole-disk name (mmcblk0) for a block device, for the dest-on-source check. */
+  readonly disk: string | undefined
+  readonly handle: FileHandle
+}
+
+// Opens a block device (sized from sysfs) or a regular image file (sized by stat).
+export async function openSource(path: string, sysfs = '/sys'): Promise<Source> {
+  let st
+  try {
+    st = await stat(path)
+  } catch (err) {
+    throw new SourceUnreadableError(path, errnoText(err), { cause: err })
+  }
+  if (!st.isBlockDevice() && !st.isFile()) {
+    throw new SourceUnreadableError(path, 'not a block device or a regular file')
+  }
+  let handle: FileHandle
+  try {
+    handle = await open(path, 'r')
+  } catch (err) {
+    throw new SourceUnreadableError(path, errnoText(err), { cause: err })
+  }
+  if (st.isFile()) return { path, kind: 'file', size: st.size, disk: undefined, handle }
+  const { major, minor } = devMajorMinor(st.rdev)
+  try {
+    return { path, kind: 'block', size: blockDeviceSize(major, minor, sysfs), disk: wholeDiskName(major, minor, sysfs), handle }
+  } catch (err) {
+    await handle.close()
+    throw new SourceUnreadableError(path, `size unknown in sysfs: ${errnoText(err)}`, { cause: err })
+  }
+}
+
+// One chunk as read: `data` is a view of a pooled buffer, valid until released.
+export interface RawChunk {
+  readonly index: number
+  readonly offset: number
+  readonly data: Buffer
+}
+
+// Reads the source front to back, one chunk at a time, each into a buffer taken from
+// `pool`: when the pool is exhausted reading waits, which is the backpressure.
+// Benchmark before editing (bench/compare.ts): this is the image job's read path.
+export async function* readChunks(source: Source, chunkSize: number, pool: BufferPool): AsyncGenerator<RawChunk> {
+  let offset = 0
+  for (let index = 0; offset < source.size; index++) {
+    const want = Math.min(chunkSize, source.size - offset)
+    const buf = await pool.acquire()
+    let got = 0
+    while (got < want) {
+      let n: number
+      try {
+        ;({ bytesRead: n } = await source.handle.read(buf, got, want - got, offset + got))
+      } catch (err) {
+        pool.release(buf)
+        throw new SourceReadError(source.path, offset + got, errnoText(err), { cause: err })
+      }
+      if (n === 0) {
+        pool.release(buf)
+        throw new SourceReadError(source.path, offset + got, `ended early: expected ${source.size} bytes`)
+      }
+      got += n
+    }
+    yield { index, offset, data: buf.subarray(0, want) }
+    offset += want
+  }
+}
+
+export function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException
+  return e.code ? `${e.code}: ${e.message}` : String(e?.message ?? err)
+}

@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto'
+import { rm } from 'node:fs/promises'
+import { pipeline } from 'node:stream/promises'
+import type { Logger } from 'pino'
+import { SdBackupError } from '../errors.js'
+import { VERSION } from '../version.js'
+import { BufferPool } from './buffer-pool.js'
+import type { Codec } from './compress-chunk.js'
+import { compressInOrder } from './compress-in-order.js'
+import { CompressPool, type DoneChunk } from './compress-pool.js'
+import { MEMBER_FIELDS, manifestText, type ImageManifest, type MemberEntry } from './manifest.js'
+import { imagePaths } from './naming.js'
+import { preflight } from './preflight.js'
+import { Progress } from './progress.js'
+import { openSource, readChunks, type RawChunk } from './read-source.js'
+import { AtomicFile, fsyncDir, writeFileAtomic } from './write-atomic.js'
+import type { MountEntry } from '../system/mountinfo.js'
+import type { LogSink } from '../log/logger.js'
+
+export interface ImageJobOptions {
+  readonly device: string
+  readonly dest: string
+  readonly mount: string | undefined
+  readonly station: string
+  readonly codec: Codec
+  readonly level: number
+  readonly workers: number
+  readonly chunkSize: number
+  readonly minFree: number | undefined
+  readonly progressIntervalSeconds: number
+}
+
+export interface ImageJobContext {
+  readonly log: Logger
+  readonly signal?: AbortSignal
+  /** A terminal for the live progress line; undefined logs progress instead. */
+  readonly tty?: NodeJS.WritableStream
+  /** The log sink, so the live line steps aside for log lines. */
+  readonly sink?: LogSink
+  readonly now?: () => Date
+  /** Injected by tests: the mount table and sysfs root, a slow writer, worker faults. */
+  readonly mountinfo?: readonly MountEntry[]
+  readonly sysfs?: string
+  readonly beforeWrite?: (bytes: number) => Promise<void>
+  readonly crashOnChunk?: number
+  readonly crashMode?: 'throw' | 'exit'
+}
+
+export interface ImageResult {
+  readonly file: string
+  readonly manifestFile: string
+  readonly manifest: ImageManifest
+  /** Most chunk buffers alive at once: the memory bound that held. */
+  readonly peakChunksInMemory: number
+}
+
+// The weekly image: source → read chunks → compress on workers → write in order to
+// DEST/STATION/images/ → manifest last. Nothing is left behind on any failure.
+export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Promise<ImageResult> {
+  const startedAt = (ctx.now ?? (() => new Date()))()
+  const paths = imagePaths(opts.dest, opts.station, startedAt, opts.codec)
+  const source = await openSource(opts.device, ctx.sysfs)
+  let out: AtomicFile | undefined
+  let pool: CompressPool | undefined
+  const progress = new Progress(source.size, { tty: ctx.tty, log: ctx.log, intervalSeconds: opts.progressIntervalSeconds })
+  try {
+    const space = await preflight({
+      dest: opts.dest,
+      mount: opts.mount,
+      sourceDisk: source.disk,
+      station: opts.station,
+      imageDir: paths.dir,
+      imageFile: paths.file,
+      minFree: opts.minFree,
+      mountinfo: ctx.mountinfo,
+      sysfs: ctx.sysfs,
+    })
+    ctx.log.info(
+      { source: source.path, kind: source.kind, size: source.size, file: paths.file, free: space.available, needed: space.needed, basis: space.basis },
+      'preflight passed',
+    )
+    ctx.signal?.throwIfAborted()
+    out = await AtomicFile.create(paths.file)
+    const maxInFlight = 2 * opts.workers
+    const buffers = new BufferPool(opts.chunkSize, maxInFlight)
+    pool = new CompressPool({ workers: opts.workers, codec: opts.codec, level: opts.level, crashOnChunk: ctx.crashOnChunk, crashMode: ctx.crashMode })
+    const hash = createHash('sha256')
+    const members: MemberEntry[] = []
+    const sink = out
+    const workers = pool
+    ctx.sink?.setLineOwner(progress)
+    progress.start()
+    await pipeline(
+      () => readChunks(source, opts.chunkSize, buffers),
+      (chunks: AsyncIterable<RawChunk>) =>
+        compressInOrder(chunks, workers, buffers, maxInFlight, (c) => {
+          hash.update(c.data)
+          progress.addRead(c.data.length)
+        }),
+      async (done: AsyncIterable<DoneChunk>) => {
+        for await (const d of done) {
+          await ctx.beforeWrite?.(d.member.length)
+          members.push([sink.bytesWritten, d.member.length, d.rawLength, d.crc32])
+          await sink.write(d.member)
+          progress.addCompressed(d.rawLength, d.member.length)
+        }
+      },
+      { signal: ctx.signal },
+    ).catch((err: unknown) => {
+      throw ctx.signal?.aborted && ctx.signal.reason instanceof SdBackupError ? ctx.signal.reason : err
+    })
+    progress.stop()
+    ctx.signal?.throwIfAborted()
+    await out.commit()
+    const endedAt = (ctx.now ?? (() => new Date()))()
+    const manifest: ImageManifest = {
+      format: 'sd-backup-image',
+      formatVersion: 1,
+      tool: { name: 'sd-backup', version: VERSION },
+      station: opts.station,
+      image: paths.file.slice(paths.dir.length + 1),
+      mode: 'full',
+      source: { path: source.path, kind: source.kind, size: source.size },
+      raw: { bytes: progress.snapshot().bytesRead, sha256: hash.digest('hex') },
+      compressed: { bytes: out.bytesWritten, codec: opts.codec, level: opts.level, chunkSize: opts.chunkSize },
+      memberFields: MEMBER_FIELDS,
+      members,
+      started: startedAt.toISOString(),
+      ended: endedAt.toISOString(),
+      durationSeconds: (endedAt.getTime() - startedAt.getTime()) / 1000,
+    }
+    try {
+      await writeFileAtomic(paths.manifest, manifestText(manifest))
+    } catch (err) {
+      // An image without its manifest is not a backup: take it back out.
+      await rm(paths.file, { force: true })
+      await fsyncDir(paths.dir).catch(() => {})
+      throw err
+    }
+    return { file: paths.file, manifestFile: paths.manifest, manifest, peakChunksInMemory: buffers.peakInUse }
+  } catch (err) {
+    await out?.abort()
+    throw ctx.signal?.aborted && ctx.signal.reason instanceof SdBackupError ? ctx.signal.reason : err
+  } finally {
+    progress.stop()
+    ctx.sink?.setLineOwner(undefined)
+    await pool?.close()
+    await source.handle.close()
+  }
+}

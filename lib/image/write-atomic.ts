@@ -1,0 +1,144 @@
+import { link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
+import path from 'node:path'
+import { BackupExistsError, DestFullError, DestNotWritableError, DestWriteError } from '../errors.js'
+import { errnoText } from './read-source.js'
+
+const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG'])
+const DENIED = new Set(['EACCES', 'EPERM', 'EROFS'])
+
+// A file that appears under its final name complete or not at all, and is never
+// modified afterwards: written as NAME.PID.partial, fsynced, size-checked, linked
+// into place (which never replaces an existing file), then the directory is fsynced.
+export class AtomicFile {
+  private written = 0
+  private closed = false
+
+  private constructor(
+    readonly finalPath: string,
+    readonly partialPath: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  // Creates the partial file; refuses when the final name already exists.
+  static async create(finalPath: string): Promise<AtomicFile> {
+    await refuseExisting(finalPath)
+    const partialPath = `${finalPath}.${process.pid}.partial`
+    try {
+      return new AtomicFile(finalPath, partialPath, await open(partialPath, 'wx'))
+    } catch (err) {
+      throw destError(partialPath, 0, err)
+    }
+  }
+
+  get bytesWritten(): number {
+    return this.written
+  }
+
+  // Appends all of `buf`, retrying short writes; ENOSPC becomes DestFullError.
+  async write(buf: Uint8Array): Promise<void> {
+    let done = 0
+    while (done < buf.length) {
+      try {
+        const { bytesWritten } = await this.handle.write(buf, done, buf.length - done, this.written)
+        done += bytesWritten
+        this.written += bytesWritten
+      } catch (err) {
+        throw destError(this.partialPath, this.written, err)
+      }
+    }
+  }
+
+  // fsync, check the size on disk, close, link into place, fsync the directory.
+  async commit(): Promise<void> {
+    try {
+      await this.handle.sync()
+      this.closed = true
+      await this.handle.close()
+      const onDisk = (await stat(this.partialPath)).size
+      if (onDisk !== this.written) {
+        throw new DestWriteError(this.partialPath, `size on disk ${onDisk} != ${this.written} bytes written`)
+      }
+    } catch (err) {
+      throw err instanceof DestWriteError ? err : destError(this.partialPath, this.written, err)
+    }
+    await publish(this.partialPath, this.finalPath)
+    await fsyncDir(path.dirname(this.finalPath))
+  }
+
+  // Removes the partial file; used on every failure path, so it never throws.
+  async abort(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true
+      await this.handle.close().catch(() => {})
+    }
+    await rm(this.partialPath, { force: true }).catch(() => {})
+  }
+}
+
+// Writes a small file (a manifest) with the same guarantees.
+export async function writeFileAtomic(finalPath: string, data: string | Uint8Array): Promise<void> {
+  const f = await AtomicFile.create(finalPath)
+  try {
+    await f.write(typeof data === 'string' ? Buffer.from(data) : data)
+    await f.commit()
+  } catch (err) {
+    await f.abort()
+    throw err
+  }
+}
+
+async function refuseExisting(finalPath: string): Promise<void> {
+  try {
+    await stat(finalPath)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw destError(finalPath, 0, err)
+  }
+  throw new BackupExistsError(finalPath)
+}
+
+// link(2) fails with EEXIST instead of replacing; filesystems without hard links
+// (some NAS exports) fall back to a checked rename.
+async function publish(partial: string, final: string): Promise<void> {
+  try {
+    await link(partial, final)
+    await rm(partial)
+    return
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') {
+      await rm(partial, { force: true })
+      throw new BackupExistsError(final)
+    }
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK'].includes(code ?? '')) {
+      throw destError(final, 0, err)
+    }
+  }
+  await refuseExisting(final)
+  try {
+    await rename(partial, final)
+  } catch (err) {
+    throw destError(final, 0, err)
+  }
+}
+
+// Makes the rename itself durable: without it a power cut can lose the new name.
+export async function fsyncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r')
+  try {
+    await h.sync()
+  } catch (err) {
+    // Some filesystems refuse fsync on a directory; the data itself is already synced.
+    if (!['EINVAL', 'EBADF', 'ENOTSUP'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err
+  } finally {
+    await h.close()
+  }
+}
+
+// The one mapping from an errno in the destination to the error a person can act on.
+export function destError(file: string, written: number, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code ?? ''
+  if (FULL.has(code)) return new DestFullError(file, written, { cause: err })
+  if (DENIED.has(code)) return new DestNotWritableError(path.dirname(file), errnoText(err), { cause: err })
+  return new DestWriteError(file, errnoText(err), { cause: err })
+}
