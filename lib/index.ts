@@ -6,7 +6,7 @@ export { runImage, type ImageJobOptions, type ImageJobContext, type ImageResult 
 export { resolveImageOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL } from './image/image-options.js'
 export { type ImageManifest, MEMBER_FIELDS } from './image/manifest.js'
 export { imagePaths, manifestPathFor } from './image/naming.js'
-export { gzipChunk, gzipMember } from './image/gzip-member.js'
+export { deflateChunk, gzipHeader, gzipTrailer } from './image/gzip-member.js'
 export { loadConfig, settingsFor, DEFAULT_CONFIG_PATH } from './config/load-config.js'
 export { IMAGE_OPTIONS } from './config/options.js'
 export { createLogger, LogSink } from './log/logger.js'

@@ -20,7 +20,7 @@ export function parseFlags(args: readonly string[], specs: readonly OptionSpec[]
   try {
     parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: true })
   } catch (err) {
-    throw new UsageError(`${(err as Error).message.split('\n')[0]} (see --help)`)
+    throw new UsageError(`${(err as Error).message.split('. ')[0]} (see --help)`)
   }
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`unexpected argument '${parsed.positionals[maxPositionals]}' (see --help)`)

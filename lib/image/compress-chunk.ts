@@ -1,13 +1,15 @@
 import { crc32 } from 'node:zlib'
-import { gzipChunk } from './gzip-member.js'
+import { deflateChunk, ownCopy } from './gzip-member.js'
 
 export type Codec = 'gzip' | 'zstd'
 
-// A compressed chunk: one gzip member or one zstd frame, in its own ArrayBuffer.
+// A compressed chunk's payload: raw deflate (the writer adds the gzip header and
+// trailer) or a whole zstd frame. `body` starts at offset 0 of an ArrayBuffer that
+// holds nothing else, so it can be transferred between threads and freed at once.
 export interface CompressedChunk {
-  readonly member: Buffer
+  readonly body: Buffer
   readonly crc32: number
-  /** The chunk was all zeros and got the cached member: no compression work. */
+  /** The chunk was all zeros and got the cached payload: no compression work. */
   readonly zero: boolean
 }
 
@@ -19,37 +21,32 @@ function loadZstd(): Promise<ZstdModule> {
   return (zstd ??= import('@mongodb-js/zstd') as Promise<ZstdModule>)
 }
 
-// Compresses with `codec` into a buffer that can be transferred between threads.
 async function encode(codec: Codec, level: number, data: Buffer): Promise<CompressedChunk> {
-  if (codec === 'gzip') return { ...gzipChunk(data, level), zero: false }
-  const frame = await (await loadZstd()).compress(data, level)
-  // Copy: the binding's buffer may be external memory, which cannot be transferred.
-  const member = Buffer.allocUnsafeSlow(frame.length)
-  frame.copy(member)
-  return { member, crc32: crc32(data), zero: false }
+  if (codec === 'gzip') return { ...deflateChunk(data, level), zero: false }
+  // Copied: the binding's buffer may be external memory, which cannot be transferred.
+  const frame = ownCopy(await (await loadZstd()).compress(data, level))
+  return { body: frame, crc32: crc32(data), zero: false }
 }
 
-// Per-thread state: a zero buffer to compare against and the members made from zeros.
+// Per-thread state: a zero buffer to compare against and the payloads made from zeros.
 export class ChunkCompressor {
   private zeros = Buffer.alloc(0)
-  private readonly zeroMembers = new Map<number, CompressedChunk>()
+  private readonly zeroBodies = new Map<number, CompressedChunk>()
 
   constructor(
     readonly codec: Codec,
     readonly level: number,
   ) {}
 
-  // Free space on a trimmed card reads as zeros: those chunks reuse one member per length.
+  // Free space on a trimmed card reads as zeros: those chunks reuse one payload per length.
   async compress(data: Buffer): Promise<CompressedChunk> {
     if (!this.isZero(data)) return encode(this.codec, this.level, data)
-    let cached = this.zeroMembers.get(data.length)
+    let cached = this.zeroBodies.get(data.length)
     if (!cached) {
       cached = { ...(await encode(this.codec, this.level, data)), zero: true }
-      this.zeroMembers.set(data.length, cached)
+      this.zeroBodies.set(data.length, cached)
     }
-    const member = Buffer.allocUnsafeSlow(cached.member.length)
-    cached.member.copy(member)
-    return { ...cached, member }
+    return { ...cached, body: ownCopy(cached.body) }
   }
 
   private isZero(data: Buffer): boolean {

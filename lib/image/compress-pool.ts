@@ -11,7 +11,8 @@ export interface DoneChunk {
   readonly index: number
   readonly offset: number
   readonly rawLength: number
-  readonly member: Buffer
+  /** Raw deflate or a zstd frame, owning its ArrayBuffer (see freeNow). */
+  readonly body: Buffer
   readonly crc32: number
   readonly zero: boolean
   readonly raw: Buffer
@@ -98,7 +99,7 @@ export class CompressPool {
       index: p.index,
       offset: p.offset,
       rawLength: p.length,
-      member: Buffer.from(reply.member),
+      body: Buffer.from(reply.body, 0, reply.bodyLength),
       crc32: reply.crc32,
       zero: reply.zero,
       raw: Buffer.from(reply.raw),

@@ -1,5 +1,6 @@
 // The messages between the pool and its compression threads. Buffers travel in the
-// transfer list: the raw chunk goes out and comes back, so its memory is reused.
+// transfer list: the raw chunk goes out and comes back, so its memory is reused;
+// the compressed body comes back once and is freed as soon as it is written.
 export interface WorkerRequest {
   readonly op: 'compress'
   readonly id: number
@@ -12,7 +13,8 @@ export type WorkerReply =
   | {
       readonly op: 'done'
       readonly id: number
-      readonly member: ArrayBuffer
+      readonly body: ArrayBuffer
+      readonly bodyLength: number
       readonly crc32: number
       readonly zero: boolean
       readonly raw: ArrayBuffer

@@ -2,12 +2,13 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { ChunkCompressor, type Codec } from './compress-chunk.js'
 import type { WorkerReply, WorkerRequest } from './compress-protocol.js'
 
-// The compression thread: receives a chunk, replies with its member and the chunk's
+// The compression thread: receives a chunk, replies with its compressed body and the chunk's
 // memory (both transferred, never copied). Failures are replied, not thrown, so the
 // pool can name the chunk; a crash is seen by the pool through 'error'/'exit'.
 const data = workerData as { codec: Codec; level: number; crashOnChunk?: number; crashMode?: 'throw' | 'exit' }
 const compressor = new ChunkCompressor(data.codec, data.level)
 const port = parentPort!
+
 
 port.on('message', (req: WorkerRequest) => {
   if (req.index === data.crashOnChunk) {
@@ -18,10 +19,10 @@ port.on('message', (req: WorkerRequest) => {
   const raw = Buffer.from(req.raw, 0, req.length)
   compressor.compress(raw).then(
     (out) => {
-      // ChunkCompressor hands out members that own their whole ArrayBuffer.
-      const member = out.member.buffer as ArrayBuffer
-      const reply: WorkerReply = { op: 'done', id: req.id, member, crc32: out.crc32, zero: out.zero, raw: req.raw }
-      port.postMessage(reply, [member, req.raw])
+      // ChunkCompressor hands out bodies that own their whole ArrayBuffer.
+      const body = out.body.buffer as ArrayBuffer
+      const reply: WorkerReply = { op: 'done', id: req.id, body, bodyLength: out.body.length, crc32: out.crc32, zero: out.zero, raw: req.raw }
+      port.postMessage(reply, [body, req.raw])
     },
     (err: unknown) => {
       const reply: WorkerReply = { op: 'failed', id: req.id, message: String((err as Error)?.message ?? err), raw: req.raw }

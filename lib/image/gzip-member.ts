@@ -1,26 +1,51 @@
 import { crc32, deflateRawSync } from 'node:zlib'
 
-// One complete gzip member (RFC 1952) around raw-deflate data. Concatenated members
+// A gzip member (RFC 1952) is header + raw deflate + trailer. Concatenated members
 // are one valid .gz that gzip, pigz, zcat and Python all read as a single stream.
-export function gzipMember(deflated: Uint8Array, crc: number, rawLength: number, level: number): Buffer {
-  const out = Buffer.allocUnsafeSlow(10 + deflated.length + 8)
-  out[0] = 0x1f
-  out[1] = 0x8b
-  out[2] = 8 // deflate
-  out[3] = 0 // no flags, no name: members carry no metadata that would differ per run
-  out.writeUInt32LE(0, 4) // mtime 0, as pigz -n / gzip -n: same input, same bytes
-  out[8] = level >= 9 ? 2 : level === 1 ? 4 : 0 // XFL as gzip sets it
-  out[9] = 3 // OS = Unix
-  out.set(deflated, 10)
-  out.writeUInt32LE(crc >>> 0, 10 + deflated.length)
-  out.writeUInt32LE(rawLength % 2 ** 32, 14 + deflated.length)
-  return out
+// The header and trailer are written around the deflate output rather than copied
+// together with it: that copy alone cost ~50 MiB of RSS (bench/RESULTS.md).
+
+// The 10-byte header: no name, mtime 0 (as gzip -n), so the same input gives the same bytes.
+export function gzipHeader(level: number): Buffer {
+  const h = Buffer.alloc(10)
+  h[0] = 0x1f
+  h[1] = 0x8b
+  h[2] = 8 // deflate
+  h[8] = level >= 9 ? 2 : level === 1 ? 4 : 0 // XFL as gzip sets it
+  h[9] = 3 // OS = Unix
+  return h
 }
 
-// Compresses one chunk into one member, synchronously: called on a worker thread so
-// zlib stays off libuv's threadpool, which the device reads use.
+// The 8-byte trailer: CRC-32 and length mod 2^32 of the member's raw data.
+export function gzipTrailer(crc: number, rawLength: number): Buffer {
+  const t = Buffer.alloc(8)
+  t.writeUInt32LE(crc >>> 0, 0)
+  t.writeUInt32LE(rawLength % 2 ** 32, 4)
+  return t
+}
+
+// zlib's deflateBound() for raw deflate, rounded up: stored blocks cost 5 bytes per 16 KiB.
+export function deflateBound(n: number): number {
+  return n + (n >> 12) + (n >> 14) + (n >> 25) + 64
+}
+
+// Above Buffer.poolSize, so zlib's output buffer is never a slice of the shared pool.
+const MIN_OUT = 16 * 1024
+
+// Deflates one chunk, synchronously: called on a worker thread so zlib stays off
+// libuv's threadpool, which the device reads use. The result owns its whole
+// ArrayBuffer (one allocation of deflate's worst case) and can be transferred as is.
 // Benchmark before editing (bench/compare.ts).
-export function gzipChunk(data: Uint8Array, level: number): { member: Buffer; crc32: number } {
-  const crc = crc32(data)
-  return { member: gzipMember(deflateRawSync(data, { level }), crc, data.length, level), crc32: crc }
+export function deflateChunk(data: Uint8Array, level: number): { body: Buffer; crc32: number } {
+  const outSize = Math.max(MIN_OUT, deflateBound(data.length))
+  const out = deflateRawSync(data, { level, chunkSize: outSize })
+  const owns = out.byteOffset === 0 && out.buffer.byteLength === outSize
+  return { body: owns ? out : ownCopy(out), crc32: crc32(data) }
+}
+
+// A copy in a buffer of its own (never Node's shared pool), so it can be transferred.
+export function ownCopy(b: Uint8Array): Buffer {
+  const c = Buffer.allocUnsafeSlow(b.length)
+  c.set(b)
+  return c
 }

@@ -6,6 +6,8 @@ import { SdBackupError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { BufferPool } from './buffer-pool.js'
 import type { Codec } from './compress-chunk.js'
+import { freeNow } from './release-memory.js'
+import { gzipHeader, gzipTrailer } from './gzip-member.js'
 import { compressInOrder } from './compress-in-order.js'
 import { CompressPool, type DoneChunk } from './compress-pool.js'
 import { MEMBER_FIELDS, manifestText, type ImageManifest, type MemberEntry } from './manifest.js'
@@ -87,6 +89,8 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
     const hash = createHash('sha256')
     const members: MemberEntry[] = []
     const sink = out
+    const gzip = opts.codec === 'gzip'
+    const header = gzipHeader(opts.level)
     const workers = pool
     ctx.sink?.setLineOwner(progress)
     progress.start()
@@ -99,10 +103,13 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
         }),
       async (done: AsyncIterable<DoneChunk>) => {
         for await (const d of done) {
-          await ctx.beforeWrite?.(d.member.length)
-          members.push([sink.bytesWritten, d.member.length, d.rawLength, d.crc32])
-          await sink.write(d.member)
-          progress.addCompressed(d.rawLength, d.member.length)
+          const parts = gzip ? [header, d.body, gzipTrailer(d.crc32, d.rawLength)] : [d.body]
+          const length = parts.reduce((n, p) => n + p.length, 0)
+          await ctx.beforeWrite?.(length)
+          members.push([sink.bytesWritten, length, d.rawLength, d.crc32])
+          await sink.write(...parts)
+          progress.addCompressed(d.rawLength, length)
+          freeNow(d.body) // written: give its memory back now, not at the next GC
         }
       },
       { signal: ctx.signal },

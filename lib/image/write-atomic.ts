@@ -34,17 +34,23 @@ export class AtomicFile {
     return this.written
   }
 
-  // Appends all of `buf`, retrying short writes; ENOSPC becomes DestFullError.
-  async write(buf: Uint8Array): Promise<void> {
-    let done = 0
-    while (done < buf.length) {
-      try {
-        const { bytesWritten } = await this.handle.write(buf, done, buf.length - done, this.written)
-        done += bytesWritten
-        this.written += bytesWritten
-      } catch (err) {
-        throw destError(this.partialPath, this.written, err)
+  // Appends all of `bufs` in one writev, finishing short writes piece by piece;
+  // ENOSPC becomes DestFullError.
+  async write(...bufs: Uint8Array[]): Promise<void> {
+    try {
+      let skip = (await this.handle.writev(bufs, this.written)).bytesWritten
+      this.written += skip
+      for (const buf of bufs) {
+        let done = Math.min(skip, buf.length)
+        skip -= done
+        while (done < buf.length) {
+          const { bytesWritten } = await this.handle.write(buf, done, buf.length - done, this.written)
+          done += bytesWritten
+          this.written += bytesWritten
+        }
       }
+    } catch (err) {
+      throw destError(this.partialPath, this.written, err)
     }
   }
 
