@@ -64,7 +64,7 @@ async function checkMounted(mount: string, dest: string, entries: readonly Mount
 // The filesystem of dest (or its nearest existing parent) must not be on the source disk.
 async function checkNotOnSource(dest: string, sourceDisk: string, entries: readonly MountEntry[], sysfs?: string): Promise<void> {
   const real = await realpathExisting(dest)
-  const { major, minor } = devMajorMinor((await stat(real)).dev)
+  const { major, minor } = devMajorMinor((await stat(await existingAncestor(real))).dev)
   const disks = new Set([wholeDiskName(major, minor, sysfs)])
   const m = mountOf(entries, real)
   if (m) {
@@ -118,6 +118,17 @@ async function checkFreeSpace(input: PreflightInput): Promise<PreflightResult> {
     throw new InsufficientSpaceError(input.imageDir, available, needed, basis)
   }
   return { available, needed, basis }
+}
+
+async function existingAncestor(p: string): Promise<string> {
+  for (let cur = p; ; cur = path.dirname(cur)) {
+    try {
+      await stat(cur)
+      return cur
+    } catch (err) {
+      if (path.dirname(cur) === cur) throw err
+    }
+  }
 }
 
 // realpath of the path or, when it does not exist yet, of its nearest existing parent.

@@ -1,0 +1,25 @@
+import { EventEmitter } from 'node:events'
+import { PassThrough } from 'node:stream'
+import type { CliIo } from '../../lib/cli/cli-io.js'
+import { main } from '../../lib/cli/main.js'
+import { LogSink } from '../../lib/log/logger.js'
+
+// Runs the CLI in-process with captured output; `tty` makes stderr look like a terminal.
+export async function runCli(argv: string[], opts: { env?: NodeJS.ProcessEnv; tty?: boolean; defaultConfigPath?: string; signals?: EventEmitter } = {}) {
+  let stdout = ''
+  let stderr = ''
+  const logs: Array<Record<string, unknown>> = []
+  const err = new PassThrough() as PassThrough & { isTTY?: boolean }
+  err.isTTY = opts.tty ?? false
+  err.on('data', (d: Buffer) => (stderr += d.toString()))
+  const io: CliIo = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: err,
+    env: opts.env ?? {},
+    sink: new LogSink({ write: (s: string) => logs.push(JSON.parse(s) as Record<string, unknown>) }),
+    defaultConfigPath: opts.defaultConfigPath ?? '/nonexistent/sd-backup.conf',
+    signals: opts.signals ?? new EventEmitter(),
+  }
+  const code = await main(argv, io)
+  return { code, stdout, stderr, logs }
+}
