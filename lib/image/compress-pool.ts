@@ -38,7 +38,7 @@ export interface PoolOptions {
   readonly level: number
   /** Test-only fault injection: the worker that gets this chunk dies. */
   readonly crashOnChunk?: number
-  readonly crashMode?: 'throw' | 'exit'
+  readonly crashMode?: 'throw' | 'exit' | 'reply'
 }
 
 // The worker script next to this file: .ts under the test loader, .js when built.

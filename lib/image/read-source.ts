@@ -47,14 +47,14 @@ export interface RawChunk {
   readonly data: Buffer
 }
 
-// Reads the source front to back, one chunk at a time, each into a buffer taken from
+// Reads the first `size` bytes of the source front to back, one chunk at a time, each into a buffer taken from
 // `pool`: when the pool is exhausted reading waits, which is the backpressure.
 // Benchmark before editing (bench/compare.ts): this is the image job's read path.
 // An empty source still yields one empty chunk: its member makes the output valid gzip.
-export async function* readChunks(source: Source, chunkSize: number, pool: BufferPool): AsyncGenerator<RawChunk> {
+export async function* readChunks(source: Source, size: number, chunkSize: number, pool: BufferPool): AsyncGenerator<RawChunk> {
   let offset = 0
-  for (let index = 0; offset < source.size || index === 0; index++) {
-    const want = Math.min(chunkSize, source.size - offset)
+  for (let index = 0; offset < size || index === 0; index++) {
+    const want = Math.min(chunkSize, size - offset)
     const buf = await pool.acquire()
     let got = 0
     while (got < want) {
@@ -78,5 +78,6 @@ export async function* readChunks(source: Source, chunkSize: number, pool: Buffe
 
 export function errnoText(err: unknown): string {
   const e = err as NodeJS.ErrnoException
-  return e.code ? `${e.code}: ${e.message}` : String(e?.message ?? err)
+  if (!e?.code) return String(e?.message ?? err)
+  return e.message.startsWith(e.code) ? e.message : `${e.code}: ${e.message}`
 }

@@ -1,20 +1,16 @@
 import { createHash } from 'node:crypto'
+import path from 'node:path'
 import { rm } from 'node:fs/promises'
-import { pipeline } from 'node:stream/promises'
 import type { Logger } from 'pino'
 import { SdBackupError } from '../errors.js'
 import { VERSION } from '../version.js'
-import { BufferPool } from './buffer-pool.js'
 import type { Codec } from './compress-chunk.js'
-import { freeNow } from './release-memory.js'
-import { gzipHeader, gzipTrailer } from './gzip-member.js'
-import { compressInOrder } from './compress-in-order.js'
-import { CompressPool, type DoneChunk } from './compress-pool.js'
 import { MEMBER_FIELDS, manifestText, type ImageManifest, type MemberEntry } from './manifest.js'
 import { imagePaths } from './naming.js'
 import { preflight } from './preflight.js'
 import { Progress } from './progress.js'
-import { openSource, readChunks, type RawChunk } from './read-source.js'
+import { openSource } from './read-source.js'
+import { compressSource } from './compress-source.js'
 import { AtomicFile, fsyncDir, writeFileAtomic } from './write-atomic.js'
 import type { MountEntry } from '../system/mountinfo.js'
 import type { LogSink } from '../log/logger.js'
@@ -45,7 +41,7 @@ export interface ImageJobContext {
   readonly sysfs?: string
   readonly beforeWrite?: (bytes: number) => Promise<void>
   readonly crashOnChunk?: number
-  readonly crashMode?: 'throw' | 'exit'
+  readonly crashMode?: 'throw' | 'exit' | 'reply'
 }
 
 export interface ImageResult {
@@ -61,9 +57,8 @@ export interface ImageResult {
 export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Promise<ImageResult> {
   const startedAt = (ctx.now ?? (() => new Date()))()
   const paths = imagePaths(opts.dest, opts.station, startedAt, opts.codec)
-  const source = await openSource(opts.device, ctx.sysfs)
+  const source = await openSource(path.resolve(opts.device), ctx.sysfs)
   let out: AtomicFile | undefined
-  let pool: CompressPool | undefined
   const progress = new Progress(source.size, { tty: ctx.tty, log: ctx.log, intervalSeconds: opts.progressIntervalSeconds })
   try {
     const space = await preflight({
@@ -83,39 +78,27 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
     )
     ctx.signal?.throwIfAborted()
     out = await AtomicFile.create(paths.file)
-    const maxInFlight = 2 * opts.workers
-    const buffers = new BufferPool(opts.chunkSize, maxInFlight)
-    pool = new CompressPool({ workers: opts.workers, codec: opts.codec, level: opts.level, crashOnChunk: ctx.crashOnChunk, crashMode: ctx.crashMode })
+    const sink = out
     const hash = createHash('sha256')
     const members: MemberEntry[] = []
-    const sink = out
-    const gzip = opts.codec === 'gzip'
-    const header = gzipHeader(opts.level)
-    const workers = pool
     ctx.sink?.setLineOwner(progress)
     progress.start()
-    await pipeline(
-      () => readChunks(source, opts.chunkSize, buffers),
-      (chunks: AsyncIterable<RawChunk>) =>
-        compressInOrder(chunks, workers, buffers, maxInFlight, (c) => {
+    const { peakChunksInMemory } = await compressSource(
+      source,
+      { ...opts, signal: ctx.signal, crashOnChunk: ctx.crashOnChunk, crashMode: ctx.crashMode },
+      {
+        onRead(c) {
           hash.update(c.data)
           progress.addRead(c.data.length)
-        }),
-      async (done: AsyncIterable<DoneChunk>) => {
-        for await (const d of done) {
-          const parts = gzip ? [header, d.body, gzipTrailer(d.crc32, d.rawLength)] : [d.body]
-          const length = parts.reduce((n, p) => n + p.length, 0)
-          await ctx.beforeWrite?.(length)
-          members.push([sink.bytesWritten, length, d.rawLength, d.crc32])
-          await sink.write(...parts)
-          progress.addCompressed(d.rawLength, length)
-          freeNow(d.body) // written: give its memory back now, not at the next GC
-        }
+        },
+        async write(m) {
+          await ctx.beforeWrite?.(m.length)
+          members.push([sink.bytesWritten, m.length, m.rawLength, m.crc32])
+          await sink.write(...m.parts)
+          progress.addCompressed(m.rawLength, m.length)
+        },
       },
-      { signal: ctx.signal },
-    ).catch((err: unknown) => {
-      throw ctx.signal?.aborted && ctx.signal.reason instanceof SdBackupError ? ctx.signal.reason : err
-    })
+    )
     progress.stop()
     ctx.signal?.throwIfAborted()
     await out.commit()
@@ -144,14 +127,13 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
       await fsyncDir(paths.dir).catch(() => {})
       throw err
     }
-    return { file: paths.file, manifestFile: paths.manifest, manifest, peakChunksInMemory: buffers.peakInUse }
+    return { file: paths.file, manifestFile: paths.manifest, manifest, peakChunksInMemory }
   } catch (err) {
     await out?.abort()
     throw ctx.signal?.aborted && ctx.signal.reason instanceof SdBackupError ? ctx.signal.reason : err
   } finally {
     progress.stop()
     ctx.sink?.setLineOwner(undefined)
-    await pool?.close()
     await source.handle.close()
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { BackupExistsError, DestFullError, DestNotWritableError, DestWriteError } from '../errors.js'
@@ -22,7 +23,8 @@ export class AtomicFile {
   // Creates the partial file; refuses when the final name already exists.
   static async create(finalPath: string): Promise<AtomicFile> {
     await refuseExisting(finalPath)
-    const partialPath = `${finalPath}.${process.pid}.partial`
+    // pid plus a random tag: two runs, or two jobs in one process, never share a partial.
+    const partialPath = `${finalPath}.${process.pid}-${randomBytes(3).toString('hex')}.partial`
     try {
       return new AtomicFile(finalPath, partialPath, await open(partialPath, 'wx'))
     } catch (err) {

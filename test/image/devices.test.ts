@@ -48,7 +48,7 @@ t.test('a destination that fills up mid-run: DestFullError, no partial, earlier 
     (e: unknown) => e,
   )
   t.type(err, DestFullError)
-  t.match(err, { name: 'DestFullError', code: 'SDB_DEST_FULL', path: /zolder-\d{4}-\d\d-\d\d\.img\.gz\.\d+\.partial$/, written: Number, cause: { code: 'ENOSPC' } })
+  t.match(err, { name: 'DestFullError', code: 'SDB_DEST_FULL', path: /zolder-\d{4}-\d\d-\d\d\.img\.gz\.\d+-[0-9a-f]{6}\.partial$/, written: Number, cause: { code: 'ENOSPC' } })
   t.same(listTree(nas), ['zolder/images/zolder-2026-01-04.img.gz'], 'no partial, no manifest')
   t.equal(readFileSync(earlier, 'utf8'), 'an earlier image\n')
 })

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import {
   BackupExistsError,
@@ -20,13 +20,18 @@ function setup(t: Test, size = 1_000_000) {
   return { dir, src, nas: path.join(dir, 'nas') }
 }
 
-for (const crashMode of ['throw', 'exit'] as const) {
+const crashMessages = {
+  throw: /^compression worker \d failed: crashed: injected crash on chunk 3$/,
+  exit: /^compression worker \d failed: exited with code 70$/,
+  reply: /^compression worker \d failed: chunk 3: injected failure$/,
+}
+for (const crashMode of ['throw', 'exit', 'reply'] as const) {
   t.test(`a worker that crashes (${crashMode}) fails the job cleanly, leaving no partial file`, async (t) => {
     const { dir, src, nas } = setup(t)
     await t.rejects(image(dir, src, {}, { crashOnChunk: 3, crashMode }), {
       name: 'WorkerCrashedError',
       code: 'SDB_WORKER_CRASHED',
-      message: crashMode === 'throw' ? /compression worker \d failed: crashed: injected crash on chunk 3/ : /compression worker \d failed: exited with code 70/,
+      message: crashMessages[crashMode],
     })
     t.same(listTree(nas), [], 'nothing left in the destination')
     t.ok(new WorkerCrashedError(0, 'x') instanceof Error)
@@ -70,6 +75,21 @@ t.test('not enough free space for previous image x 1.2 stops before reading', as
   await image(dir, src, {}, { now: () => new Date(2026, 0, 1) })
   t.match(await image(dir, src, {}, { now: () => new Date(2026, 0, 2) }), { file: /zolder-2026-01-02\.img\.gz$/ }, 'passes with real free space')
   t.equal(new InsufficientSpaceError('p', 1, 2, 'b').message, 'only 1 bytes free in p, need 2 (b): free space on the NAS (sd-backup cleanup) or lower --min-free')
+})
+
+t.test('a source that shrinks mid-run fails with SourceReadError and leaves nothing', async (t) => {
+  const { dir, src, nas } = setup(t, 4 * 2 ** 20)
+  let truncated = false
+  await t.rejects(
+    image(dir, src, { workers: 1, chunkSize: 65536 }, {
+      beforeWrite: async () => {
+        if (!truncated) truncateSync(src, 2 ** 20)
+        truncated = true
+      },
+    }),
+    { name: 'SourceReadError', code: 'SDB_SOURCE_READ', path: src, offset: 2 ** 20, reason: `ended early: expected ${4 * 2 ** 20} bytes` },
+  )
+  t.same(listTree(nas), [])
 })
 
 t.test('a missing source or one that is neither file nor device is explained', async (t) => {

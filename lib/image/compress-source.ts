@@ -1,0 +1,64 @@
+import { pipeline } from 'node:stream/promises'
+import { BufferPool } from './buffer-pool.js'
+import type { Codec } from './compress-chunk.js'
+import { compressInOrder } from './compress-in-order.js'
+import { CompressPool, type DoneChunk } from './compress-pool.js'
+import { gzipHeader, gzipTrailer } from './gzip-member.js'
+import { readChunks, type RawChunk, type Source } from './read-source.js'
+import { freeNow } from './release-memory.js'
+
+export interface CompressSourceOptions {
+  readonly chunkSize: number
+  readonly workers: number
+  readonly codec: Codec
+  readonly level: number
+  /** Bytes to read from the start of the source (bench/tune samples a card); all by default. */
+  readonly limit?: number
+  readonly signal?: AbortSignal
+  /** Test-only fault injection, passed to the pool. */
+  readonly crashOnChunk?: number
+  readonly crashMode?: 'throw' | 'exit' | 'reply'
+}
+
+// One gzip member or zstd frame, as the pieces to write (header, body, trailer).
+export interface Member {
+  readonly parts: readonly Uint8Array[]
+  readonly length: number
+  readonly rawLength: number
+  readonly crc32: number
+}
+
+export interface CompressHooks {
+  /** Sees every raw chunk in order, before its memory goes to a worker. */
+  onRead(chunk: RawChunk): void
+  /** Writes one member; the next is not handed over before this resolves. */
+  write(member: Member): Promise<void>
+}
+
+// The image job's engine, shared with bench/tune: read chunks → compress on workers
+// → members in source order. At most 2 x workers chunks are in memory, whatever the
+// source size and however slow `write` is. Benchmark before editing (bench/compare.ts).
+export async function compressSource(source: Source, opts: CompressSourceOptions, hooks: CompressHooks): Promise<{ peakChunksInMemory: number }> {
+  const maxInFlight = 2 * opts.workers
+  const buffers = new BufferPool(opts.chunkSize, maxInFlight)
+  const pool = new CompressPool({ workers: opts.workers, codec: opts.codec, level: opts.level, crashOnChunk: opts.crashOnChunk, crashMode: opts.crashMode })
+  const header = opts.codec === 'gzip' ? gzipHeader(opts.level) : undefined
+  const size = Math.min(source.size, opts.limit ?? Infinity)
+  try {
+    await pipeline(
+      () => readChunks(source, size, opts.chunkSize, buffers),
+      (chunks: AsyncIterable<RawChunk>) => compressInOrder(chunks, pool, buffers, maxInFlight, hooks.onRead),
+      async (done: AsyncIterable<DoneChunk>) => {
+        for await (const d of done) {
+          const parts = header ? [header, d.body, gzipTrailer(d.crc32, d.rawLength)] : [d.body]
+          await hooks.write({ parts, length: parts.reduce((n, p) => n + p.length, 0), rawLength: d.rawLength, crc32: d.crc32 })
+          freeNow(d.body) // written: give its memory back now, not at the next GC
+        }
+      },
+      { signal: opts.signal },
+    )
+  } finally {
+    await pool.close()
+  }
+  return { peakChunksInMemory: buffers.peakInUse }
+}
