@@ -30,7 +30,7 @@ export const IMAGE_OPTIONS: readonly OptionSpec[] = [
   { key: 'compress', type: 'enum', values: ['gzip', 'zstd'], help: 'gzip (.img.gz, flashable by Imager/Etcher) or zstd (.img.zst) [gzip]' },
   { key: 'level', type: 'int', min: 0, max: 19, help: 'compression level: gzip 0-9 [6], zstd 1-19 [3]' },
   { key: 'workers', type: 'int', min: 1, max: 64, help: 'compression threads [one per core]' },
-  { key: 'chunk-size', type: 'size', min: 64 * 1024, max: 256 * 1024 ** 2, help: 'bytes per gzip member / zstd frame [gzip 4M, zstd 16M]' },
+  { key: 'chunk-size', type: 'size', min: 64 * 1024, max: 256 * 1024 ** 2, help: 'bytes per gzip member / zstd frame [gzip 1M, zstd 16M]' },
   { key: 'min-free', type: 'size', help: 'free space required on the NAS [previous image x 1.2]' },
   { key: 'progress-interval', type: 'int', min: 1, max: 86400, help: 'seconds between progress log lines when not on a terminal [30]' },
   { key: 'full', type: 'bool', help: 'read every byte of the device (the only mode for now)' },

@@ -5,7 +5,7 @@ import type { Codec } from './compress-chunk.js'
 import type { ImageJobOptions } from './run-image.js'
 
 // Defaults chosen from bench/RESULTS.md: benchmark before changing them.
-export const DEFAULT_CHUNK_SIZE: Record<Codec, number> = { gzip: 4 * 2 ** 20, zstd: 16 * 2 ** 20 }
+export const DEFAULT_CHUNK_SIZE: Record<Codec, number> = { gzip: 2 ** 20, zstd: 16 * 2 ** 20 }
 export const DEFAULT_LEVEL: Record<Codec, number> = { gzip: 6, zstd: 3 }
 const LEVEL_RANGE: Record<Codec, readonly [number, number]> = { gzip: [0, 9], zstd: [1, 19] }
 // Independent zstd frames smaller than this lose ratio: zstd's window is far larger than deflate's.

@@ -70,7 +70,7 @@ t.test('lookup order: --config, then $SD_BACKUP_CONFIG, then the default path', 
 })
 
 t.test('image options: defaults per codec and the checks across keys', async (t) => {
-  t.match(resolveImageOptions({ dest: '/d' }, 'zolder.local'), { station: 'zolder', codec: 'gzip', level: 6, chunkSize: 4 * 2 ** 20, progressIntervalSeconds: 30, device: undefined, mount: undefined })
+  t.match(resolveImageOptions({ dest: '/d' }, 'zolder.local'), { station: 'zolder', codec: 'gzip', level: 6, chunkSize: 2 ** 20, progressIntervalSeconds: 30, device: undefined, mount: undefined })
   t.match(resolveImageOptions({ dest: '/d', compress: 'zstd' }, 'p'), { codec: 'zstd', level: 3, chunkSize: 16 * 2 ** 20 })
   t.throws(() => resolveImageOptions({ dest: '/d', compress: 'zstd', 'chunk-size': 4 * 2 ** 20 }, 'p'), { key: 'chunk-size', problem: /too small for zstd/ })
   t.throws(() => resolveImageOptions({ dest: '/d', level: 12 }, 'p'), new ConfigError('level', '12 is outside 0-9 for gzip'))

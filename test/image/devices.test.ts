@@ -62,6 +62,7 @@ t.test('an unwritable destination (the root-squash case) names the directory and
   chmodSync(src, 0o644)
   const nas = path.join(dir, 'nas')
   mkdirSync(path.join(nas, 'zolder', 'images'), { recursive: true })
+  writeFileSync(path.join(nas, 'zolder', 'images', 'zolder-2026-01-04.img.gz'), 'an earlier image\n')
   chownSync(nas, 0, 0)
   // As 'nobody', the user root is squashed to on the NAS: images/ belongs to root.
   const cli = path.resolve('dist/bin/sd-backup.js')
@@ -69,5 +70,6 @@ t.test('an unwritable destination (the root-squash case) names the directory and
     `setpriv --reuid=65534 --regid=65534 --clear-groups node '${cli}' image --device '${src}' --dest '${nas}' --station zolder 2>&1 >/dev/null; echo "exit=$?"`,
   )
   t.match(r, /cannot write in .*nas\/zolder\/images \(EACCES.*root_squash.*\nexit=7\n$/s)
-  t.same(listTree(nas), [])
+  t.same(listTree(nas), ['zolder/images/zolder-2026-01-04.img.gz'], 'no probe, no partial')
+  t.equal(readFileSync(path.join(nas, 'zolder', 'images', 'zolder-2026-01-04.img.gz'), 'utf8'), 'an earlier image\n')
 })
