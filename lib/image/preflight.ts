@@ -41,11 +41,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightResult>
   if (input.mount !== undefined) await checkMounted(input.mount, input.dest, entries)
   if (input.sourceDisk !== undefined) await checkNotOnSource(input.dest, input.sourceDisk, entries, input.sysfs)
   await checkNotExisting(input.imageFile)
-  try {
-    await mkdir(input.imageDir, { recursive: true })
-  } catch (err) {
-    throw new DestNotWritableError(input.imageDir, errnoText(err), { cause: err })
-  }
+  await makeDirs(input.imageDir)
   await probeWritable(input.imageDir)
   return checkFreeSpace(input)
 }
@@ -72,6 +68,27 @@ async function checkNotOnSource(dest: string, sourceDisk: string, entries: reado
     if (m.source.startsWith('/dev/')) disks.add(wholeDiskOfPath(m.source, sysfs))
   }
   if (disks.has(sourceDisk)) throw new DestOnSourceError(dest, `/dev/${sourceDisk}`)
+}
+
+// mkdir -p one level at a time: recursive mkdir reports ENOENT for what is really
+// EROFS or EACCES on the level it could not create, and the person needs the real cause.
+async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = []
+  for (let cur = path.resolve(dir); ; cur = path.dirname(cur)) {
+    try {
+      await stat(cur)
+      break
+    } catch {
+      missing.unshift(cur)
+    }
+  }
+  for (const d of missing) {
+    try {
+      await mkdir(d)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DestNotWritableError(d, errnoText(err), { cause: err })
+    }
+  }
 }
 
 async function checkNotExisting(file: string): Promise<void> {

@@ -53,6 +53,20 @@ t.test('a destination that fills up mid-run: DestFullError, no partial, earlier 
   t.equal(readFileSync(earlier, 'utf8'), 'an earlier image\n')
 })
 
+t.test('a read-only destination is refused in preflight, naming the directory', async (t) => {
+  if (!needsRoot(t)) return
+  const dir = tmp(t)
+  const src = path.join(dir, 'src.img')
+  writeFileSync(src, mixedContent(10_000, 2))
+  const nas = mount(t, 'tmpfs', path.join(dir, 'nas'), '-t tmpfs -o ro,size=1m')
+  await t.rejects(image(dir, src, { dest: nas, mount: nas }), {
+    name: 'DestNotWritableError',
+    code: 'SDB_DEST_NOT_WRITABLE',
+    path: path.join(nas, 'zolder'),
+    reason: /^EROFS/,
+  })
+})
+
 t.test('an unwritable destination (the root-squash case) names the directory and the cause', async (t) => {
   if (!needsRoot(t)) return
   const dir = tmp(t)
