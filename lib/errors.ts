@@ -179,3 +179,18 @@ export class InterruptedError extends SdBackupError {
     super(`interrupted by ${signal}; the partial file was removed`)
   }
 }
+
+// Another run of the same job for the same station holds the lock.
+export class JobLockedError extends SdBackupError {
+  readonly code = 'SDB_JOB_LOCKED' as const
+  constructor(
+    readonly path: string,
+    readonly job: string,
+    readonly holder: { readonly pid: number; readonly host: string; readonly started: string },
+  ) {
+    super(
+      `another ${job} run of this station is in progress (pid ${holder.pid} on ${holder.host}, ` +
+        `started ${holder.started}): lock ${path}; if that process is gone, remove the lock file`,
+    )
+  }
+}

@@ -18,6 +18,7 @@ export const EXIT_CODES = {
   SDB_DEST_WRITE: 11,
   SDB_WORKER_CRASHED: 12,
   SDB_SOURCE_READ: 13,
+  SDB_JOB_LOCKED: 14,
   SIGINT: 130,
   SIGTERM: 143,
 } as const
@@ -38,6 +39,7 @@ export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = [
   [11, 'other write error on the destination'],
   [12, 'a compression worker crashed'],
   [13, 'reading the source failed mid-run'],
+  [14, 'another run of this job is in progress (lock held)'],
   [130, 'interrupted by SIGINT'],
   [143, 'interrupted by SIGTERM'],
 ]

@@ -11,6 +11,7 @@ import { preflight } from './preflight.js'
 import { Progress } from './progress.js'
 import { openSource } from './read-source.js'
 import { compressSource } from './compress-source.js'
+import { acquireJobLock, type HeldLock } from '../jobs/job-lock.js'
 import { AtomicFile, fsyncDir, writeFileAtomic } from './write-atomic.js'
 import type { MountEntry } from '../system/mountinfo.js'
 import type { LogSink } from '../log/logger.js'
@@ -59,6 +60,7 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
   const paths = imagePaths(opts.dest, opts.station, startedAt, opts.codec)
   const source = await openSource(path.resolve(opts.device), ctx.sysfs)
   let out: AtomicFile | undefined
+  let lock: HeldLock | undefined
   const progress = new Progress(source.size, { tty: ctx.tty, log: ctx.log, intervalSeconds: opts.progressIntervalSeconds })
   try {
     const space = await preflight({
@@ -76,6 +78,7 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
       { source: source.path, kind: source.kind, size: source.size, file: paths.file, free: space.available, needed: space.needed, basis: space.basis },
       'preflight passed',
     )
+    lock = await acquireJobLock(path.join(opts.dest, opts.station), 'image')
     ctx.signal?.throwIfAborted()
     out = await AtomicFile.create(paths.file)
     const sink = out
@@ -134,6 +137,7 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
   } finally {
     progress.stop()
     ctx.sink?.setLineOwner(undefined)
+    await lock?.release()
     await source.handle.close()
   }
 }
