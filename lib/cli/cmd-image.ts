@@ -1,5 +1,5 @@
 import { loadConfig, settingsFor } from '../config/load-config.js'
-import { IMAGE_OPTIONS } from '../config/options.js'
+import { ALL_OPTIONS, IMAGE_OPTIONS } from '../config/options.js'
 import { InterruptedError } from '../errors.js'
 import { EXIT_CODE_HELP } from '../exit-codes.js'
 import { resolveImageOptions } from '../image/image-options.js'
@@ -40,7 +40,7 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
     io.stdout.write(IMAGE_HELP)
     return 0
   }
-  const config = await loadConfig(IMAGE_OPTIONS, flags.config, io.env, io.defaultConfigPath)
+  const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
   const settings = settingsFor(config, 'image', flags.values)
   const resolved = resolveImageOptions(settings)
   const log = createLogger(io.sink, (settings['log-level'] as string | undefined) ?? 'info').child({

@@ -2,10 +2,12 @@ import { SdBackupError, UsageError } from '../errors.js'
 import { exitCodeFor } from '../exit-codes.js'
 import { VERSION } from '../version.js'
 import type { CliIo } from './cli-io.js'
+import { cmdCleanup } from './cmd-cleanup.js'
 import { cmdImage } from './cmd-image.js'
 
 const COMMANDS: Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>; summary: string }> = {
   image: { run: cmdImage, summary: 'stream the SD card through parallel gzip onto the NAS (weekly timer)' },
+  cleanup: { run: cmdCleanup, summary: 'apply the retention policy to this station\'s backups (--dry-run shows why)' },
 }
 
 export const MAIN_HELP = `Usage: sd-backup <command> [options]

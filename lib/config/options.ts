@@ -75,3 +75,19 @@ function checkRange(spec: OptionSpec, n: number, fail: (p: string) => never): nu
   if (spec.max !== undefined && n > spec.max) fail(`${n} is above the maximum ${spec.max}`)
   return n
 }
+
+// Settings of `sd-backup cleanup`.
+export const CLEANUP_OPTIONS: readonly OptionSpec[] = [
+  IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
+  IMAGE_OPTIONS.find((o) => o.key === 'mount')!,
+  IMAGE_OPTIONS.find((o) => o.key === 'station')!,
+  { key: 'dry-run', type: 'bool', help: 'show what would be removed, and why, without removing anything' },
+  { key: 'keep-weekly', type: 'int', min: 0, max: 1000, help: 'weekly images to keep [7]' },
+  { key: 'keep-daily', type: 'int', min: 0, max: 10000, help: 'days of daily file snapshots to keep [14]' },
+  { key: 'keep-hourly', type: 'int', min: 0, max: 100000, help: 'hours of hourly database copies to keep [48]' },
+  { key: 'keep-daily-database', type: 'int', min: 0, max: 10000, help: 'further days with one database copy a day [30]' },
+  IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
+]
+
+// Every key any job knows: what a config file may contain (a job reads its own).
+export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS].map((o) => [o.key, o])).values()]

@@ -46,7 +46,8 @@ export async function preflight(input: PreflightInput): Promise<PreflightResult>
   return checkFreeSpace(input)
 }
 
-async function checkMounted(mount: string, dest: string, entries: readonly MountEntry[]): Promise<void> {
+// --mount is a mount point in the kernel's table and --dest lies inside it.
+export async function checkMounted(mount: string, dest: string, entries: readonly MountEntry[] = readMountinfo()): Promise<void> {
   let real: string
   try {
     real = await realpath(mount)

@@ -51,7 +51,7 @@ export async function acquireJobLock(
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw destError(file, 0, err)
     }
-    const holder = await readHolder(file)
+    const holder = await readLockHolder(file)
     if (!holder) continue // released between our create and our read: try again
     if (holder.host !== me.host || (opts.alive ?? pidAlive)(holder.pid)) throw new JobLockedError(file, job, holder)
     // Stale: move it aside under a unique name, so two takers cannot both remove a fresh lock.
@@ -61,11 +61,12 @@ export async function acquireJobLock(
       () => undefined,
     )
   }
-  const holder = await readHolder(file)
+  const holder = await readLockHolder(file)
   throw new JobLockedError(file, job, holder ?? { pid: 0, host: 'unknown', started: 'unknown' })
 }
 
-async function readHolder(file: string): Promise<LockHolder | undefined> {
+// The holder named in a lock file; undefined when there is no lock.
+export async function readLockHolder(file: string): Promise<LockHolder | undefined> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as LockHolder
   } catch (err) {

@@ -1,0 +1,73 @@
+import os from 'node:os'
+import { loadConfig, settingsFor } from '../config/load-config.js'
+import { ALL_OPTIONS, CLEANUP_OPTIONS } from '../config/options.js'
+import { ConfigError } from '../errors.js'
+import { EXIT_CODE_HELP } from '../exit-codes.js'
+import { createLogger } from '../log/logger.js'
+import { DEFAULT_POLICY } from '../retention/apply-policy.js'
+import { runCleanup } from '../retention/run-cleanup.js'
+import { formatBytes } from '../util/size.js'
+import type { CliIo } from './cli-io.js'
+import { optionHelp, parseFlags } from './parse-flags.js'
+
+export const CLEANUP_HELP = `Usage: sd-backup cleanup [options]
+
+Applies the retention policy to this station's backups on the NAS and removes
+what it no longer needs, printing each decision with its reason. It never
+removes the newest complete backup of a kind, anything a running job holds, or
+any file whose name the tool did not write. Partial files of crashed runs are
+removed once older than a day. Warns when the NAS lacks room for the next
+weekly image (newest image x 1.2).
+
+For now it manages images (DEST/STATION/images/); database copies and file
+snapshots join when those jobs exist.
+
+Options (each is also a config key, e.g. in a [cleanup] section):
+  --config FILE              config file [$SD_BACKUP_CONFIG, /etc/sd-backup/sd-backup.conf]
+${optionHelp(CLEANUP_OPTIONS)}
+  -h, --help                 this text
+
+Example:
+  sd-backup cleanup --dest /mnt/nas/backups --keep-weekly 7 --dry-run
+
+Exit codes:
+${EXIT_CODE_HELP.filter(([c]) => [0, 1, 2, 4, 5, 11, 14, 130, 143].includes(c))
+  .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
+  .join('\n')}
+`
+
+// `sd-backup cleanup`: flags and config → runCleanup, decisions printed one per line.
+export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<number> {
+  const flags = parseFlags(args, CLEANUP_OPTIONS)
+  if (flags.help) {
+    io.stdout.write(CLEANUP_HELP)
+    return 0
+  }
+  const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
+  const s = settingsFor(config, 'cleanup', flags.values)
+  const dest = s.dest as string | undefined
+  if (dest === undefined) throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
+  const station = (s.station as string | undefined) ?? os.hostname().split('.')[0]!
+  const dryRun = s['dry-run'] === true
+  const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job: 'cleanup', station })
+  const num = (k: string, d: number) => (s[k] as number | undefined) ?? d
+  const policy = {
+    keepWeekly: num('keep-weekly', DEFAULT_POLICY.keepWeekly),
+    keepDaily: num('keep-daily', DEFAULT_POLICY.keepDaily),
+    keepHourly: num('keep-hourly', DEFAULT_POLICY.keepHourly),
+    keepDailyDatabase: num('keep-daily-database', DEFAULT_POLICY.keepDailyDatabase),
+  }
+  try {
+    const r = await runCleanup({ dest, mount: s.mount as string | undefined, station, policy, dryRun }, { log })
+    for (const d of r.decisions) {
+      const verb = d.action === 'keep' ? 'keep  ' : dryRun ? 'would remove' : 'removed'
+      io.stderr.write(`${verb.padEnd(12)} ${d.backup.name}  (${d.reason})\n`)
+    }
+    io.stderr.write(`${dryRun ? "dry run: nothing removed" : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`)
+    if (r.spaceWarning) io.stderr.write(`warning: ${r.spaceWarning}\n`)
+    return 0
+  } catch (err) {
+    log.error({ err }, (err as Error).message)
+    throw err
+  }
+}

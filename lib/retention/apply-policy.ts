@@ -1,0 +1,110 @@
+// Retention as a pure function: backups + policy + now → what to keep and what to
+// remove, with the reason for each. No I/O here, so the rules are tested with tables.
+
+export type BackupKind = 'image' | 'database' | 'files'
+
+export interface Backup {
+  /** Unique name, e.g. the file or snapshot directory name. */
+  readonly name: string
+  /** `partial` is a leftover of a run that did not finish (NAME.PID-TAG.partial). */
+  readonly kind: BackupKind | 'partial'
+  readonly time: Date
+  /** Has its manifest: only complete backups count as backups. */
+  readonly complete: boolean
+  /** A running job holds it (its lock names the run that writes it). */
+  readonly held?: boolean
+}
+
+export interface Policy {
+  /** Newest complete images to keep, one per ISO week. */
+  readonly keepWeekly: number
+  /** Days of daily file snapshots to keep, one per day. */
+  readonly keepDaily: number
+  /** Hours of database copies to keep, one per hour. */
+  readonly keepHourly: number
+  /** Days beyond those hours for which one database copy per day is kept. */
+  readonly keepDailyDatabase: number
+}
+
+// The handbook's defaults: 7 weekly images (~280 GB per Pi), 14 days of snapshots,
+// 48 hours of hourly database copies plus one a day for 30 days.
+export const DEFAULT_POLICY: Policy = { keepWeekly: 7, keepDaily: 14, keepHourly: 48, keepDailyDatabase: 30 }
+
+// Leftovers of crashed runs are removed once older than this; younger ones may still be written.
+export const STALE_AFTER_MS = 24 * 3600 * 1000
+
+export interface PolicyResult {
+  readonly keep: Backup[]
+  readonly remove: Backup[]
+  readonly reasons: Record<string, string>
+}
+
+const HOUR = 3600 * 1000
+const DAY = 24 * HOUR
+
+// ISO 8601 week (2026-W48): the unit of "weekly".
+export function isoWeek(d: Date): string {
+  const t = new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()))
+  const dow = t.getUTCDay() || 7
+  t.setUTCDate(t.getUTCDate() + 4 - dow)
+  const yearStart = Date.UTC(t.getUTCFullYear(), 0, 1)
+  return `${t.getUTCFullYear()}-W${String(Math.ceil(((t.getTime() - yearStart) / DAY + 1) / 7)).padStart(2, '0')}`
+}
+
+// Each rule keeps the newest backup of each unit (week, day, hour) it covers.
+export function applyPolicy(backups: readonly Backup[], policy: Policy, now: Date): PolicyResult {
+  const reasons: Record<string, string> = {}
+  const keep: Backup[] = []
+  const remove: Backup[] = []
+  const decide = (b: Backup, keepIt: boolean, reason: string) => {
+    ;(keepIt ? keep : remove).push(b)
+    reasons[b.name] = reason
+  }
+  const newestFirst = [...backups].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.name < b.name ? 1 : -1))
+  const newestComplete = new Map<string, Backup>()
+  for (const b of newestFirst) if (b.complete && b.kind !== 'partial' && !newestComplete.has(b.kind)) newestComplete.set(b.kind, b)
+  const keptUnits = new Set<string>()
+  let keptImages = 0
+
+  for (const b of newestFirst) {
+    const age = now.getTime() - b.time.getTime()
+    if (b.held) decide(b, true, 'held by a running job')
+    else if (b.kind === 'partial' || !b.complete) {
+      const what = b.kind === 'partial' ? 'partial file of an unfinished run' : 'incomplete (no manifest)'
+      if (age > STALE_AFTER_MS) decide(b, false, `${what}, older than a day`)
+      else decide(b, true, `${what}, less than a day old: may still be written`)
+    } else {
+      const rule = ruleFor(b.kind, b.time, age, policy, keptImages)
+      const unit = `${b.kind}:${rule.unit}:${rule.key}`
+      const [keepIt, reason]: [boolean, string] =
+        newestComplete.get(b.kind) === b
+          ? [true, `newest complete ${b.kind} backup`]
+          : keptUnits.has(unit)
+            ? [false, `a newer ${b.kind} backup covers the same ${rule.unit}`]
+            : [rule.keep, rule.reason]
+      decide(b, keepIt, reason)
+      if (keepIt) {
+        keptUnits.add(unit)
+        if (b.kind === 'image') keptImages++
+      }
+    }
+  }
+  return { keep, remove, reasons }
+}
+
+// The rule for a complete backup: the unit it keeps one of, whether this one is
+// within it, and why.
+function ruleFor(kind: BackupKind, t: Date, age: number, p: Policy, keptImages: number) {
+  const day = `${t.getFullYear()}-${t.getMonth() + 1}-${t.getDate()}`
+  if (kind === 'image') {
+    const keep = keptImages < p.keepWeekly
+    return { unit: 'week', key: isoWeek(t), keep, reason: keep ? `one of the newest ${p.keepWeekly} weekly images` : `older than the newest ${p.keepWeekly} weekly images` }
+  }
+  if (kind === 'files') {
+    const keep = age < p.keepDaily * DAY
+    return { unit: 'day', key: day, keep, reason: keep ? `daily snapshot within ${p.keepDaily} days` : `daily snapshot older than ${p.keepDaily} days` }
+  }
+  if (age < p.keepHourly * HOUR) return { unit: 'hour', key: `${day}T${t.getHours()}`, keep: true, reason: `hourly copy within ${p.keepHourly} hours` }
+  const keep = age < p.keepHourly * HOUR + p.keepDailyDatabase * DAY
+  return { unit: 'day', key: day, keep, reason: keep ? `daily copy within ${p.keepDailyDatabase} days after the hourly ones` : `older than ${p.keepHourly} hours plus ${p.keepDailyDatabase} days` }
+}
