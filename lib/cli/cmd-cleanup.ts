@@ -6,6 +6,7 @@ import { EXIT_CODE_HELP } from '../exit-codes.js'
 import { createLogger } from '../log/logger.js'
 import { DEFAULT_POLICY } from '../retention/apply-policy.js'
 import { runCleanup } from '../retention/run-cleanup.js'
+import { finishJob } from '../jobs/finish-job.js'
 import { formatBytes } from '../util/size.js'
 import type { CliIo } from './cli-io.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
@@ -57,6 +58,7 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
     keepHourly: num('keep-hourly', DEFAULT_POLICY.keepHourly),
     keepDailyDatabase: num('keep-daily-database', DEFAULT_POLICY.keepDailyDatabase),
   }
+  const started = new Date()
   try {
     const r = await runCleanup({ dest, mount: s.mount as string | undefined, station, policy, dryRun }, { log })
     for (const d of r.decisions) {
@@ -65,9 +67,12 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
     }
     io.stderr.write(`${dryRun ? "dry run: nothing removed" : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`)
     if (r.spaceWarning) io.stderr.write(`warning: ${r.spaceWarning}\n`)
+    const removed = r.decisions.filter((d) => d.action === 'remove').length
+    if (!dryRun) await finishJob(dest, station, 'cleanup', started, { ok: true, message: `removed ${removed}, freed ${formatBytes(r.freedBytes)}${r.spaceWarning ? `; ${r.spaceWarning}` : ''}` }, log)
     return 0
   } catch (err) {
     log.error({ err }, (err as Error).message)
+    if (!dryRun) await finishJob(dest, station, 'cleanup', started, { ok: false, error: err }, log)
     throw err
   }
 }

@@ -4,6 +4,7 @@ import { InterruptedError } from '../errors.js'
 import { EXIT_CODE_HELP } from '../exit-codes.js'
 import { resolveImageOptions } from '../image/image-options.js'
 import { runImage } from '../image/run-image.js'
+import { finishJob } from '../jobs/finish-job.js'
 import { imageSummary } from '../image/summary.js'
 import { createLogger } from '../log/logger.js'
 import { detectRootDisk } from '../system/root-disk.js'
@@ -56,6 +57,7 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
   const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') }
   const signals = io.signals
   for (const [sig, fn] of Object.entries(handlers)) signals?.on(sig, fn)
+  const started = new Date()
   try {
     const result = await runImage(
       { ...resolved, device },
@@ -64,9 +66,11 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
     const summary = imageSummary(result.manifest, result.file)
     log.info({ summary: summary.fields }, summary.text)
     if (io.stderr.isTTY) io.stderr.write(`${summary.text}\n`)
+    await finishJob(resolved.dest, resolved.station, 'image', started, { ok: true, message: summary.text }, log)
     return 0
   } catch (err) {
     log.error({ err }, (err as Error).message)
+    await finishJob(resolved.dest, resolved.station, 'image', started, { ok: false, error: err }, log)
     throw err
   } finally {
     for (const [sig, fn] of Object.entries(handlers)) signals?.off(sig, fn)

@@ -4,9 +4,11 @@ import { VERSION } from '../version.js'
 import type { CliIo } from './cli-io.js'
 import { cmdCleanup } from './cmd-cleanup.js'
 import { cmdImage } from './cmd-image.js'
+import { cmdStatus } from './cmd-status.js'
 
 const COMMANDS: Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>; summary: string }> = {
   image: { run: cmdImage, summary: 'stream the SD card through parallel gzip onto the NAS (weekly timer)' },
+  status: { run: (args, io) => cmdStatus(args, io), summary: 'a row per timer, a column per station: last result, age, next run' },
   cleanup: { run: cmdCleanup, summary: 'apply the retention policy to this station\'s backups (--dry-run shows why)' },
 }
 

@@ -89,5 +89,13 @@ export const CLEANUP_OPTIONS: readonly OptionSpec[] = [
   IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
 ]
 
+// Settings of `sd-backup status`.
+export const STATUS_OPTIONS: readonly OptionSpec[] = [
+  IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
+  IMAGE_OPTIONS.find((o) => o.key === 'mount')!,
+  IMAGE_OPTIONS.find((o) => o.key === 'station')!,
+  { key: 'json', type: 'bool', help: 'print the statuses as JSON instead of the table' },
+]
+
 // Every key any job knows: what a config file may contain (a job reads its own).
-export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS].map((o) => [o.key, o])).values()]
+export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS, ...STATUS_OPTIONS].map((o) => [o.key, o])).values()]

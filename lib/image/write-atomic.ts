@@ -95,6 +95,26 @@ export async function writeFileAtomic(finalPath: string, data: string | Uint8Arr
   }
 }
 
+// Replaces a small file (status.json) atomically: readers see the old or the new
+// content, never a torn one. Unlike the others, this one is meant to be rewritten.
+export async function replaceFileAtomic(finalPath: string, data: string): Promise<void> {
+  const tmp = `${finalPath}.${process.pid}-${randomBytes(3).toString('hex')}.partial`
+  try {
+    const h = await open(tmp, 'wx')
+    try {
+      await h.writeFile(data)
+      await h.sync()
+    } finally {
+      await h.close()
+    }
+    await rename(tmp, finalPath)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw destError(finalPath, 0, err)
+  }
+  await fsyncDir(path.dirname(finalPath))
+}
+
 async function refuseExisting(finalPath: string): Promise<void> {
   try {
     await stat(finalPath)

@@ -1,0 +1,46 @@
+import os from 'node:os'
+import { loadConfig, settingsFor } from '../config/load-config.js'
+import { ALL_OPTIONS, STATUS_OPTIONS } from '../config/options.js'
+import { ConfigError } from '../errors.js'
+import { EXIT_CODE_HELP } from '../exit-codes.js'
+import { checkMounted } from '../image/preflight.js'
+import { findStations, nextRunsFromSystemd } from '../status/find-stations.js'
+import { statusTable } from '../status/status-table.js'
+import type { CliIo } from './cli-io.js'
+import { optionHelp, parseFlags } from './parse-flags.js'
+
+export const STATUS_HELP = `Usage: sd-backup status [options]
+
+Prints the station handbook's table: a row per timer, a column per station found
+on the NAS, each cell the last result and its age ("OK 3h ago", "FAILED 2d ago",
+"never"), and for this station the next run systemd has planned. Every job
+writes DEST/STATION/status.json when it ends, so any Pi shows every station.
+
+Options:
+  --config FILE              config file [$SD_BACKUP_CONFIG, /etc/sd-backup/sd-backup.conf]
+${optionHelp(STATUS_OPTIONS)}
+  -h, --help                 this text
+
+Exit codes:
+${EXIT_CODE_HELP.filter(([c]) => [0, 1, 2, 4, 5].includes(c))
+  .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
+  .join('\n')}
+`
+
+// `sd-backup status`: reads every station's status.json and prints the table.
+export async function cmdStatus(args: readonly string[], io: CliIo, now = new Date(), nextRuns = nextRunsFromSystemd): Promise<number> {
+  const flags = parseFlags(args, STATUS_OPTIONS)
+  if (flags.help) {
+    io.stdout.write(STATUS_HELP)
+    return 0
+  }
+  const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'status', flags.values)
+  const dest = s.dest as string | undefined
+  if (dest === undefined) throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
+  if (s.mount !== undefined) await checkMounted(s.mount as string, dest)
+  const here = (s.station as string | undefined) ?? os.hostname().split('.')[0]!
+  const stations = await findStations(dest)
+  const next = { [here]: await nextRuns() }
+  io.stdout.write(s.json === true ? `${JSON.stringify({ now: now.toISOString(), stations, next }, null, 2)}\n` : statusTable(stations, now, next))
+  return 0
+}

@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { JobLockedError } from '../errors.js'
+import { replaceFileAtomic } from '../image/write-atomic.js'
+import { acquireJobLock } from '../jobs/job-lock.js'
+
+// The jobs of a station, in the order of the handbook's table, with their timers.
+export const JOBS = [
+  { job: 'database', timer: 'sd-backup-database' },
+  { job: 'files', timer: 'sd-backup-daily' },
+  { job: 'image', timer: 'sd-backup-weekly' },
+  { job: 'cleanup', timer: 'sd-backup-cleanup' },
+] as const
+export type JobName = (typeof JOBS)[number]['job']
+
+// How one run of a job ended, as status.json keeps it.
+export interface JobRecord {
+  readonly result: 'ok' | 'partial' | 'failed'
+  readonly finished: string
+  readonly durationSeconds: number
+  readonly exitCode: number
+  /** The summary line on success, the error message otherwise. */
+  readonly message: string
+  readonly code?: string
+  /** When the job last succeeded (kept across failures, for the staleness alert). */
+  readonly lastOk?: string
+}
+
+// DEST/STATION/status.json: the last run of each job, so any Pi can show every station.
+export interface StationStatus {
+  readonly station: string
+  readonly updated: string
+  readonly jobs: Partial<Record<JobName, JobRecord>>
+}
+
+export function statusPath(dest: string, station: string): string {
+  return path.join(dest, station, 'status.json')
+}
+
+// Reads a station's status; a missing file is a station whose jobs never ran.
+export async function readStationStatus(dest: string, station: string): Promise<StationStatus> {
+  try {
+    return JSON.parse(await readFile(statusPath(dest, station), 'utf8')) as StationStatus
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { station, updated: '', jobs: {} }
+    throw err
+  }
+}
+
+// Records one job's result. Several jobs of a station may end at once (the hourly
+// database job during the weekly image), so the read-modify-write holds a short lock.
+export async function recordJobResult(dest: string, station: string, job: JobName, record: Omit<JobRecord, 'lastOk'>): Promise<StationStatus> {
+  const stationDir = path.join(dest, station)
+  let lock
+  for (let i = 0; ; i++) {
+    try {
+      lock = await acquireJobLock(stationDir, 'status')
+      break
+    } catch (err) {
+      if (!(err instanceof JobLockedError) || i >= 50) throw err
+      await sleep(100)
+    }
+  }
+  try {
+    const current = await readStationStatus(dest, station)
+    const previous = current.jobs[job]
+    const lastOk = record.result === 'ok' ? record.finished : previous?.lastOk
+    const next: StationStatus = { station, updated: record.finished, jobs: { ...current.jobs, [job]: { ...record, ...(lastOk ? { lastOk } : {}) } } }
+    await replaceFileAtomic(statusPath(dest, station), `${JSON.stringify(next, null, 2)}\n`)
+    return next
+  } finally {
+    await lock.release()
+  }
+}
