@@ -194,3 +194,14 @@ export class JobLockedError extends SdBackupError {
     )
   }
 }
+
+// `sd-backup alert --test` could not deliver its mail (jobs only log this).
+export class AlertNotSentError extends SdBackupError {
+  readonly code = 'SDB_ALERT_NOT_SENT' as const
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(`the test alert could not be sent through ${host}:${port}: check smtp-host, smtp-port, smtp-tls and the login (the log has the server's answer)`)
+  }
+}

@@ -19,6 +19,7 @@ export const EXIT_CODES = {
   SDB_WORKER_CRASHED: 12,
   SDB_SOURCE_READ: 13,
   SDB_JOB_LOCKED: 14,
+  SDB_ALERT_NOT_SENT: 15,
   SIGINT: 130,
   SIGTERM: 143,
 } as const
@@ -40,6 +41,7 @@ export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = [
   [12, 'a compression worker crashed'],
   [13, 'reading the source failed mid-run'],
   [14, 'another run of this job is in progress (lock held)'],
+  [15, 'the test alert could not be sent (alert --test only)'],
   [130, 'interrupted by SIGINT'],
   [143, 'interrupted by SIGTERM'],
 ]

@@ -7,6 +7,7 @@ import { createLogger } from '../log/logger.js'
 import { DEFAULT_POLICY } from '../retention/apply-policy.js'
 import { runCleanup } from '../retention/run-cleanup.js'
 import { finishJob } from '../jobs/finish-job.js'
+import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { formatBytes } from '../util/size.js'
 import type { CliIo } from './cli-io.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
@@ -50,6 +51,7 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
   if (dest === undefined) throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
   const station = (s.station as string | undefined) ?? os.hostname().split('.')[0]!
   const dryRun = s['dry-run'] === true
+  const alerts = resolveAlertSettings(s)
   const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job: 'cleanup', station })
   const num = (k: string, d: number) => (s[k] as number | undefined) ?? d
   const policy = {
@@ -58,7 +60,7 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
     keepHourly: num('keep-hourly', DEFAULT_POLICY.keepHourly),
     keepDailyDatabase: num('keep-daily-database', DEFAULT_POLICY.keepDailyDatabase),
   }
-  const started = new Date()
+  const job = { dest, station, job: 'cleanup' as const, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
   try {
     const r = await runCleanup({ dest, mount: s.mount as string | undefined, station, policy, dryRun }, { log })
     for (const d of r.decisions) {
@@ -68,11 +70,11 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
     io.stderr.write(`${dryRun ? "dry run: nothing removed" : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`)
     if (r.spaceWarning) io.stderr.write(`warning: ${r.spaceWarning}\n`)
     const removed = r.decisions.filter((d) => d.action === 'remove').length
-    if (!dryRun) await finishJob(dest, station, 'cleanup', started, { ok: true, message: `removed ${removed}, freed ${formatBytes(r.freedBytes)}${r.spaceWarning ? `; ${r.spaceWarning}` : ''}` }, log)
+    if (!dryRun) await finishJob({ ...job, outcome: { ok: true, message: `removed ${removed}, freed ${formatBytes(r.freedBytes)}${r.spaceWarning ? `; ${r.spaceWarning}` : ''}` } })
     return 0
   } catch (err) {
     log.error({ err }, (err as Error).message)
-    if (!dryRun) await finishJob(dest, station, 'cleanup', started, { ok: false, error: err }, log)
+    if (!dryRun) await finishJob({ ...job, outcome: { ok: false, error: err } })
     throw err
   }
 }

@@ -5,6 +5,7 @@ import { EXIT_CODE_HELP } from '../exit-codes.js'
 import { resolveImageOptions } from '../image/image-options.js'
 import { runImage } from '../image/run-image.js'
 import { finishJob } from '../jobs/finish-job.js'
+import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { imageSummary } from '../image/summary.js'
 import { createLogger } from '../log/logger.js'
 import { detectRootDisk } from '../system/root-disk.js'
@@ -44,21 +45,20 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
   const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
   const settings = settingsFor(config, 'image', flags.values)
   const resolved = resolveImageOptions(settings)
+  const alerts = resolveAlertSettings(settings)
   const log = createLogger(io.sink, (settings['log-level'] as string | undefined) ?? 'info').child({
     job: 'image',
     station: resolved.station,
   })
-  const device = resolved.device ?? detectRootDisk()
-  log.info({ device, autodetected: resolved.device === undefined, config: config.file }, `source: ${device}`)
-  if (resolved.device === undefined) io.stderr.write(`source: ${device} (the disk holding /)\n`)
-
+  const job = { dest: resolved.dest, station: resolved.station, job: 'image' as const, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
   const abort = new AbortController()
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => abort.abort(new InterruptedError(sig))
   const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') }
-  const signals = io.signals
-  for (const [sig, fn] of Object.entries(handlers)) signals?.on(sig, fn)
-  const started = new Date()
+  for (const [sig, fn] of Object.entries(handlers)) io.signals?.on(sig, fn)
   try {
+    const device = resolved.device ?? detectRootDisk()
+    log.info({ device, autodetected: resolved.device === undefined, config: config.file }, `source: ${device}`)
+    if (resolved.device === undefined) io.stderr.write(`source: ${device} (the disk holding /)\n`)
     const result = await runImage(
       { ...resolved, device },
       { log, signal: abort.signal, tty: io.stderr.isTTY ? io.stderr : undefined, sink: io.sink },
@@ -66,13 +66,13 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
     const summary = imageSummary(result.manifest, result.file)
     log.info({ summary: summary.fields }, summary.text)
     if (io.stderr.isTTY) io.stderr.write(`${summary.text}\n`)
-    await finishJob(resolved.dest, resolved.station, 'image', started, { ok: true, message: summary.text }, log)
+    await finishJob({ ...job, outcome: { ok: true, message: summary.text } })
     return 0
   } catch (err) {
     log.error({ err }, (err as Error).message)
-    await finishJob(resolved.dest, resolved.station, 'image', started, { ok: false, error: err }, log)
+    await finishJob({ ...job, outcome: { ok: false, error: err } })
     throw err
   } finally {
-    for (const [sig, fn] of Object.entries(handlers)) signals?.off(sig, fn)
+    for (const [sig, fn] of Object.entries(handlers)) io.signals?.off(sig, fn)
   }
 }

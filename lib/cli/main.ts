@@ -2,6 +2,7 @@ import { SdBackupError, UsageError } from '../errors.js'
 import { exitCodeFor } from '../exit-codes.js'
 import { VERSION } from '../version.js'
 import type { CliIo } from './cli-io.js'
+import { cmdAlert } from './cmd-alert.js'
 import { cmdCleanup } from './cmd-cleanup.js'
 import { cmdImage } from './cmd-image.js'
 import { cmdStatus } from './cmd-status.js'
@@ -9,6 +10,7 @@ import { cmdStatus } from './cmd-status.js'
 const COMMANDS: Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>; summary: string }> = {
   image: { run: cmdImage, summary: 'stream the SD card through parallel gzip onto the NAS (weekly timer)' },
   status: { run: (args, io) => cmdStatus(args, io), summary: 'a row per timer, a column per station: last result, age, next run' },
+  alert: { run: cmdAlert, summary: 'send a test alert (--test) with the configured mail settings' },
   cleanup: { run: cmdCleanup, summary: 'apply the retention policy to this station\'s backups (--dry-run shows why)' },
 }
 

@@ -11,13 +11,32 @@ export interface OptionSpec {
   readonly min?: number
   readonly max?: number
   readonly pattern?: RegExp
+  /** What `pattern` allows, for the error message. */
+  readonly patternHelp?: string
 }
 
 export type OptionValue = string | number | boolean
 export type OptionValues = Record<string, OptionValue>
 
-// Settings of `sd-backup image`, in the order --help shows them.
-export const IMAGE_OPTIONS: readonly OptionSpec[] = [
+// E-mail alerts, shared by every job and by `sd-backup alert`.
+export const ALERT_OPTIONS: readonly OptionSpec[] = [
+  { key: 'smtp-host', type: 'string', help: 'SMTP server for alerts; no alerts without it' },
+  { key: 'smtp-port', type: 'int', min: 1, max: 65535, help: 'SMTP port [587, or 465 with smtp-tls]' },
+  { key: 'smtp-tls', type: 'bool', help: 'implicit TLS (port 465); otherwise STARTTLS when offered [false]' },
+  { key: 'smtp-user', type: 'string', help: 'SMTP login' },
+  { key: 'smtp-password', type: 'string', help: 'SMTP password (keep the config file mode 600)' },
+  { key: 'mail-from', type: 'string', help: 'sender address [sd-backup@HOSTNAME]' },
+  { key: 'mail-to', type: 'string', help: 'recipients, comma-separated' },
+  { key: 'mail-on-success', type: 'string', pattern: /^[a-z,]+$/, patternHelp: 'job names separated by commas (image,files) or none', help: 'jobs that also mail on success, comma-separated, or none [image]' },
+  { key: 'mail-retries', type: 'int', min: 1, max: 20, help: 'attempts to send an alert before giving up [4]' },
+  { key: 'mail-retry-delay', type: 'int', min: 0, max: 3600, help: 'seconds before the first retry, doubling after [5]' },
+  { key: 'max-age-database', type: 'int', min: 1, max: 100000, help: 'hours without a good database copy before alerting [3]' },
+  { key: 'max-age-files', type: 'int', min: 1, max: 100000, help: 'hours without a good file snapshot before alerting [30]' },
+  { key: 'max-age-image', type: 'int', min: 1, max: 100000, help: 'hours without a good image before alerting [192]' },
+]
+
+// Settings only `sd-backup image` has, in the order --help shows them.
+export const IMAGE_ONLY_OPTIONS: readonly OptionSpec[] = [
   { key: 'device', type: 'string', help: 'block device or image file to back up (default: the disk holding /)' },
   { key: 'dest', type: 'string', help: 'backup root on the NAS; images go to DEST/STATION/images/' },
   { key: 'mount', type: 'string', help: 'NAS mount point: must be mounted, and --dest must lie inside it' },
@@ -25,6 +44,7 @@ export const IMAGE_OPTIONS: readonly OptionSpec[] = [
     key: 'station',
     type: 'string',
     pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    patternHelp: "letters, digits, '.', '_' and '-'",
     help: 'station name used in paths (default: the hostname)',
   },
   { key: 'compress', type: 'enum', values: ['gzip', 'zstd'], help: 'gzip (.img.gz, flashable by Imager/Etcher) or zstd (.img.zst) [gzip]' },
@@ -65,7 +85,7 @@ export function parseOptionValue(spec: OptionSpec, text: string, file?: string, 
     }
     default:
       if (text === '') fail('is empty')
-      if (spec.pattern && !spec.pattern.test(text)) fail(`'${text}' may only use letters, digits, '.', '_' and '-'`)
+      if (spec.pattern && !spec.pattern.test(text)) fail(`'${text}' is not allowed here: use ${spec.patternHelp}`)
       return text
   }
 }
@@ -75,6 +95,9 @@ function checkRange(spec: OptionSpec, n: number, fail: (p: string) => never): nu
   if (spec.max !== undefined && n > spec.max) fail(`${n} is above the maximum ${spec.max}`)
   return n
 }
+
+// Settings of `sd-backup image`: its own, then the alert keys every job takes.
+export const IMAGE_OPTIONS: readonly OptionSpec[] = [...IMAGE_ONLY_OPTIONS, ...ALERT_OPTIONS]
 
 // Settings of `sd-backup cleanup`.
 export const CLEANUP_OPTIONS: readonly OptionSpec[] = [
@@ -87,6 +110,7 @@ export const CLEANUP_OPTIONS: readonly OptionSpec[] = [
   { key: 'keep-hourly', type: 'int', min: 0, max: 100000, help: 'hours of hourly database copies to keep [48]' },
   { key: 'keep-daily-database', type: 'int', min: 0, max: 10000, help: 'further days with one database copy a day [30]' },
   IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
+  ...ALERT_OPTIONS,
 ]
 
 // Settings of `sd-backup status`.
@@ -97,5 +121,12 @@ export const STATUS_OPTIONS: readonly OptionSpec[] = [
   { key: 'json', type: 'bool', help: 'print the statuses as JSON instead of the table' },
 ]
 
+// Settings of `sd-backup alert`.
+export const ALERT_COMMAND_OPTIONS: readonly OptionSpec[] = [
+  { key: 'test', type: 'bool', help: 'send a test alert now' },
+  IMAGE_OPTIONS.find((o) => o.key === 'station')!,
+  ...ALERT_OPTIONS,
+]
+
 // Every key any job knows: what a config file may contain (a job reads its own).
-export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS, ...STATUS_OPTIONS].map((o) => [o.key, o])).values()]
+export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS, ...STATUS_OPTIONS, ...ALERT_OPTIONS].map((o) => [o.key, o])).values()]

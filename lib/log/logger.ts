@@ -10,6 +10,7 @@ export interface LineOwner {
 // never lost (systemd jobs are short), and that lets a live progress line step aside.
 export class LogSink {
   private owner: LineOwner | undefined
+  private readonly recent: string[] = []
   private readonly dest: { write(s: string): unknown }
   constructor(dest?: { write(s: string): unknown }) {
     this.dest = dest ?? pino.destination({ dest: 1, sync: true })
@@ -21,6 +22,13 @@ export class LogSink {
     this.owner?.clear()
     this.dest.write(line)
     this.owner?.redraw()
+    this.recent.push(line.trimEnd())
+    if (this.recent.length > 20) this.recent.shift()
+  }
+
+  // The last log lines, for the body of a failure alert.
+  tail(n = 20): string[] {
+    return this.recent.slice(-n)
   }
 }
 

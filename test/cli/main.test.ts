@@ -26,7 +26,7 @@ t.test('help teaches: commands, every option, an example and every exit code', a
 })
 
 t.test('usage errors exit 2 with one line naming the problem', async (t) => {
-  t.same(await runCli(['frobnicate']), { code: 2, stdout: '', stderr: "sd-backup frobnicate: unknown command 'frobnicate' (commands: image, status, cleanup)\n", logs: [] })
+  t.same(await runCli(['frobnicate']), { code: 2, stdout: '', stderr: "sd-backup frobnicate: unknown command 'frobnicate' (commands: image, status, alert, cleanup)\n", logs: [] })
   t.same(await runCli(['image', '--bogus']), { code: 2, stdout: '', stderr: "sd-backup image: Unknown option '--bogus' (see --help)\n", logs: [] })
   t.same(await runCli(['image', 'extra']), { code: 2, stdout: '', stderr: "sd-backup image: unexpected argument 'extra' (see --help)\n", logs: [] })
   t.same(await runCli(['image', '--level', 'high', '--dest', '/x']), { code: 2, stdout: '', stderr: "sd-backup image: command line: level: 'high' is not a whole number\n", logs: [] })
@@ -76,6 +76,6 @@ t.test('SIGTERM during a run removes the partial file and exits 143', async (t) 
   const r = await run
   t.equal(r.code, 143)
   t.equal(r.stderr, 'sd-backup image: interrupted by SIGTERM; the partial file was removed\n')
-  t.same(listTree(path.join(dir, 'nas')), [])
+  t.same(listTree(path.join(dir, 'nas')), ['z/status.json'], 'no partial; the interrupted run is recorded')
   t.match(r.logs.at(-1), { level: 50, msg: 'interrupted by SIGTERM; the partial file was removed', err: { code: 'SDB_INTERRUPTED', signal: 'SIGTERM' } })
 })

@@ -31,7 +31,8 @@ t.test('values are typed and every rejection names the key', async (t) => {
     ['chunk-size', '1K', '1024 is below the minimum 65536'],
     ['chunk-size', '1G', '1073741824 is above the maximum 268435456'],
     ['chunk-size', 'big', "'big' is not a size (examples: 4M, 512K, 40G, 1.5TB)"],
-    ['station', 'a/b', "'a/b' may only use letters, digits, '.', '_' and '-'"],
+    ['station', 'a/b', "'a/b' is not allowed here: use letters, digits, '.', '_' and '-'"],
+    ['mail-on-success', 'Image!', "'Image!' is not allowed here: use job names separated by commas (image,files) or none"],
     ['dest', '', 'is empty'],
   ]
   for (const [key, text, problem] of bad) {

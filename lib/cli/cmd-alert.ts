@@ -1,0 +1,54 @@
+import os from 'node:os'
+import { resolveAlertSettings } from '../alert/alert-settings.js'
+import { sendAlert } from '../alert/send-alert.js'
+import { loadConfig, settingsFor } from '../config/load-config.js'
+import { ALERT_COMMAND_OPTIONS, ALL_OPTIONS } from '../config/options.js'
+import { AlertNotSentError, ConfigError, UsageError } from '../errors.js'
+import { EXIT_CODE_HELP } from '../exit-codes.js'
+import { createLogger } from '../log/logger.js'
+import { VERSION } from '../version.js'
+import type { CliIo } from './cli-io.js'
+import { optionHelp, parseFlags } from './parse-flags.js'
+
+export const ALERT_HELP = `Usage: sd-backup alert --test [options]
+
+Sends a test alert with the mail settings every job uses, so you know failures
+will reach you. Jobs mail on every failure, on success for the jobs in
+mail-on-success (default: image), and whenever a kind has had no successful
+backup for longer than its max-age-* (a timer that silently stopped). A mail
+that cannot be sent is retried (mail-retries, mail-retry-delay) and logged; it
+never changes a job's result.
+
+Options (each is also a config key):
+  --config FILE              config file [$SD_BACKUP_CONFIG, /etc/sd-backup/sd-backup.conf]
+${optionHelp(ALERT_COMMAND_OPTIONS)}
+  -h, --help                 this text
+
+Exit codes:
+${EXIT_CODE_HELP.filter(([c]) => [0, 1, 2, 15].includes(c))
+  .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
+  .join('\n')}
+`
+
+// `sd-backup alert --test`: one mail through the configured server, result as exit code.
+export async function cmdAlert(args: readonly string[], io: CliIo): Promise<number> {
+  const flags = parseFlags(args, ALERT_COMMAND_OPTIONS)
+  if (flags.help) {
+    io.stdout.write(ALERT_HELP)
+    return 0
+  }
+  if (flags.values.test !== true) throw new UsageError('nothing to do: pass --test to send a test alert (see --help)')
+  const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'alert', flags.values)
+  const alerts = resolveAlertSettings(s)
+  if (!alerts) throw new ConfigError('smtp-host', 'no alerts are configured: set smtp-host and mail-to')
+  const station = (s.station as string | undefined) ?? os.hostname().split('.')[0]!
+  const log = createLogger(io.sink).child({ job: 'alert', station })
+  const sent = await sendAlert(
+    alerts,
+    { subject: `[sd-backup] ${station} alert: TEST`, text: `A test alert from sd-backup ${VERSION} on ${os.hostname()} (station ${station}).\nIf you read this, failures will reach you too.\n` },
+    log,
+  )
+  if (!sent) throw new AlertNotSentError(alerts.host, alerts.port)
+  io.stderr.write(`test alert sent to ${alerts.to.join(', ')}\n`)
+  return 0
+}
