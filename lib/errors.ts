@@ -205,3 +205,15 @@ export class AlertNotSentError extends SdBackupError {
     super(`the test alert could not be sent through ${host}:${port}: check smtp-host, smtp-port, smtp-tls and the login (the log has the server's answer)`)
   }
 }
+
+// The database cannot be read, or its copy fails integrity_check.
+export class DatabaseCopyError extends SdBackupError {
+  readonly code = 'SDB_DATABASE_COPY' as const
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`copying the database ${path} failed: ${reason}`, options)
+  }
+}

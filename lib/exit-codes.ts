@@ -20,6 +20,7 @@ export const EXIT_CODES = {
   SDB_SOURCE_READ: 13,
   SDB_JOB_LOCKED: 14,
   SDB_ALERT_NOT_SENT: 15,
+  SDB_DATABASE_COPY: 16,
   SIGINT: 130,
   SIGTERM: 143,
 } as const
@@ -42,6 +43,7 @@ export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = [
   [13, 'reading the source failed mid-run'],
   [14, 'another run of this job is in progress (lock held)'],
   [15, 'the test alert could not be sent (alert --test only)'],
+  [16, 'a database could not be copied, or its copy failed integrity_check'],
   [130, 'interrupted by SIGINT'],
   [143, 'interrupted by SIGTERM'],
 ]

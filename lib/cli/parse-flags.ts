@@ -11,11 +11,11 @@ export interface ParsedFlags {
 
 // Every config key is also a --flag; values are validated exactly as in the file.
 export function parseFlags(args: readonly string[], specs: readonly OptionSpec[], maxPositionals = 0): ParsedFlags {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     help: { type: 'boolean', short: 'h' },
     config: { type: 'string' },
   }
-  for (const s of specs) options[s.key] = { type: s.type === 'bool' ? 'boolean' : 'string' }
+  for (const s of specs) options[s.key] = { type: s.type === 'bool' ? 'boolean' : 'string', ...(s.multiple ? { multiple: true } : {}) }
   let parsed
   try {
     parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: true })
@@ -29,7 +29,7 @@ export function parseFlags(args: readonly string[], specs: readonly OptionSpec[]
   for (const s of specs) {
     const v = parsed.values[s.key]
     if (v === undefined) continue
-    values[s.key] = typeof v === 'boolean' ? v : parseOptionValue(s, String(v), 'command line')
+    values[s.key] = typeof v === 'boolean' ? v : Array.isArray(v) ? v.map(String) : parseOptionValue(s, String(v), 'command line')
   }
   return {
     help: parsed.values.help === true,

@@ -13,9 +13,11 @@ export interface OptionSpec {
   readonly pattern?: RegExp
   /** What `pattern` allows, for the error message. */
   readonly patternHelp?: string
+  /** Repeatable flag (--db A --db B); comma-separated in the config file. */
+  readonly multiple?: boolean
 }
 
-export type OptionValue = string | number | boolean
+export type OptionValue = string | number | boolean | readonly string[]
 export type OptionValues = Record<string, OptionValue>
 
 // E-mail alerts, shared by every job and by `sd-backup alert`.
@@ -59,6 +61,7 @@ export const IMAGE_ONLY_OPTIONS: readonly OptionSpec[] = [
 
 // Turns the text of one setting into its typed value, or a ConfigError naming the key.
 export function parseOptionValue(spec: OptionSpec, text: string, file?: string, line?: number): OptionValue {
+  if (spec.multiple) return text.split(',').map((p) => p.trim()).filter(Boolean)
   const fail = (problem: string): never => {
     throw new ConfigError(spec.key, problem, file, line)
   }
@@ -113,6 +116,18 @@ export const CLEANUP_OPTIONS: readonly OptionSpec[] = [
   ...ALERT_OPTIONS,
 ]
 
+// Settings of `sd-backup database`.
+export const DATABASE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'db', type: 'string', multiple: true, help: 'SQLite database to copy; repeat for several [/home/*/BirdNET-Pi/scripts/birds.db]' },
+  IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
+  IMAGE_OPTIONS.find((o) => o.key === 'mount')!,
+  IMAGE_OPTIONS.find((o) => o.key === 'station')!,
+  { key: 'db-level', type: 'int', min: 1, max: 19, help: 'zstd level for database copies [3]' },
+  { key: 'tmp-dir', type: 'string', help: 'where the copy is checked before compression [the system temp dir]' },
+  IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
+  ...ALERT_OPTIONS,
+]
+
 // Settings of `sd-backup status`.
 export const STATUS_OPTIONS: readonly OptionSpec[] = [
   IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
@@ -129,4 +144,4 @@ export const ALERT_COMMAND_OPTIONS: readonly OptionSpec[] = [
 ]
 
 // Every key any job knows: what a config file may contain (a job reads its own).
-export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS, ...STATUS_OPTIONS, ...ALERT_OPTIONS].map((o) => [o.key, o])).values()]
+export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS, ...STATUS_OPTIONS, ...ALERT_OPTIONS, ...DATABASE_OPTIONS].map((o) => [o.key, o])).values()]

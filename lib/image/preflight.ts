@@ -73,7 +73,7 @@ async function checkNotOnSource(dest: string, sourceDisk: string, entries: reado
 
 // mkdir -p one level at a time: recursive mkdir reports ENOENT for what is really
 // EROFS or EACCES on the level it could not create, and the person needs the real cause.
-async function makeDirs(dir: string): Promise<void> {
+export async function makeDirs(dir: string): Promise<void> {
   const missing: string[] = []
   for (let cur = path.resolve(dir); ; cur = path.dirname(cur)) {
     try {
