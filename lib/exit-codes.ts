@@ -21,6 +21,8 @@ export const EXIT_CODES = {
   SDB_JOB_LOCKED: 14,
   SDB_ALERT_NOT_SENT: 15,
   SDB_DATABASE_COPY: 16,
+  PARTIAL_UNREADABLE: 23,
+  PARTIAL_VANISHED: 24,
   SIGINT: 130,
   SIGTERM: 143,
 } as const
@@ -44,6 +46,8 @@ export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = [
   [14, 'another run of this job is in progress (lock held)'],
   [15, 'the test alert could not be sent (alert --test only)'],
   [16, 'a database could not be copied, or its copy failed integrity_check'],
+  [23, 'partial: some files could not be read (files job; listed in the log)'],
+  [24, 'partial: some files vanished while being copied (files job)'],
   [130, 'interrupted by SIGINT'],
   [143, 'interrupted by SIGTERM'],
 ]

@@ -21,8 +21,8 @@ any file whose name the tool did not write. Partial files of crashed runs are
 removed once older than a day. Warns when the NAS lacks room for the next
 weekly image (newest image x 1.2).
 
-For now it manages images (DEST/STATION/images/); database copies and file
-snapshots join when those jobs exist.
+It manages DEST/STATION/images/, database/ and files/; the manifest of a copy
+goes first, so an interrupted cleanup leaves an incomplete backup, removed later.
 
 Options (each is also a config key, e.g. in a [cleanup] section):
   --config FILE              config file [$SD_BACKUP_CONFIG, /etc/sd-backup/sd-backup.conf]

@@ -5,11 +5,13 @@ import type { CliIo } from './cli-io.js'
 import { cmdAlert } from './cmd-alert.js'
 import { cmdCleanup } from './cmd-cleanup.js'
 import { cmdDatabase } from './cmd-database.js'
+import { cmdFiles } from './cmd-files.js'
 import { cmdImage } from './cmd-image.js'
 import { cmdStatus } from './cmd-status.js'
 
 const COMMANDS: Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>; summary: string }> = {
   database: { run: cmdDatabase, summary: 'consistent copies of the SQLite databases while they are written (hourly timer)' },
+  files: { run: cmdFiles, summary: 'dated snapshot of config, scripts and data, unchanged files hard-linked (daily timer)' },
   image: { run: cmdImage, summary: 'stream the SD card through parallel gzip onto the NAS (weekly timer)' },
   status: { run: (args, io) => cmdStatus(args, io), summary: 'a row per timer, a column per station: last result, age, next run' },
   alert: { run: cmdAlert, summary: 'send a test alert (--test) with the configured mail settings' },

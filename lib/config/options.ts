@@ -128,6 +128,17 @@ export const DATABASE_OPTIONS: readonly OptionSpec[] = [
   ...ALERT_OPTIONS,
 ]
 
+// Settings of `sd-backup files`.
+export const FILES_OPTIONS: readonly OptionSpec[] = [
+  { key: 'path', type: 'string', multiple: true, help: 'file or directory to back up; repeat for several [see below]' },
+  { key: 'exclude', type: 'string', multiple: true, help: 'glob of absolute paths to leave out (* ** ?); repeatable [see below]' },
+  IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
+  IMAGE_OPTIONS.find((o) => o.key === 'mount')!,
+  IMAGE_OPTIONS.find((o) => o.key === 'station')!,
+  IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
+  ...ALERT_OPTIONS,
+]
+
 // Settings of `sd-backup status`.
 export const STATUS_OPTIONS: readonly OptionSpec[] = [
   IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
@@ -144,4 +155,4 @@ export const ALERT_COMMAND_OPTIONS: readonly OptionSpec[] = [
 ]
 
 // Every key any job knows: what a config file may contain (a job reads its own).
-export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS, ...STATUS_OPTIONS, ...ALERT_OPTIONS, ...DATABASE_OPTIONS].map((o) => [o.key, o])).values()]
+export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS, ...STATUS_OPTIONS, ...ALERT_OPTIONS, ...DATABASE_OPTIONS, ...FILES_OPTIONS].map((o) => [o.key, o])).values()]

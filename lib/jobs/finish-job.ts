@@ -10,7 +10,9 @@ import { readStationStatus, recordJobResult, type JobName, type JobRecord, type 
 // job: their status is logged (and mailed), never written to the NAS.
 const NOT_ON_NAS = new Set(['SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT', 'SDB_DEST_ON_SOURCE', 'SDB_JOB_LOCKED', 'SDB_USAGE', 'SDB_CONFIG'])
 
-export type JobOutcome = { readonly ok: true; readonly message: string } | { readonly ok: false; readonly error: unknown }
+export type JobOutcome =
+  | { readonly ok: true; readonly message: string; readonly partial?: { readonly exitCode: number } }
+  | { readonly ok: false; readonly error: unknown }
 
 export interface FinishJob {
   readonly dest: string
@@ -32,10 +34,10 @@ export async function finishJob(f: FinishJob): Promise<JobRecord> {
   const { outcome, log } = f
   const code = outcome.ok ? undefined : outcome.error instanceof SdBackupError ? outcome.error.code : 'SDB_INTERNAL'
   const record: JobRecord = {
-    result: outcome.ok ? 'ok' : 'failed',
+    result: outcome.ok ? (outcome.partial ? 'partial' : 'ok') : 'failed',
     finished: new Date().toISOString(),
     durationSeconds: (Date.now() - f.started.getTime()) / 1000,
-    exitCode: outcome.ok ? 0 : exitCodeFor(outcome.error),
+    exitCode: outcome.ok ? (outcome.partial?.exitCode ?? 0) : exitCodeFor(outcome.error),
     message: outcome.ok ? outcome.message : String((outcome.error as Error)?.message ?? outcome.error),
     ...(code ? { code } : {}),
   }

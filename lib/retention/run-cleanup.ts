@@ -6,7 +6,7 @@ import { checkMounted } from '../image/preflight.js'
 import { acquireJobLock } from '../jobs/job-lock.js'
 import type { MountEntry } from '../system/mountinfo.js'
 import { applyPolicy, type Policy } from './apply-policy.js'
-import { scanImages, type FoundBackup } from './scan-images.js'
+import { scanBackups, type FoundBackup } from './scan-backups.js'
 
 export interface CleanupOptions {
   readonly dest: string
@@ -42,7 +42,7 @@ export async function runCleanup(
   const host = ctx.host ?? os.hostname()
   const lock = opts.dryRun ? undefined : await acquireJobLock(stationDir, 'cleanup', { host })
   try {
-    const found = await scanImages(stationDir, opts.station, host, ctx.alive)
+    const found = await scanBackups(stationDir, opts.station, host, ctx.alive)
     const result = applyPolicy(found, opts.policy, ctx.now ?? new Date())
     const decisions: CleanupDecision[] = found
       .map((b) => ({ backup: b, action: result.remove.includes(b) ? ('remove' as const) : ('keep' as const), reason: result.reasons[b.name]! }))
@@ -52,7 +52,7 @@ export async function runCleanup(
       ctx.log.info({ backup: d.backup.name, action: d.action, reason: d.reason, dryRun: opts.dryRun }, `${d.action} ${d.backup.name}: ${d.reason}`)
       if (d.action !== 'remove' || opts.dryRun) continue
       // Manifest first: if interrupted, what is left is an incomplete image, removed next time.
-      for (const f of [...d.backup.files].reverse()) await rm(f, { force: true })
+      for (const f of [...d.backup.files].reverse()) await rm(f, { recursive: true, force: true })
       freedBytes += d.backup.bytes
     }
     const fs = await statfs(opts.dest)

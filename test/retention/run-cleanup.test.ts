@@ -44,14 +44,14 @@ t.test('cleanup removes what the policy says, and only names the tool wrote', as
   t.same(listTree(dest), before, 'a dry run removes nothing')
   const removed = dry.decisions.filter((d) => d.action === 'remove').map((d) => [d.backup.name, d.reason])
   t.same(removed, [
-    ['zolder-2026-09-27.img.gz', 'older than the newest 7 weekly images'],
-    ['zolder-2026-10-04.img.gz', 'older than the newest 7 weekly images'],
-    ['zolder-2026-10-11.img.gz', 'older than the newest 7 weekly images'],
-    ['zolder-2026-11-25.img.gz', 'incomplete (no manifest), older than a day'],
-    ['zolder-2026-11-29.img.gz.4242-abcdef.partial', 'partial file of an unfinished run, older than a day'],
+    ['images/zolder-2026-09-27.img.gz', 'older than the newest 7 weekly images'],
+    ['images/zolder-2026-10-04.img.gz', 'older than the newest 7 weekly images'],
+    ['images/zolder-2026-10-11.img.gz', 'older than the newest 7 weekly images'],
+    ['images/zolder-2026-11-25.img.gz', 'incomplete (no manifest), older than a day'],
+    ['images/zolder-2026-11-29.img.gz.4242-abcdef.partial', 'partial file of an unfinished run, older than a day'],
   ])
   t.match(
-    dry.decisions.find((d) => d.backup.name === 'zolder-2026-11-28.img.gz.777-abcdef.partial'),
+    dry.decisions.find((d) => d.backup.name === 'images/zolder-2026-11-28.img.gz.777-abcdef.partial'),
     { action: 'keep', reason: 'held by a running job' },
   )
   const real = await runCleanup({ dest, mount: undefined, station: 'zolder', policy: DEFAULT_POLICY, dryRun: false }, { log: silent, now, host: 'zolder', alive: (pid) => pid === 777 })
@@ -66,6 +66,43 @@ t.test('cleanup removes what the policy says, and only names the tool wrote', as
   t.equal(real.spaceWarning, undefined)
 })
 
+t.test('database copies and file snapshots follow their own rules', async (t) => {
+  const { dest } = nas(t)
+  const db = path.join(dest, 'zolder', 'database')
+  const files = path.join(dest, 'zolder', 'files')
+  mkdirSync(db, { recursive: true })
+  for (const [name, complete] of [['birds-2026-11-29T1115.db.zst', true], ['birds-2026-11-29T1015.db.zst', true], ['birds-2026-11-20T0315.db.zst', true], ['birds-2026-11-20T0215.db.zst', true], ['birds-2026-10-01T0315.db.zst', true], ['birds-2026-11-29T1215.db.zst', false]] as const) {
+    writeFileSync(path.join(db, name), 'z')
+    if (complete) writeFileSync(path.join(db, `${name}.manifest.json`), '{}')
+  }
+  for (const d of ['2026-11-29', '2026-11-28', '2026-11-01']) {
+    mkdirSync(path.join(files, d, 'etc'), { recursive: true })
+    writeFileSync(path.join(files, d, '.sd-backup-manifest.json'), '{}')
+  }
+  mkdirSync(path.join(files, '2026-11-27'))
+  mkdirSync(path.join(files, '2026-11-20.in-progress-555'))
+  utimesSync(path.join(files, '2026-11-20.in-progress-555'), new Date(2026, 10, 20), new Date(2026, 10, 20))
+  const r = await runCleanup({ dest, mount: undefined, station: 'zolder', policy: DEFAULT_POLICY, dryRun: false }, { log: silent, now, host: 'zolder', alive: () => false })
+  const of = (prefix: string) => r.decisions.filter((d) => d.backup.name.startsWith(prefix)).map((d) => [d.backup.name, d.action, d.reason])
+  t.same(of('database/'), [
+    ['database/birds-2026-10-01T0315.db.zst', 'remove', 'older than 48 hours plus 30 days'],
+    ['database/birds-2026-11-20T0215.db.zst', 'remove', 'a newer database backup covers the same day'],
+    ['database/birds-2026-11-20T0315.db.zst', 'keep', 'daily copy within 30 days after the hourly ones'],
+    ['database/birds-2026-11-29T1015.db.zst', 'keep', 'hourly copy within 48 hours'],
+    ['database/birds-2026-11-29T1115.db.zst', 'keep', 'newest complete database backup'],
+    ['database/birds-2026-11-29T1215.db.zst', 'keep', 'incomplete (no manifest), less than a day old: may still be written'],
+  ])
+  t.same(of('files/'), [
+    ['files/2026-11-01', 'remove', 'daily snapshot older than 14 days'],
+    ['files/2026-11-20.in-progress-555', 'remove', 'partial file of an unfinished run, older than a day'],
+    ['files/2026-11-27', 'remove', 'incomplete (no manifest), older than a day'],
+    ['files/2026-11-28', 'keep', 'daily snapshot within 14 days'],
+    ['files/2026-11-29', 'keep', 'newest complete files backup'],
+  ])
+  t.same(listTree(files).map((f) => f.split('/')[0]).filter((v, i, a) => a.indexOf(v) === i), ['2026-11-28', '2026-11-29'], 'snapshot directories removed whole')
+  t.notOk(existsSync(path.join(db, 'birds-2026-10-01T0315.db.zst.manifest.json')))
+})
+
 t.test('warns when the NAS lacks room for the next weekly image', async (t) => {
   const { dest, images } = nas(t)
   truncateSync(path.join(images, 'zolder-2026-11-29.img.gz'), 2 ** 43) // a sparse "8 TiB" newest image
@@ -77,8 +114,8 @@ t.test('the CLI: --dry-run lists every decision; an unmounted NAS is refused', a
   const { dest } = nas(t)
   const r = await runCli(['cleanup', '--dest', dest, '--station', 'zolder', '--dry-run', '--keep-weekly', '8'])
   t.equal(r.code, 0, r.stderr)
-  t.match(r.stderr, /^keep +zolder-2026-10-11\.img\.gz  \(one of the newest 8 weekly images\)$/m)
-  t.match(r.stderr, /^would remove zolder-2026-10-04\.img\.gz  \(older than the newest 8 weekly images\)$/m)
+  t.match(r.stderr, /^keep +images\/zolder-2026-10-11\.img\.gz  \(one of the newest 8 weekly images\)$/m)
+  t.match(r.stderr, /^would remove images\/zolder-2026-10-04\.img\.gz  \(older than the newest 8 weekly images\)$/m)
   t.match(r.stderr, /^dry run: nothing removed; .* free on the NAS after cleanup$/m)
   t.ok(r.logs.every((l) => l.job === 'cleanup'))
   const un = await runCli(['cleanup', '--dest', dest, '--mount', dest, '--station', 'zolder'])

@@ -1,0 +1,87 @@
+import os from 'node:os'
+import { resolveAlertSettings } from '../alert/alert-settings.js'
+import { loadConfig, settingsFor } from '../config/load-config.js'
+import { ALL_OPTIONS, FILES_OPTIONS } from '../config/options.js'
+import { ConfigError } from '../errors.js'
+import { EXIT_CODE_HELP, EXIT_CODES } from '../exit-codes.js'
+import { runFiles } from '../files/run-files.js'
+import { finishJob } from '../jobs/finish-job.js'
+import { createLogger } from '../log/logger.js'
+import type { CliIo } from './cli-io.js'
+import { optionHelp, parseFlags } from './parse-flags.js'
+
+// What a BirdNET station needs back after a new card: system config (with the
+// station's systemd units and cron), the users' homes with BirdNET-Pi's config and
+// scripts, and root's crontab.
+export const DEFAULT_PATHS = ['/etc', '/home', '/root', '/var/spool/cron/crontabs', '/usr/local/bin']
+// Recordings are left out: gigabytes of audio that grow every day, already in the
+// weekly image, and described row by row in birds.db, which is copied every hour.
+export const DEFAULT_EXCLUDES = ['**/BirdSongs/**', '**/.cache/**', '**/node_modules/**', '/home/*/BirdNET-Pi/birdnet/**', '**/*.swp']
+
+export const FILES_HELP = `Usage: sd-backup files [--path P]... [--exclude GLOB]... [options]
+
+A dated snapshot of config, scripts and data on the NAS, in pure Node:
+DEST/STATION/files/YYYY-MM-DD/ mirrors the absolute paths. Files unchanged since
+the previous snapshot (same size and mtime in its manifest) are hard-linked to
+it, so a day costs only what changed. Owner, group and mode cannot be kept on a
+root-squashed export: they go into the snapshot's .sd-backup-manifest.json with
+mtime, size and SHA-256, and restore applies them. The snapshot is built as
+YYYY-MM-DD.in-progress-PID and renamed when complete.
+
+A file that cannot be read or vanishes is listed and counted, and the run ends
+as partial (exit 23 or 24, as rsync does); any other error fails the run.
+
+Default paths: ${DEFAULT_PATHS.join(' ')}
+Default excludes: ${DEFAULT_EXCLUDES.join(' ')}
+(recordings stay out: they are in the weekly image and described in birds.db)
+
+Options (each is also a config key; path = A, B in the file):
+  --config FILE              config file [$SD_BACKUP_CONFIG, /etc/sd-backup/sd-backup.conf]
+${optionHelp(FILES_OPTIONS)}
+  -h, --help                 this text
+
+Exit codes:
+${EXIT_CODE_HELP.filter(([c]) => [0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 23, 24].includes(c))
+  .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
+  .join('\n')}
+`
+
+// `sd-backup files`: flags and config → runFiles; partial runs exit 23/24.
+export async function cmdFiles(args: readonly string[], io: CliIo): Promise<number> {
+  const flags = parseFlags(args, FILES_OPTIONS)
+  if (flags.help) {
+    io.stdout.write(FILES_HELP)
+    return 0
+  }
+  const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'files', flags.values)
+  const dest = s.dest as string | undefined
+  if (dest === undefined) throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
+  const station = (s.station as string | undefined) ?? os.hostname().split('.')[0]!
+  const alerts = resolveAlertSettings(s)
+  const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job: 'files', station })
+  const job = { dest, station, job: 'files' as const, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
+  try {
+    const m = await runFiles(
+      {
+        paths: (s.path as readonly string[] | undefined) ?? DEFAULT_PATHS,
+        excludes: (s.exclude as readonly string[] | undefined) ?? DEFAULT_EXCLUDES,
+        dest,
+        mount: s.mount as string | undefined,
+        station,
+      },
+      { log },
+    )
+    const files = m.entries.filter((e) => e.type === 'file').length
+    const problems = [...m.unreadable.map((p) => `unreadable: ${p}`), ...m.vanished.map((p) => `vanished: ${p}`)]
+    const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied:\n${problems.join('\n')}` : ''}`
+    const exitCode = m.unreadable.length ? EXIT_CODES.PARTIAL_UNREADABLE : m.vanished.length ? EXIT_CODES.PARTIAL_VANISHED : 0
+    log.info({ snapshot: m.snapshot, files, unreadable: m.unreadable, vanished: m.vanished }, text)
+    if (problems.length) io.stderr.write(`${text}\n`)
+    await finishJob({ ...job, outcome: { ok: true, message: text, ...(exitCode ? { partial: { exitCode } } : {}) } })
+    return exitCode
+  } catch (err) {
+    log.error({ err }, (err as Error).message)
+    await finishJob({ ...job, outcome: { ok: false, error: err } })
+    throw err
+  }
+}

@@ -1,0 +1,76 @@
+import { readdir, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { isImageName, manifestPathFor } from '../image/naming.js'
+import { SNAPSHOT_MANIFEST } from '../files/snapshot-manifest.js'
+import { pidAlive, readLockHolder } from '../jobs/job-lock.js'
+import type { Backup } from './apply-policy.js'
+
+// A backup found on the NAS, with the files or directory that make it up.
+export interface FoundBackup extends Backup {
+  readonly files: readonly string[]
+  readonly bytes: number
+}
+
+const PARTIAL_FILE = /^(.+)\.(\d+)-[0-9a-f]{6}\.partial$/
+const DB_NAME = /^.+-(\d{4})-(\d{2})-(\d{2})T(\d{2})(\d{2})\.db\.zst$/
+const SNAPSHOT = /^(\d{4})-(\d{2})-(\d{2})$/
+const IN_PROGRESS = /^\d{4}-\d{2}-\d{2}\.in-progress-(\d+)$/
+
+// Everything this station's jobs left on the NAS: images, database copies, file
+// snapshots, and the leftovers of unfinished runs. Names the tool does not write
+// are never listed, so never removed. A leftover whose pid holds its job's lock on
+// this host belongs to a running job: it is held.
+export async function scanBackups(stationDir: string, station: string, host: string, alive = pidAlive): Promise<FoundBackup[]> {
+  const runningPid = async (job: string) => {
+    const h = await readLockHolder(path.join(stationDir, `.lock-${job}`)).catch(() => undefined)
+    return h && h.host === host && alive(h.pid) ? h.pid : undefined
+  }
+  const list = async (sub: string) => (await readdir(path.join(stationDir, sub)).catch(() => [] as string[])).sort()
+  const found: FoundBackup[] = []
+  const partial = async (file: string, pid: number, held: number | undefined, dir = false) => {
+    const st = await stat(file)
+    found.push({ name: path.relative(stationDir, file), kind: 'partial', time: st.mtime, complete: false, held: pid === held, files: [file], bytes: dir ? 0 : st.size })
+  }
+
+  const images = await list('images')
+  const imageHeld = await runningPid('image')
+  for (const name of images) {
+    const file = path.join(stationDir, 'images', name)
+    const p = PARTIAL_FILE.exec(name)
+    if (p && isImageName(p[1]!, station)) await partial(file, Number(p[2]), imageHeld)
+    else if (isImageName(name, station)) {
+      const [y, m, d] = name.slice(station.length + 1, station.length + 11).split('-').map(Number) as [number, number, number]
+      const complete = images.includes(path.basename(manifestPathFor(file)))
+      found.push({ name: `images/${name}`, kind: 'image', time: new Date(y, m - 1, d), complete, files: complete ? [file, manifestPathFor(file)] : [file], bytes: (await stat(file)).size })
+    }
+  }
+
+  const dbs = await list('database')
+  const dbHeld = await runningPid('database')
+  for (const name of dbs) {
+    const file = path.join(stationDir, 'database', name)
+    const p = PARTIAL_FILE.exec(name)
+    const m = DB_NAME.exec(name)
+    if (p && DB_NAME.test(p[1]!)) await partial(file, Number(p[2]), dbHeld)
+    else if (m) {
+      const [y, mo, d, h, mi] = m.slice(1).map(Number) as [number, number, number, number, number]
+      const complete = dbs.includes(`${name}.manifest.json`)
+      found.push({ name: `database/${name}`, kind: 'database', time: new Date(y, mo - 1, d, h, mi), complete, files: complete ? [file, `${file}.manifest.json`] : [file], bytes: (await stat(file)).size })
+    }
+  }
+
+  const snaps = await list('files')
+  const filesHeld = await runningPid('files')
+  for (const name of snaps) {
+    const dir = path.join(stationDir, 'files', name)
+    const p = IN_PROGRESS.exec(name)
+    const m = SNAPSHOT.exec(name)
+    if (p) await partial(dir, Number(p[1]), filesHeld, true)
+    else if (m) {
+      const complete = await stat(path.join(dir, SNAPSHOT_MANIFEST)).then(() => true, () => false)
+      const [y, mo, d] = m.slice(1).map(Number) as [number, number, number]
+      found.push({ name: `files/${name}`, kind: 'files', time: new Date(y, mo - 1, d), complete, files: [dir], bytes: 0 })
+    }
+  }
+  return found
+}
