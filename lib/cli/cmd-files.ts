@@ -68,9 +68,14 @@ export async function cmdFiles(args: readonly string[], io: CliIo): Promise<numb
         dest,
         mount: s.mount as string | undefined,
         station,
+        onceADay: s['once-a-day'] === true,
       },
       { log },
     )
+    if (!m) {
+      log.info("today's snapshot exists already: nothing to do (--once-a-day)")
+      return 0
+    }
     const files = m.entries.filter((e) => e.type === 'file').length
     const problems = [...m.unreadable.map((p) => `unreadable: ${p}`), ...m.vanished.map((p) => `vanished: ${p}`)]
     const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied:\n${problems.join('\n')}` : ''}`

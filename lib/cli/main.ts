@@ -7,6 +7,7 @@ import { cmdCleanup } from './cmd-cleanup.js'
 import { cmdDatabase } from './cmd-database.js'
 import { cmdFiles } from './cmd-files.js'
 import { cmdImage } from './cmd-image.js'
+import { cmdInstall, cmdUninstall } from './cmd-install.js'
 import { cmdStatus } from './cmd-status.js'
 
 const COMMANDS: Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>; summary: string }> = {
@@ -16,6 +17,8 @@ const COMMANDS: Record<string, { run: (args: readonly string[], io: CliIo) => Pr
   status: { run: (args, io) => cmdStatus(args, io), summary: 'a row per timer, a column per station: last result, age, next run' },
   alert: { run: cmdAlert, summary: 'send a test alert (--test) with the configured mail settings' },
   cleanup: { run: cmdCleanup, summary: 'apply the retention policy to this station\'s backups (--dry-run shows why)' },
+  install: { run: (a, io) => cmdInstall(a, io), summary: 'write the systemd units and a default config, enable the timers' },
+  uninstall: { run: (a, io) => cmdUninstall(a, io), summary: 'disable the timers and remove the units (config and backups stay)' },
 }
 
 export const MAIN_HELP = `Usage: sd-backup <command> [options]

@@ -131,6 +131,7 @@ export const DATABASE_OPTIONS: readonly OptionSpec[] = [
 // Settings of `sd-backup files`.
 export const FILES_OPTIONS: readonly OptionSpec[] = [
   { key: 'path', type: 'string', multiple: true, help: 'file or directory to back up; repeat for several [see below]' },
+  { key: 'once-a-day', type: 'bool', help: "if today's snapshot exists, do nothing and exit 0 (for the timer's DST fallback)" },
   { key: 'exclude', type: 'string', multiple: true, help: 'glob of absolute paths to leave out (* ** ?); repeatable [see below]' },
   IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
   IMAGE_OPTIONS.find((o) => o.key === 'mount')!,

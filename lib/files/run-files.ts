@@ -18,6 +18,8 @@ export interface FilesJobOptions {
   readonly dest: string
   readonly mount: string | undefined
   readonly station: string
+  /** When today's snapshot exists: return undefined instead of failing. */
+  readonly onceADay?: boolean
 }
 
 export interface FilesContext {
@@ -35,7 +37,7 @@ const DENIED = new Set(['EACCES', 'EPERM'])
 // Unchanged files (same type, size and mtime as in the previous snapshot's manifest:
 // never the NAS's own metadata, which root squashing rewrites) are hard-linked to it,
 // so a day costs what changed. Owners and modes go into the manifest, not onto the NAS.
-export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promise<SnapshotManifest> {
+export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promise<SnapshotManifest | undefined> {
   if (opts.mount !== undefined) await checkMounted(opts.mount, opts.dest, ctx.mountinfo)
   const started = (ctx.now ?? (() => new Date()))()
   const root = path.join(opts.dest, opts.station, 'files')
@@ -45,7 +47,10 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
   const final = path.join(root, name)
   const work = path.join(root, `${name}.in-progress-${process.pid}`)
   try {
-    if (await lstat(final).then(() => true, () => false)) throw new BackupExistsError(final)
+    if (await lstat(final).then(() => true, () => false)) {
+      if (opts.onceADay) return undefined
+      throw new BackupExistsError(final)
+    }
     const previous = await previousSnapshot(root, name)
     await mkdir(work).catch((err: unknown) => {
       throw destError(path.join(work, 'x'), 0, err)

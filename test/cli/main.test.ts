@@ -26,7 +26,7 @@ t.test('help teaches: commands, every option, an example and every exit code', a
 })
 
 t.test('usage errors exit 2 with one line naming the problem', async (t) => {
-  t.same(await runCli(['frobnicate']), { code: 2, stdout: '', stderr: "sd-backup frobnicate: unknown command 'frobnicate' (commands: database, files, image, status, alert, cleanup)\n", logs: [] })
+  t.same(await runCli(['frobnicate']), { code: 2, stdout: '', stderr: "sd-backup frobnicate: unknown command 'frobnicate' (commands: database, files, image, status, alert, cleanup, install, uninstall)\n", logs: [] })
   t.same(await runCli(['image', '--bogus']), { code: 2, stdout: '', stderr: "sd-backup image: Unknown option '--bogus' (see --help)\n", logs: [] })
   t.same(await runCli(['image', 'extra']), { code: 2, stdout: '', stderr: "sd-backup image: unexpected argument 'extra' (see --help)\n", logs: [] })
   t.same(await runCli(['image', '--level', 'high', '--dest', '/x']), { code: 2, stdout: '', stderr: "sd-backup image: command line: level: 'high' is not a whole number\n", logs: [] })

@@ -6,6 +6,7 @@ import { globToRegExp } from '../../lib/files/glob.js'
 import { runFiles } from '../../lib/files/run-files.js'
 import { SNAPSHOT_MANIFEST, type SnapshotManifest } from '../../lib/files/snapshot-manifest.js'
 import { isRoot, listTree, sh } from '../helpers/image.js'
+import { runCli } from '../helpers/cli.js'
 import { mount, needsRoot } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
 
@@ -33,7 +34,7 @@ function manifestOf(nas: string, snap: string): SnapshotManifest {
 t.test('daily snapshots: unchanged files share an inode, metadata lives in the manifest', async (t) => {
   const { src, nas } = tree(t)
   const opts = { paths: [src], excludes: ['**/BirdSongs/**'], dest: nas, mount: undefined, station: 'zolder' }
-  const first = await runFiles(opts, { log: silent, now: day(28) })
+  const first = (await runFiles(opts, { log: silent, now: day(28) }))!
   t.equal(first.result, 'ok')
   const snap1 = path.join(nas, 'zolder', 'files', '2026-11-28')
   const conf = path.join('BirdNET-Pi', 'scripts', 'birdnet.conf')
@@ -51,7 +52,7 @@ t.test('daily snapshots: unchanged files share an inode, metadata lives in the m
   writeFileSync(path.join(src, conf), 'LATITUDE=52.2\n')
   utimesSync(path.join(src, conf), new Date(2026, 10, 28, 12), new Date(2026, 10, 28, 12))
   writeFileSync(path.join(src, 'new.sh'), 'new\n')
-  const second = await runFiles(opts, { log: silent, now: day(29) })
+  const second = (await runFiles(opts, { log: silent, now: day(29) }))!
   const snap2 = path.join(nas, 'zolder', 'files', '2026-11-29')
   t.equal(statSync(path.join(snap2, script)).ino, statSync(path.join(snap1, script)).ino, 'unchanged: hard link')
   t.not(statSync(path.join(snap2, src, conf)).ino, statSync(path.join(snap1, src, conf)).ino, 'changed: a new copy')
@@ -61,6 +62,9 @@ t.test('daily snapshots: unchanged files share an inode, metadata lives in the m
   t.same(manifestOf(nas, '2026-11-29'), second)
   t.same(listTree(path.join(nas, 'zolder', 'files')).filter((f) => f.includes('in-progress')), [])
   await t.rejects(runFiles(opts, { log: silent, now: day(29) }), { code: 'SDB_BACKUP_EXISTS', path: snap2 })
+  t.equal(await runFiles({ ...opts, onceADay: true }, { log: silent, now: day(29) }), undefined, "--once-a-day: today's snapshot exists, nothing to do")
+  const cli = await runCli(['files', '--once-a-day', '--path', src, '--dest', nas, '--station', 'zolder'])
+  t.equal(cli.code, 0)
 })
 
 t.test('a file that vanishes mid-run makes the run partial, named and counted', async (t) => {
