@@ -125,3 +125,25 @@ t.test('globs: * within a name, ** across directories, ? one character', async (
   ]
   for (const [glob, p, want] of cases) t.equal(globToRegExp(glob).test(p), want, `${glob} ${want ? 'matches' : 'misses'} ${p}`)
 })
+
+t.test('restore applies owner, group, mode and mtime from the manifest, not from the NAS', async (t) => {
+  if (!needsRoot(t)) return
+  const { src, nas } = tree(t)
+  const script = path.join(src, 'BirdNET-Pi', 'scripts', 'analyze.sh')
+  chownSync(script, 1000, 1001)
+  chmodSync(script, 0o4750)
+  utimesSync(script, new Date(2025, 0, 2), new Date(2025, 0, 2))
+  await runFiles({ paths: [src], excludes: ['**/BirdSongs/**'], dest: nas, mount: undefined, station: 'zolder' }, { log: silent, now: day(28) })
+  const snap = path.join(nas, 'zolder', 'files', '2026-11-28')
+  // What the NAS did to the copy (root squash): another owner, plain modes.
+  chownSync(path.join(snap, script), 65534, 65534)
+  chmodSync(path.join(snap, script), 0o644)
+  const target = path.join(tmp(t), 'restore')
+  const { restoreSnapshot } = await import('../../lib/files/restore-snapshot.js')
+  const r = await restoreSnapshot(snap, target)
+  t.equal(r.owners, true)
+  const st = statSync(path.join(target, script))
+  t.same([st.uid, st.gid, st.mode & 0o7777, st.mtimeMs], [1000, 1001, 0o4750, new Date(2025, 0, 2).getTime()])
+  t.equal(readFileSync(path.join(target, script), 'utf8'), '#!/bin/sh\necho hi\n')
+  t.equal(lstatSync(path.join(target, src, 'birdnet.conf')).isSymbolicLink(), true)
+})
