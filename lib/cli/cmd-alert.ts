@@ -4,10 +4,10 @@ import { sendAlert } from '../alert/send-alert.js'
 import { loadConfig, settingsFor } from '../config/load-config.js'
 import { ALERT_COMMAND_OPTIONS, ALL_OPTIONS } from '../config/options.js'
 import { AlertNotSentError, ConfigError, UsageError } from '../errors.js'
-import { EXIT_CODE_HELP } from '../exit-codes.js'
 import { createLogger } from '../log/logger.js'
 import { VERSION } from '../version.js'
 import type { CliIo } from './cli-io.js'
+import { exitCodeLines, stationOf } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
 
 export const ALERT_HELP = `Usage: sd-backup alert --test [options]
@@ -25,9 +25,7 @@ ${optionHelp(ALERT_COMMAND_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${EXIT_CODE_HELP.filter(([c]) => [0, 1, 2, 15].includes(c))
-  .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
-  .join('\n')}
+${exitCodeLines([0, 1, 2, 15])}
 `
 
 // `sd-backup alert --test`: one mail through the configured server, result as exit code.
@@ -41,7 +39,7 @@ export async function cmdAlert(args: readonly string[], io: CliIo): Promise<numb
   const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'alert', flags.values)
   const alerts = resolveAlertSettings(s)
   if (!alerts) throw new ConfigError('smtp-host', 'no alerts are configured: set smtp-host and mail-to')
-  const station = (s.station as string | undefined) ?? os.hostname().split('.')[0]!
+  const station = stationOf(s)
   const log = createLogger(io.sink).child({ job: 'alert', station })
   const sent = await sendAlert(
     alerts,

@@ -1,15 +1,11 @@
-import os from 'node:os'
 import { loadConfig, settingsFor } from '../config/load-config.js'
 import { ALL_OPTIONS, CLEANUP_OPTIONS } from '../config/options.js'
-import { ConfigError } from '../errors.js'
-import { EXIT_CODE_HELP } from '../exit-codes.js'
-import { createLogger } from '../log/logger.js'
 import { DEFAULT_POLICY } from '../retention/apply-policy.js'
 import { runCleanup } from '../retention/run-cleanup.js'
 import { finishJob } from '../jobs/finish-job.js'
-import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { formatBytes } from '../util/size.js'
 import type { CliIo } from './cli-io.js'
+import { exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
 
 export const CLEANUP_HELP = `Usage: sd-backup cleanup [options]
@@ -33,9 +29,7 @@ Example:
   sd-backup cleanup --dest /mnt/nas/backups --keep-weekly 7 --dry-run
 
 Exit codes:
-${EXIT_CODE_HELP.filter(([c]) => [0, 1, 2, 4, 5, 11, 14, 130, 143].includes(c))
-  .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
-  .join('\n')}
+${exitCodeLines([0, 1, 2, 4, 5, 11, 14, 130, 143])}
 `
 
 // `sd-backup cleanup`: flags and config → runCleanup, decisions printed one per line.
@@ -47,12 +41,11 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
   }
   const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
   const s = settingsFor(config, 'cleanup', flags.values)
-  const dest = s.dest as string | undefined
-  if (dest === undefined) throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
-  const station = (s.station as string | undefined) ?? os.hostname().split('.')[0]!
+  const dest = requireDest(s)
+  const station = stationOf(s)
   const dryRun = s['dry-run'] === true
-  const alerts = resolveAlertSettings(s)
-  const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job: 'cleanup', station })
+  const job = jobContext(io, s, 'cleanup', dest, station)
+  const { log } = job
   const num = (k: string, d: number) => (s[k] as number | undefined) ?? d
   const policy = {
     keepWeekly: num('keep-weekly', DEFAULT_POLICY.keepWeekly),
@@ -60,7 +53,6 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
     keepHourly: num('keep-hourly', DEFAULT_POLICY.keepHourly),
     keepDailyDatabase: num('keep-daily-database', DEFAULT_POLICY.keepDailyDatabase),
   }
-  const job = { dest, station, job: 'cleanup' as const, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
   try {
     const r = await runCleanup({ dest, mount: s.mount as string | undefined, station, policy, dryRun }, { log })
     for (const d of r.decisions) {

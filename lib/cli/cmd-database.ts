@@ -1,15 +1,13 @@
 import { readdirSync, existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { loadConfig, settingsFor } from '../config/load-config.js'
 import { ALL_OPTIONS, DATABASE_OPTIONS } from '../config/options.js'
 import { ConfigError } from '../errors.js'
-import { EXIT_CODE_HELP } from '../exit-codes.js'
 import { runDatabase } from '../database/run-database.js'
 import { finishJob } from '../jobs/finish-job.js'
-import { createLogger } from '../log/logger.js'
 import type { CliIo } from './cli-io.js'
+import { exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
 
 export const DATABASE_HELP = `Usage: sd-backup database [--db PATH]... [options]
@@ -26,9 +24,7 @@ ${optionHelp(DATABASE_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${EXIT_CODE_HELP.filter(([c]) => [0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 16].includes(c))
-  .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
-  .join('\n')}
+${exitCodeLines([0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 16])}
 `
 
 // BirdNET-Pi's database wherever a user's home holds one.
@@ -47,14 +43,12 @@ export async function cmdDatabase(args: readonly string[], io: CliIo): Promise<n
     return 0
   }
   const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'database', flags.values)
-  const dest = s.dest as string | undefined
-  if (dest === undefined) throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
+  const dest = requireDest(s)
   const dbs = (s.db as readonly string[] | undefined) ?? defaultDatabases()
   if (dbs.length === 0) throw new ConfigError('db', 'no database given and no /home/*/BirdNET-Pi/scripts/birds.db found: set db = PATH')
-  const station = (s.station as string | undefined) ?? os.hostname().split('.')[0]!
-  const alerts = resolveAlertSettings(s)
-  const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job: 'database', station })
-  const job = { dest, station, job: 'database' as const, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
+  const station = stationOf(s)
+  const job = jobContext(io, s, 'database', dest, station)
+  const { log } = job
   try {
     const done = await runDatabase(
       { dbs, dest, mount: s.mount as string | undefined, station, level: (s['db-level'] as number | undefined) ?? 3, tmpDir: (s['tmp-dir'] as string | undefined) ?? os.tmpdir() },

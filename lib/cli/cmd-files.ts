@@ -1,13 +1,10 @@
-import os from 'node:os'
-import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { loadConfig, settingsFor } from '../config/load-config.js'
 import { ALL_OPTIONS, FILES_OPTIONS } from '../config/options.js'
-import { ConfigError } from '../errors.js'
-import { EXIT_CODE_HELP, EXIT_CODES } from '../exit-codes.js'
+import { EXIT_CODES } from '../exit-codes.js'
 import { runFiles } from '../files/run-files.js'
 import { finishJob } from '../jobs/finish-job.js'
-import { createLogger } from '../log/logger.js'
 import type { CliIo } from './cli-io.js'
+import { exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
 
 // What a BirdNET station needs back after a new card: system config (with the
@@ -41,9 +38,7 @@ ${optionHelp(FILES_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${EXIT_CODE_HELP.filter(([c]) => [0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 23, 24].includes(c))
-  .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
-  .join('\n')}
+${exitCodeLines([0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 23, 24])}
 `
 
 // `sd-backup files`: flags and config → runFiles; partial runs exit 23/24.
@@ -54,12 +49,10 @@ export async function cmdFiles(args: readonly string[], io: CliIo): Promise<numb
     return 0
   }
   const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'files', flags.values)
-  const dest = s.dest as string | undefined
-  if (dest === undefined) throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
-  const station = (s.station as string | undefined) ?? os.hostname().split('.')[0]!
-  const alerts = resolveAlertSettings(s)
-  const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job: 'files', station })
-  const job = { dest, station, job: 'files' as const, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
+  const dest = requireDest(s)
+  const station = stationOf(s)
+  const job = jobContext(io, s, 'files', dest, station)
+  const { log } = job
   try {
     const m = await runFiles(
       {

@@ -1,7 +1,6 @@
 import { loadConfig, settingsFor } from '../config/load-config.js'
 import { ALL_OPTIONS, IMAGE_OPTIONS } from '../config/options.js'
 import { InterruptedError } from '../errors.js'
-import { EXIT_CODE_HELP } from '../exit-codes.js'
 import { resolveImageOptions } from '../image/image-options.js'
 import { runImage } from '../image/run-image.js'
 import { finishJob } from '../jobs/finish-job.js'
@@ -10,6 +9,7 @@ import { imageSummary } from '../image/summary.js'
 import { createLogger } from '../log/logger.js'
 import { detectRootDisk } from '../system/root-disk.js'
 import type { CliIo } from './cli-io.js'
+import { exitCodeLines } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
 
 export const IMAGE_HELP = `Usage: sd-backup image [options]
@@ -32,7 +32,7 @@ Example:
   sd-backup image --mount /mnt/nas --dest /mnt/nas/backups --station zolder
 
 Exit codes:
-${EXIT_CODE_HELP.map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`).join('\n')}
+${exitCodeLines()}
 `
 
 // `sd-backup image`: flags and config → runImage, with signals and a summary.

@@ -3,9 +3,9 @@ import { realpathSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { loadConfig, settingsFor } from '../config/load-config.js'
 import { ALL_OPTIONS, type OptionSpec } from '../config/options.js'
-import { EXIT_CODE_HELP } from '../exit-codes.js'
 import { planInstall, planUninstall, removeFiles, writePlan } from '../install/install-units.js'
 import type { CliIo } from './cli-io.js'
+import { exitCodeLines } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -13,9 +13,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { key: 'root', type: 'string', help: 'install below this directory instead of / (systemctl is then not run)' },
 ]
 
-const exitCodes = EXIT_CODE_HELP.filter(([c]) => [0, 1, 2].includes(c))
-  .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
-  .join('\n')
+const exitCodes = exitCodeLines([0, 1, 2])
 
 export const INSTALL_HELP = `Usage: sd-backup install [--dry-run] [--root DIR]
 

@@ -1,12 +1,10 @@
-import os from 'node:os'
 import { loadConfig, settingsFor } from '../config/load-config.js'
 import { ALL_OPTIONS, STATUS_OPTIONS } from '../config/options.js'
-import { ConfigError } from '../errors.js'
-import { EXIT_CODE_HELP } from '../exit-codes.js'
 import { checkMounted } from '../image/preflight.js'
 import { findStations, nextRunsFromSystemd } from '../status/find-stations.js'
 import { statusTable } from '../status/status-table.js'
 import type { CliIo } from './cli-io.js'
+import { exitCodeLines, requireDest, stationOf } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
 
 export const STATUS_HELP = `Usage: sd-backup status [options]
@@ -22,9 +20,7 @@ ${optionHelp(STATUS_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${EXIT_CODE_HELP.filter(([c]) => [0, 1, 2, 4, 5].includes(c))
-  .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
-  .join('\n')}
+${exitCodeLines([0, 1, 2, 4, 5])}
 `
 
 // `sd-backup status`: reads every station's status.json and prints the table.
@@ -35,10 +31,9 @@ export async function cmdStatus(args: readonly string[], io: CliIo, now = new Da
     return 0
   }
   const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'status', flags.values)
-  const dest = s.dest as string | undefined
-  if (dest === undefined) throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
+  const dest = requireDest(s)
   if (s.mount !== undefined) await checkMounted(s.mount as string, dest)
-  const here = (s.station as string | undefined) ?? os.hostname().split('.')[0]!
+  const here = stationOf(s)
   const stations = await findStations(dest)
   const next = { [here]: await nextRuns() }
   io.stdout.write(s.json === true ? `${JSON.stringify({ now: now.toISOString(), stations, next }, null, 2)}\n` : statusTable(stations, now, next))

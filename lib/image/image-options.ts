@@ -1,6 +1,7 @@
 import os from 'node:os'
 import { ConfigError } from '../errors.js'
 import type { OptionValues } from '../config/options.js'
+import { requireDest, stationOf } from '../config/common-settings.js'
 import type { Codec } from './compress-chunk.js'
 import type { ImageJobOptions } from './run-image.js'
 
@@ -17,10 +18,7 @@ export type ResolvedImageOptions = Omit<ImageJobOptions, 'device'> & { readonly 
 // checking what one key alone cannot (level range per codec, zstd frame size).
 export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): ResolvedImageOptions {
   const codec = (s.compress as Codec | undefined) ?? 'gzip'
-  const dest = s.dest as string | undefined
-  if (dest === undefined) {
-    throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
-  }
+  const dest = requireDest(s)
   const level = (s.level as number | undefined) ?? DEFAULT_LEVEL[codec]
   const [lo, hi] = LEVEL_RANGE[codec]
   if (level < lo || level > hi) throw new ConfigError('level', `${level} is outside ${lo}-${hi} for ${codec}`)
@@ -28,10 +26,7 @@ export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): 
   if (codec === 'zstd' && chunkSize < ZSTD_MIN_CHUNK) {
     throw new ConfigError('chunk-size', `${chunkSize} is too small for zstd: independent frames need at least 16M to keep the ratio`)
   }
-  const station = (s.station as string | undefined) ?? hostname.split('.')[0] ?? ''
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(station)) {
-    throw new ConfigError('station', `the hostname '${hostname}' is not usable as a station name; set station = NAME`)
-  }
+  const station = stationOf(s, hostname)
   return {
     device: s.device as string | undefined,
     dest,

@@ -1,0 +1,24 @@
+import { resolveAlertSettings } from '../alert/alert-settings.js'
+import type { OptionValues } from '../config/options.js'
+export { requireDest, stationOf } from '../config/common-settings.js'
+import { EXIT_CODE_HELP } from '../exit-codes.js'
+import type { FinishJob } from '../jobs/finish-job.js'
+import { createLogger } from '../log/logger.js'
+import type { JobName } from '../status/job-status.js'
+import type { CliIo } from './cli-io.js'
+
+// What every command shares: the help's exit-code lines and a job's context.
+
+// The lines of EXIT_CODE_HELP a command can end with (all of them when omitted).
+export function exitCodeLines(codes?: readonly number[]): string {
+  return EXIT_CODE_HELP.filter(([c]) => !codes || codes.includes(c))
+    .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
+    .join('\n')
+}
+
+// A job's logger and the context finishJob needs, alerts resolved (and validated) up front.
+export function jobContext(io: CliIo, s: OptionValues, job: JobName, dest: string, station: string): Omit<FinishJob, 'outcome'> {
+  const alerts = resolveAlertSettings(s)
+  const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job, station })
+  return { dest, station, job, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
+}
