@@ -50,7 +50,7 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
     job: 'image',
     station: resolved.station,
   })
-  const job = { dest: resolved.dest, station: resolved.station, job: 'image' as const, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
+  const job = { dest: resolved.dest, mount: resolved.mount, station: resolved.station, job: 'image' as const, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
   const abort = new AbortController()
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => abort.abort(new InterruptedError(sig))
   const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') }

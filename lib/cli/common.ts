@@ -20,5 +20,5 @@ export function exitCodeLines(codes?: readonly number[]): string {
 export function jobContext(io: CliIo, s: OptionValues, job: JobName, dest: string, station: string): Omit<FinishJob, 'outcome'> {
   const alerts = resolveAlertSettings(s)
   const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job, station })
-  return { dest, station, job, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
+  return { dest, mount: s.mount as string | undefined, station, job, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
 }

@@ -3,6 +3,7 @@ import type { AlertSettings } from '../alert/alert-settings.js'
 import { composeJobAlert, staleKinds } from '../alert/compose-alert.js'
 import { sendAlert } from '../alert/send-alert.js'
 import { SdBackupError } from '../errors.js'
+import { checkMounted } from '../image/preflight.js'
 import { exitCodeFor } from '../exit-codes.js'
 import { readStationStatus, recordJobResult, type JobName, type JobRecord, type StationStatus } from '../status/job-status.js'
 
@@ -16,6 +17,8 @@ export type JobOutcome =
 
 export interface FinishJob {
   readonly dest: string
+  /** The NAS mount: status.json is only written while it is really mounted. */
+  readonly mount?: string | undefined
   readonly station: string
   readonly job: JobName
   readonly started: Date
@@ -42,7 +45,8 @@ export async function finishJob(f: FinishJob): Promise<JobRecord> {
     ...(code ? { code } : {}),
   }
   let status: StationStatus | undefined
-  if (!code || !NOT_ON_NAS.has(code)) {
+  const nasThere = f.mount === undefined || (await checkMounted(f.mount, f.dest).then(() => true, () => false))
+  if (nasThere && (!code || !NOT_ON_NAS.has(code))) {
     try {
       status = await recordJobResult(f.dest, f.station, f.job, record)
     } catch (err) {

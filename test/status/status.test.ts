@@ -94,3 +94,12 @@ t.test('next runs come from systemctl when it answers', async (t) => {
   t.equal(await cmdStatus(['--dest', dest, '--station', 'zolder'], io, now, async () => ({ image: new Date('2026-12-06T03:00:00Z') })), 0)
   t.match(out, /sd-backup-weekly +never, next in 6d/)
 })
+
+t.test('a failure with the NAS unmounted never writes status.json into the mount point', async (t) => {
+  const dir = tmp(t)
+  const mnt = path.join(dir, 'mnt')
+  mkdirSync(path.join(mnt, 'b', 'zolder'), { recursive: true }) // an old directory on the card, under the empty mount point
+  const r = await runCli(['image', '--device', path.join(dir, 'missing.img'), '--mount', mnt, '--dest', path.join(mnt, 'b'), '--station', 'zolder'])
+  t.equal(r.code, 3, 'the source error comes first')
+  t.notOk(existsSync(path.join(mnt, 'b', 'zolder', 'status.json')), 'nothing written onto the card')
+})
