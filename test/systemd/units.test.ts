@@ -44,6 +44,6 @@ t.test('the example config parses and sets nothing the defaults would not', asyn
   const { ALL_OPTIONS } = await import('../../lib/config/options.js')
   t.same(parseConfigText(unit('sd-backup.conf'), 'sd-backup.conf', ALL_OPTIONS), {
     global: { mount: '/mnt/nas', dest: '/mnt/nas/backups' },
-    sections: { image: { compress: 'gzip', level: 6, 'progress-interval': 30 } },
+    sections: { image: { compress: 'gzip', level: 6, 'progress-interval': 30 }, database: {}, files: {}, cleanup: {} },
   })
 })
