@@ -1,14 +1,13 @@
 import os from 'node:os'
 import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { sendAlert } from '../alert/send-alert.js'
-import { loadConfig, settingsFor } from '../config/load-config.js'
-import { ALERT_COMMAND_OPTIONS, ALL_OPTIONS } from '../config/options.js'
+import { ALERT_COMMAND_OPTIONS } from '../config/options.js'
 import { AlertNotSentError, ConfigError, UsageError } from '../errors.js'
 import { createLogger } from '../log/logger.js'
 import { VERSION } from '../version.js'
 import type { CliIo } from './cli-io.js'
-import { exitCodeLines, stationOf } from './common.js'
-import { optionHelp, parseFlags } from './parse-flags.js'
+import { commandSettings, exitCodeLines, stationOf } from './common.js'
+import { optionHelp } from './parse-flags.js'
 
 export const ALERT_HELP = `Usage: sd-backup alert --test [options]
 
@@ -30,13 +29,10 @@ ${exitCodeLines([0, 1, 2, 15])}
 
 // `sd-backup alert --test`: one mail through the configured server, result as exit code.
 export async function cmdAlert(args: readonly string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(args, ALERT_COMMAND_OPTIONS)
-  if (flags.help) {
-    io.stdout.write(ALERT_HELP)
-    return 0
-  }
-  if (flags.values.test !== true) throw new UsageError('nothing to do: pass --test to send a test alert (see --help)')
-  const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'alert', flags.values)
+  const got = await commandSettings(args, ALERT_COMMAND_OPTIONS, ALERT_HELP, io, 'alert')
+  if (!got) return 0
+  const { s } = got
+  if (s.test !== true) throw new UsageError('nothing to do: pass --test to send a test alert (see --help)')
   const alerts = resolveAlertSettings(s)
   if (!alerts) throw new ConfigError('smtp-host', 'no alerts are configured: set smtp-host and mail-to')
   const station = stationOf(s)

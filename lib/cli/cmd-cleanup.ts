@@ -1,12 +1,11 @@
-import { loadConfig, settingsFor } from '../config/load-config.js'
-import { ALL_OPTIONS, CLEANUP_OPTIONS } from '../config/options.js'
+import { CLEANUP_OPTIONS } from '../config/options.js'
 import { DEFAULT_POLICY } from '../retention/apply-policy.js'
 import { runCleanup } from '../retention/run-cleanup.js'
 import { finishJob } from '../jobs/finish-job.js'
 import { formatBytes } from '../util/size.js'
 import type { CliIo } from './cli-io.js'
-import { exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
-import { optionHelp, parseFlags } from './parse-flags.js'
+import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
+import { optionHelp } from './parse-flags.js'
 
 export const CLEANUP_HELP = `Usage: sd-backup cleanup [options]
 
@@ -34,13 +33,9 @@ ${exitCodeLines([0, 1, 2, 4, 5, 11, 14, 130, 143])}
 
 // `sd-backup cleanup`: flags and config → runCleanup, decisions printed one per line.
 export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(args, CLEANUP_OPTIONS)
-  if (flags.help) {
-    io.stdout.write(CLEANUP_HELP)
-    return 0
-  }
-  const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
-  const s = settingsFor(config, 'cleanup', flags.values)
+  const got = await commandSettings(args, CLEANUP_OPTIONS, CLEANUP_HELP, io, 'cleanup')
+  if (!got) return 0
+  const { s } = got
   const dest = requireDest(s)
   const station = stationOf(s)
   const dryRun = s['dry-run'] === true

@@ -1,14 +1,13 @@
 import { readdirSync, existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { loadConfig, settingsFor } from '../config/load-config.js'
-import { ALL_OPTIONS, DATABASE_OPTIONS } from '../config/options.js'
+import { DATABASE_OPTIONS } from '../config/options.js'
 import { ConfigError } from '../errors.js'
 import { runDatabase } from '../database/run-database.js'
 import { finishJob } from '../jobs/finish-job.js'
 import type { CliIo } from './cli-io.js'
-import { exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
-import { optionHelp, parseFlags } from './parse-flags.js'
+import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
+import { optionHelp } from './parse-flags.js'
 
 export const DATABASE_HELP = `Usage: sd-backup database [--db PATH]... [options]
 
@@ -37,12 +36,9 @@ export function defaultDatabases(home = '/home'): string[] {
 
 // `sd-backup database`: flags and config → runDatabase, result recorded and alerted.
 export async function cmdDatabase(args: readonly string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(args, DATABASE_OPTIONS)
-  if (flags.help) {
-    io.stdout.write(DATABASE_HELP)
-    return 0
-  }
-  const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'database', flags.values)
+  const got = await commandSettings(args, DATABASE_OPTIONS, DATABASE_HELP, io, 'database')
+  if (!got) return 0
+  const { s } = got
   const dest = requireDest(s)
   const dbs = (s.db as readonly string[] | undefined) ?? defaultDatabases()
   if (dbs.length === 0) throw new ConfigError('db', 'no database given and no /home/*/BirdNET-Pi/scripts/birds.db found: set db = PATH')

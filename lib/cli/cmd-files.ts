@@ -1,11 +1,10 @@
-import { loadConfig, settingsFor } from '../config/load-config.js'
-import { ALL_OPTIONS, FILES_OPTIONS } from '../config/options.js'
+import { FILES_OPTIONS } from '../config/options.js'
 import { EXIT_CODES } from '../exit-codes.js'
 import { runFiles } from '../files/run-files.js'
 import { finishJob } from '../jobs/finish-job.js'
 import type { CliIo } from './cli-io.js'
-import { exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
-import { optionHelp, parseFlags } from './parse-flags.js'
+import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
+import { optionHelp } from './parse-flags.js'
 
 // What a BirdNET station needs back after a new card: system config (with the
 // station's systemd units and cron), the users' homes with BirdNET-Pi's config and
@@ -43,12 +42,9 @@ ${exitCodeLines([0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 23, 24])}
 
 // `sd-backup files`: flags and config → runFiles; partial runs exit 23/24.
 export async function cmdFiles(args: readonly string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(args, FILES_OPTIONS)
-  if (flags.help) {
-    io.stdout.write(FILES_HELP)
-    return 0
-  }
-  const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'files', flags.values)
+  const got = await commandSettings(args, FILES_OPTIONS, FILES_HELP, io, 'files')
+  if (!got) return 0
+  const { s } = got
   const dest = requireDest(s)
   const station = stationOf(s)
   const job = jobContext(io, s, 'files', dest, station)

@@ -1,5 +1,4 @@
-import { loadConfig, settingsFor } from '../config/load-config.js'
-import { ALL_OPTIONS, IMAGE_OPTIONS } from '../config/options.js'
+import { IMAGE_OPTIONS } from '../config/options.js'
 import { InterruptedError } from '../errors.js'
 import { resolveImageOptions } from '../image/image-options.js'
 import { runImage } from '../image/run-image.js'
@@ -9,8 +8,8 @@ import { imageSummary } from '../image/summary.js'
 import { createLogger } from '../log/logger.js'
 import { detectRootDisk } from '../system/root-disk.js'
 import type { CliIo } from './cli-io.js'
-import { exitCodeLines } from './common.js'
-import { optionHelp, parseFlags } from './parse-flags.js'
+import { commandSettings, exitCodeLines } from './common.js'
+import { optionHelp } from './parse-flags.js'
 
 export const IMAGE_HELP = `Usage: sd-backup image [options]
 
@@ -37,13 +36,9 @@ ${exitCodeLines()}
 
 // `sd-backup image`: flags and config → runImage, with signals and a summary.
 export async function cmdImage(args: readonly string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(args, IMAGE_OPTIONS)
-  if (flags.help) {
-    io.stdout.write(IMAGE_HELP)
-    return 0
-  }
-  const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
-  const settings = settingsFor(config, 'image', flags.values)
+  const got = await commandSettings(args, IMAGE_OPTIONS, IMAGE_HELP, io, 'image')
+  if (!got) return 0
+  const settings = got.s
   const resolved = resolveImageOptions(settings)
   const alerts = resolveAlertSettings(settings)
   const log = createLogger(io.sink, (settings['log-level'] as string | undefined) ?? 'info').child({
@@ -57,7 +52,7 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
   for (const [sig, fn] of Object.entries(handlers)) io.signals?.on(sig, fn)
   try {
     const device = resolved.device ?? detectRootDisk()
-    log.info({ device, autodetected: resolved.device === undefined, config: config.file }, `source: ${device}`)
+    log.info({ device, autodetected: resolved.device === undefined, config: got.configFile }, `source: ${device}`)
     if (resolved.device === undefined) io.stderr.write(`source: ${device} (the disk holding /)\n`)
     const result = await runImage(
       { ...resolved, device },

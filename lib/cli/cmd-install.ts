@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process'
 import { realpathSync } from 'node:fs'
 import { promisify } from 'node:util'
-import { loadConfig, settingsFor } from '../config/load-config.js'
-import { ALL_OPTIONS, type OptionSpec } from '../config/options.js'
+import { type OptionSpec } from '../config/options.js'
 import { planInstall, planUninstall, removeFiles, writePlan } from '../install/install-units.js'
 import type { CliIo } from './cli-io.js'
-import { exitCodeLines } from './common.js'
+import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -51,16 +50,13 @@ const runReal: Run = (cmd, args) => promisify(execFile)(cmd, [...args])
 
 // `sd-backup install`: units rendered for this machine, config if missing, timers on.
 export async function cmdInstall(args: readonly string[], io: CliIo, run: Run = runReal): Promise<number> {
-  const flags = parseFlags(args, OPTIONS)
-  if (flags.help) {
-    io.stdout.write(INSTALL_HELP)
-    return 0
-  }
-  const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'install', flags.values)
-  const root = (flags.values.root as string | undefined) ?? '/'
+  const got = await commandSettings(args, OPTIONS, INSTALL_HELP, io, 'install')
+  if (!got) return 0
+  const { s } = got
+  const root = (s.root as string | undefined) ?? '/'
   const exec = [process.execPath, realpathSync(process.argv[1] ?? 'sd-backup')]
   const plan = await planInstall({ root, exec, mount: s.mount as string | undefined })
-  const dry = flags.values['dry-run'] === true
+  const dry = s['dry-run'] === true
   for (const f of plan.files) io.stdout.write(`${dry ? 'would write' : 'write'} ${f.path}\n`)
   if (plan.configKept) io.stdout.write(`keep ${plan.configKept} (exists)\n`)
   if (!dry) await writePlan(plan)

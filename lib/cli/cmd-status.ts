@@ -1,11 +1,10 @@
-import { loadConfig, settingsFor } from '../config/load-config.js'
-import { ALL_OPTIONS, STATUS_OPTIONS } from '../config/options.js'
+import { STATUS_OPTIONS } from '../config/options.js'
 import { checkMounted } from '../image/preflight.js'
 import { findStations, nextRunsFromSystemd } from '../status/find-stations.js'
 import { statusTable } from '../status/status-table.js'
 import type { CliIo } from './cli-io.js'
-import { exitCodeLines, requireDest, stationOf } from './common.js'
-import { optionHelp, parseFlags } from './parse-flags.js'
+import { commandSettings, exitCodeLines, requireDest, stationOf } from './common.js'
+import { optionHelp } from './parse-flags.js'
 
 export const STATUS_HELP = `Usage: sd-backup status [options]
 
@@ -25,12 +24,9 @@ ${exitCodeLines([0, 1, 2, 4, 5])}
 
 // `sd-backup status`: reads every station's status.json and prints the table.
 export async function cmdStatus(args: readonly string[], io: CliIo, now = new Date(), nextRuns = nextRunsFromSystemd): Promise<number> {
-  const flags = parseFlags(args, STATUS_OPTIONS)
-  if (flags.help) {
-    io.stdout.write(STATUS_HELP)
-    return 0
-  }
-  const s = settingsFor(await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath), 'status', flags.values)
+  const got = await commandSettings(args, STATUS_OPTIONS, STATUS_HELP, io, 'status')
+  if (!got) return 0
+  const { s } = got
   const dest = requireDest(s)
   if (s.mount !== undefined) await checkMounted(s.mount as string, dest)
   const here = stationOf(s)

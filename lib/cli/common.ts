@@ -1,5 +1,7 @@
 import { resolveAlertSettings } from '../alert/alert-settings.js'
-import type { OptionValues } from '../config/options.js'
+import { loadConfig, settingsFor } from '../config/load-config.js'
+import { ALL_OPTIONS, type OptionSpec, type OptionValues } from '../config/options.js'
+import { parseFlags } from './parse-flags.js'
 export { requireDest, stationOf } from '../config/common-settings.js'
 import { EXIT_CODE_HELP } from '../exit-codes.js'
 import type { FinishJob } from '../jobs/finish-job.js'
@@ -21,4 +23,22 @@ export function jobContext(io: CliIo, s: OptionValues, job: JobName, dest: strin
   const alerts = resolveAlertSettings(s)
   const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job, station })
   return { dest, mount: s.mount as string | undefined, station, job, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
+}
+
+// Flags, then the config file's global keys and [section]: a command's settings.
+// Undefined when --help was asked for (and printed).
+export async function commandSettings(
+  args: readonly string[],
+  specs: readonly OptionSpec[],
+  help: string,
+  io: CliIo,
+  section: string,
+): Promise<{ s: OptionValues; configFile: string | undefined } | undefined> {
+  const flags = parseFlags(args, specs)
+  if (flags.help) {
+    io.stdout.write(help)
+    return undefined
+  }
+  const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
+  return { s: settingsFor(config, section, flags.values), configFile: config.file }
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import { mkdtemp, open, rm } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { loadZstd } from '../image/compress-chunk.js'
