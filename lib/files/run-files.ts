@@ -8,7 +8,7 @@ import { checkMounted, makeDirs } from '../image/preflight.js'
 import { localDate } from '../image/naming.js'
 import { destError, fsyncDir, writeFileAtomic } from '../image/write-atomic.js'
 import { acquireJobLock } from '../jobs/job-lock.js'
-import type { MountEntry } from '../system/mountinfo.js'
+import { isInside, type MountEntry } from '../system/mountinfo.js'
 import { excluded, globToRegExp } from './glob.js'
 import { SNAPSHOT_MANIFEST, type FileEntry, type SnapshotManifest } from './snapshot-manifest.js'
 
@@ -67,8 +67,10 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
       ctx.log.warn({ path: abs, code }, `${code === 'ENOENT' ? 'vanished' : 'unreadable'}: ${abs}`)
     }
 
+    // Never back up the backups: --path / would otherwise walk into the NAS itself.
+    const destAbs = path.resolve(opts.dest)
     const visit = async (abs: string): Promise<void> => {
-      if (excluded(abs, globs)) return
+      if (excluded(abs, globs) || isInside(abs, destAbs)) return
       let st
       try {
         st = await lstat(abs)

@@ -67,6 +67,14 @@ t.test('daily snapshots: unchanged files share an inode, metadata lives in the m
   t.equal(cli.code, 0)
 })
 
+t.test('the NAS inside a backed-up path is never copied into itself', async (t) => {
+  const { dir, src } = tree(t)
+  const nas = path.join(src, 'nas') // e.g. --path / with the NAS mounted below it
+  const m = (await runFiles({ paths: [dir], excludes: ['**/BirdSongs/**'], dest: nas, mount: undefined, station: 'zolder' }, { log: silent, now: day(28) }))!
+  t.notOk(m.entries.some((e) => e.path.startsWith(nas)), 'nothing under the destination')
+  t.ok(m.entries.some((e) => e.path.endsWith('birdnet.conf')))
+})
+
 t.test('a file that vanishes mid-run makes the run partial, named and counted', async (t) => {
   const { src, nas } = tree(t)
   const gone = path.join(src, 'BirdNET-Pi', 'scripts', 'birdnet.conf')
