@@ -18,15 +18,18 @@ export class AtomicFile {
     readonly finalPath: string,
     readonly partialPath: string,
     private readonly handle: FileHandle,
+    private readonly replace: boolean,
   ) {}
 
-  // Creates the partial file; refuses when the final name already exists.
-  static async create(finalPath: string): Promise<AtomicFile> {
-    await refuseExisting(finalPath)
+  // Creates the partial file; refuses when the final name already exists, unless
+  // `replace` (status.json, the one file meant to be rewritten: readers see the old
+  // or the new content, never a torn one).
+  static async create(finalPath: string, { replace = false } = {}): Promise<AtomicFile> {
+    if (!replace) await refuseExisting(finalPath)
     // pid plus a random tag: two runs, or two jobs in one process, never share a partial.
     const partialPath = `${finalPath}.${process.pid}-${randomBytes(3).toString('hex')}.partial`
     try {
-      return new AtomicFile(finalPath, partialPath, await open(partialPath, 'wx'))
+      return new AtomicFile(finalPath, partialPath, await open(partialPath, 'wx'), replace)
     } catch (err) {
       throw destError(partialPath, 0, err)
     }
@@ -69,7 +72,7 @@ export class AtomicFile {
     } catch (err) {
       throw err instanceof DestWriteError ? err : destError(this.partialPath, this.written, err)
     }
-    await publish(this.partialPath, this.finalPath)
+    await (this.replace ? replaceWith(this.partialPath, this.finalPath) : publish(this.partialPath, this.finalPath))
     await fsyncDir(path.dirname(this.finalPath))
   }
 
@@ -83,9 +86,9 @@ export class AtomicFile {
   }
 }
 
-// Writes a small file (a manifest) with the same guarantees.
-export async function writeFileAtomic(finalPath: string, data: string | Uint8Array): Promise<void> {
-  const f = await AtomicFile.create(finalPath)
+// Writes a small file (a manifest; status.json with `replace`) with the same guarantees.
+export async function writeFileAtomic(finalPath: string, data: string | Uint8Array, opts: { replace?: boolean } = {}): Promise<void> {
+  const f = await AtomicFile.create(finalPath, opts)
   try {
     await f.write(typeof data === 'string' ? Buffer.from(data) : data)
     await f.commit()
@@ -93,26 +96,6 @@ export async function writeFileAtomic(finalPath: string, data: string | Uint8Arr
     await f.abort()
     throw err
   }
-}
-
-// Replaces a small file (status.json) atomically: readers see the old or the new
-// content, never a torn one. Unlike the others, this one is meant to be rewritten.
-export async function replaceFileAtomic(finalPath: string, data: string): Promise<void> {
-  const tmp = `${finalPath}.${process.pid}-${randomBytes(3).toString('hex')}.partial`
-  try {
-    const h = await open(tmp, 'wx')
-    try {
-      await h.writeFile(data)
-      await h.sync()
-    } finally {
-      await h.close()
-    }
-    await rename(tmp, finalPath)
-  } catch (err) {
-    await rm(tmp, { force: true })
-    throw destError(finalPath, 0, err)
-  }
-  await fsyncDir(path.dirname(finalPath))
 }
 
 async function refuseExisting(finalPath: string): Promise<void> {
@@ -123,6 +106,14 @@ async function refuseExisting(finalPath: string): Promise<void> {
     throw destError(finalPath, 0, err)
   }
   throw new BackupExistsError(finalPath)
+}
+
+async function replaceWith(partial: string, final: string): Promise<void> {
+  try {
+    await rename(partial, final)
+  } catch (err) {
+    throw destError(final, 0, err)
+  }
 }
 
 // link(2) fails with EEXIST instead of replacing; filesystems without hard links

@@ -32,6 +32,14 @@ export async function scanBackups(stationDir: string, station: string, host: str
     found.push({ name: path.relative(stationDir, file), kind: 'partial', time: st.mtime, complete: false, held: pid === held, files: [file], bytes: dir ? 0 : st.size })
   }
 
+  // An image or database copy: complete when its manifest stands beside it.
+  const fileBackup = async (sub: string, name: string, kind: 'image' | 'database', time: Date, names: readonly string[]) => {
+    const file = path.join(stationDir, sub, name)
+    const manifest = manifestPathFor(file)
+    const complete = names.includes(path.basename(manifest))
+    found.push({ name: `${sub}/${name}`, kind, time, complete, files: complete ? [file, manifest] : [file], bytes: (await stat(file)).size })
+  }
+
   const images = await list('images')
   const imageHeld = await runningPid('image')
   for (const name of images) {
@@ -40,8 +48,7 @@ export async function scanBackups(stationDir: string, station: string, host: str
     if (p && isImageName(p[1]!, station)) await partial(file, Number(p[2]), imageHeld)
     else if (isImageName(name, station)) {
       const [y, m, d] = name.slice(station.length + 1, station.length + 11).split('-').map(Number) as [number, number, number]
-      const complete = images.includes(path.basename(manifestPathFor(file)))
-      found.push({ name: `images/${name}`, kind: 'image', time: new Date(y, m - 1, d), complete, files: complete ? [file, manifestPathFor(file)] : [file], bytes: (await stat(file)).size })
+      await fileBackup('images', name, 'image', new Date(y, m - 1, d), images)
     }
   }
 
@@ -54,8 +61,7 @@ export async function scanBackups(stationDir: string, station: string, host: str
     if (p && DB_NAME.test(p[1]!)) await partial(file, Number(p[2]), dbHeld)
     else if (m) {
       const [y, mo, d, h, mi] = m.slice(1).map(Number) as [number, number, number, number, number]
-      const complete = dbs.includes(`${name}.manifest.json`)
-      found.push({ name: `database/${name}`, kind: 'database', time: new Date(y, mo - 1, d, h, mi), complete, files: complete ? [file, `${file}.manifest.json`] : [file], bytes: (await stat(file)).size })
+      await fileBackup('database', name, 'database', new Date(y, mo - 1, d, h, mi), dbs)
     }
   }
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { JobLockedError } from '../errors.js'
-import { replaceFileAtomic } from '../image/write-atomic.js'
+import { writeFileAtomic } from '../image/write-atomic.js'
 import { acquireJobLock } from '../jobs/job-lock.js'
 
 // The jobs of a station, in the order of the handbook's table, with their timers.
@@ -67,7 +67,7 @@ export async function recordJobResult(dest: string, station: string, job: JobNam
     const previous = current.jobs[job]
     const lastOk = record.result === 'ok' ? record.finished : previous?.lastOk
     const next: StationStatus = { station, updated: record.finished, jobs: { ...current.jobs, [job]: { ...record, ...(lastOk ? { lastOk } : {}) } } }
-    await replaceFileAtomic(statusPath(dest, station), `${JSON.stringify(next, null, 2)}\n`)
+    await writeFileAtomic(statusPath(dest, station), `${JSON.stringify(next, null, 2)}\n`, { replace: true })
     return next
   } finally {
     await lock.release()
