@@ -160,15 +160,19 @@ export class DestWriteError extends SdBackupError {
   }
 }
 
-// A compression worker died or reported a failure; the job stops cleanly.
+// What a worker thread does: compress (image) or decompress (verify, restore).
+export type WorkerRole = 'compression' | 'decompression'
+
+// A worker thread died or reported a failure; the job stops cleanly.
 export class WorkerCrashedError extends SdBackupError {
   readonly code = 'SDB_WORKER_CRASHED' as const
   constructor(
+    readonly role: WorkerRole,
     readonly worker: number,
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`compression worker ${worker} failed: ${reason}`, options)
+    super(`${role} worker ${worker} failed: ${reason}`, options)
   }
 }
 
@@ -215,5 +219,151 @@ export class DatabaseCopyError extends SdBackupError {
     options?: { cause?: unknown },
   ) {
     super(`copying the database ${path} failed: ${reason}`, options)
+  }
+}
+
+// `verify` or `restore` found no manifest beside the backup: it never completed.
+export class ManifestMissingError extends SdBackupError {
+  readonly code = 'SDB_MANIFEST_MISSING' as const
+  constructor(
+    readonly file: string,
+    readonly manifest: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file} has no manifest (${manifest} is missing): the backup never completed, or the manifest was removed; it cannot be trusted`, options)
+  }
+}
+
+// The manifest is unreadable, or describes another file than the one beside it.
+export class ManifestMismatchError extends SdBackupError {
+  readonly code = 'SDB_MANIFEST_MISMATCH' as const
+  constructor(
+    readonly file: string,
+    readonly manifest: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the manifest ${manifest} does not describe ${file}: ${reason}`, options)
+  }
+}
+
+// The content differs from what the manifest recorded (a flipped bit, a bad sector).
+export class BackupCorruptError extends SdBackupError {
+  readonly code = 'SDB_BACKUP_CORRUPT' as const
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    /** Where it was found: a byte offset in the file, a member number, a path in a snapshot. */
+    readonly where: { readonly offset?: number; readonly member?: number; readonly path?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(`${file} is corrupt: ${reason}`, options)
+  }
+}
+
+// The file ends inside a member: the write was cut off (or the file was cut later).
+export class TruncatedMidMemberError extends SdBackupError {
+  readonly code = 'SDB_TRUNCATED_MID_MEMBER' as const
+  constructor(
+    readonly file: string,
+    readonly size: number,
+    readonly expected: number,
+    readonly member: number,
+  ) {
+    super(`${file} is truncated inside member ${member}: ${size} of ${expected} bytes (${expected - size} missing)`)
+  }
+}
+
+// The file ends exactly between two members: `gzip -t` passes it, the image is still short.
+export class TruncatedAtBoundaryError extends SdBackupError {
+  readonly code = 'SDB_TRUNCATED_AT_BOUNDARY' as const
+  constructor(
+    readonly file: string,
+    readonly size: number,
+    readonly expected: number,
+    readonly membersPresent: number,
+    readonly members: number,
+  ) {
+    super(
+      `${file} is truncated at a member boundary: ${membersPresent} of ${members} members, ${size} of ${expected} bytes ` +
+        `(${expected - size} missing). gzip -t accepts such a file; the image would restore short`,
+    )
+  }
+}
+
+// Bytes follow the last member the manifest lists.
+export class TrailingDataError extends SdBackupError {
+  readonly code = 'SDB_TRAILING_DATA' as const
+  constructor(
+    readonly file: string,
+    readonly size: number,
+    readonly expected: number,
+  ) {
+    super(`${file} has ${size - expected} bytes of trailing data after its last member (${size} bytes, the manifest says ${expected})`)
+  }
+}
+
+// restore: the target device, or one of its partitions, is mounted or in use.
+export class TargetInUseError extends SdBackupError {
+  readonly code = 'SDB_TARGET_IN_USE' as const
+  constructor(
+    readonly device: string,
+    readonly use: string,
+  ) {
+    super(`refusing to write to ${device}: ${use}; unmount it first (nothing was written)`)
+  }
+}
+
+// restore: the target is the disk the running system lives on (or holds the backup).
+export class TargetIsSystemDiskError extends SdBackupError {
+  readonly code = 'SDB_TARGET_SYSTEM_DISK' as const
+  constructor(
+    readonly device: string,
+    readonly why: string,
+  ) {
+    super(`refusing to write to ${device}: ${why}; restore to a card in a USB reader (nothing was written)`)
+  }
+}
+
+// restore: the target is smaller than the image; says by how much.
+export class TargetTooSmallError extends SdBackupError {
+  readonly code = 'SDB_TARGET_TOO_SMALL' as const
+  constructor(
+    readonly device: string,
+    readonly size: number,
+    readonly needed: number,
+  ) {
+    super(`${device} is too small: ${size} bytes, the image needs ${needed} (${needed - size} bytes short); use a larger card (nothing was written)`)
+  }
+}
+
+// restore: the person at the terminal did not confirm (or there was no terminal and no --yes).
+export class NotConfirmedError extends SdBackupError {
+  readonly code = 'SDB_NOT_CONFIRMED' as const
+  constructor(
+    readonly device: string,
+    readonly reason: string,
+  ) {
+    super(`not writing to ${device}: ${reason} (nothing was written)`)
+  }
+}
+
+// restore: the output file or database already exists; restore never overwrites a file.
+export class TargetExistsError extends SdBackupError {
+  readonly code = 'SDB_TARGET_EXISTS' as const
+  constructor(readonly path: string) {
+    super(`${path} already exists: restore never overwrites a file; choose another --output or move it away`)
+  }
+}
+
+// restore --verify: what the device reads back differs from the image.
+export class ReadBackMismatchError extends SdBackupError {
+  readonly code = 'SDB_READBACK_MISMATCH' as const
+  constructor(
+    readonly device: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`reading ${device} back gives SHA-256 ${actual}, the image has ${expected}: the card did not keep what was written (a failing or fake-capacity card?)`)
   }
 }

@@ -11,9 +11,11 @@ export interface CliIo {
   readonly defaultConfigPath?: string
   /** Receives SIGINT/SIGTERM; the process by default. */
   readonly signals?: NodeJS.EventEmitter
+  /** Where `restore` asks for confirmation; only a terminal is asked. */
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean }
 }
 
 // The real process: stdout, stderr, environment and signals.
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, sink: new LogSink(), signals: process }
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, sink: new LogSink(), signals: process, stdin: process.stdin }
 }

@@ -1,14 +1,14 @@
 import { IMAGE_OPTIONS } from '../config/options.js'
-import { InterruptedError } from '../errors.js'
 import { resolveImageOptions } from '../image/image-options.js'
 import { runImage } from '../image/run-image.js'
 import { finishJob } from '../jobs/finish-job.js'
 import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { imageSummary } from '../image/summary.js'
+import { isVerificationFailure } from '../verify/verify-errors.js'
 import { createLogger } from '../log/logger.js'
 import { detectRootDisk } from '../system/root-disk.js'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines } from './common.js'
+import { commandSettings, exitCodeLines, withSignals } from './common.js'
 import { optionHelp } from './parse-flags.js'
 
 export const IMAGE_HELP = `Usage: sd-backup image [options]
@@ -17,6 +17,11 @@ Streams the whole SD card (or --device) through parallel gzip straight onto the
 NAS as DEST/STATION/images/STATION-YYYY-MM-DD.img.gz, with a manifest beside it
 (SHA-256, member index). Nothing is staged on the card. The .img.gz is a normal
 gzip file: Raspberry Pi Imager, balenaEtcher and 'gunzip -c | dd' restore it.
+
+After writing, it reads the image back from the NAS and checks every member's
+CRC-32 and length and the SHA-256 of the whole image (--no-verify skips this; the
+image then never counts as the newest verified backup). The result goes into the
+manifest and status.json.
 
 Before reading a byte it checks: --mount is mounted and holds --dest, --dest is
 not on the card being imaged, today's image does not exist yet, the directory is
@@ -46,28 +51,24 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
     station: resolved.station,
   })
   const job = { dest: resolved.dest, mount: resolved.mount, station: resolved.station, job: 'image' as const, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
-  const abort = new AbortController()
-  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => abort.abort(new InterruptedError(sig))
-  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') }
-  for (const [sig, fn] of Object.entries(handlers)) io.signals?.on(sig, fn)
-  try {
-    const device = resolved.device ?? detectRootDisk()
-    log.info({ device, autodetected: resolved.device === undefined, config: got.configFile }, `source: ${device}`)
-    if (resolved.device === undefined) io.stderr.write(`source: ${device} (the disk holding /)\n`)
-    const result = await runImage(
-      { ...resolved, device },
-      { log, signal: abort.signal, tty: io.stderr.isTTY ? io.stderr : undefined, sink: io.sink },
-    )
-    const summary = imageSummary(result.manifest, result.file)
-    log.info({ summary: summary.fields }, summary.text)
-    if (io.stderr.isTTY) io.stderr.write(`${summary.text}\n`)
-    await finishJob({ ...job, outcome: { ok: true, message: summary.text } })
-    return 0
-  } catch (err) {
-    log.error({ err }, (err as Error).message)
-    await finishJob({ ...job, outcome: { ok: false, error: err } })
-    throw err
-  } finally {
-    for (const [sig, fn] of Object.entries(handlers)) io.signals?.off(sig, fn)
-  }
+  return withSignals(io, async (signal) => {
+    try {
+      const device = resolved.device ?? detectRootDisk()
+      log.info({ device, autodetected: resolved.device === undefined, config: got.configFile }, `source: ${device}`)
+      if (resolved.device === undefined) io.stderr.write(`source: ${device} (the disk holding /)\n`)
+      const result = await runImage(
+        { ...resolved, device },
+        { log, signal, tty: io.stderr.isTTY ? io.stderr : undefined, sink: io.sink },
+      )
+      const summary = imageSummary(result.manifest, result.file)
+      log.info({ summary: summary.fields }, summary.text)
+      if (io.stderr.isTTY) io.stderr.write(`${summary.text}\n`)
+      await finishJob({ ...job, outcome: { ok: true, message: summary.text }, verified: result.manifest.verification?.result })
+      return 0
+    } catch (err) {
+      log.error({ err }, (err as Error).message)
+      await finishJob({ ...job, outcome: { ok: false, error: err }, ...(isVerificationFailure(err) ? { verified: 'failed' as const } : {}) })
+      throw err
+    }
+  })
 }

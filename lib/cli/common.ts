@@ -4,6 +4,9 @@ import { ALL_OPTIONS, type OptionSpec, type OptionValues } from '../config/optio
 import { parseFlags } from './parse-flags.js'
 export { requireDest, stationOf } from '../config/common-settings.js'
 import { EXIT_CODE_HELP } from '../exit-codes.js'
+import { InterruptedError } from '../errors.js'
+import { Progress } from '../image/progress.js'
+import type { Logger } from 'pino'
 import type { FinishJob } from '../jobs/finish-job.js'
 import { createLogger } from '../log/logger.js'
 import type { JobName } from '../status/job-status.js'
@@ -33,12 +36,33 @@ export async function commandSettings(
   help: string,
   io: CliIo,
   section: string,
-): Promise<{ s: OptionValues; configFile: string | undefined } | undefined> {
-  const flags = parseFlags(args, specs)
+  maxPositionals = 0,
+): Promise<{ s: OptionValues; configFile: string | undefined; positionals: string[]; flags: OptionValues } | undefined> {
+  const flags = parseFlags(args, specs, maxPositionals)
   if (flags.help) {
     io.stdout.write(help)
     return undefined
   }
   const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
-  return { s: settingsFor(config, section, flags.values), configFile: config.file }
+  return { s: settingsFor(config, section, flags.values), configFile: config.file, positionals: flags.positionals, flags: flags.values }
+}
+
+// Runs `fn` with an AbortSignal that SIGINT/SIGTERM abort with InterruptedError.
+export async function withSignals<T>(io: CliIo, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController()
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => abort.abort(new InterruptedError(sig))
+  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') }
+  for (const [sig, h] of Object.entries(handlers)) io.signals?.on(sig, h)
+  try {
+    return await fn(abort.signal)
+  } catch (err) {
+    throw abort.signal.aborted ? abort.signal.reason : err
+  } finally {
+    for (const [sig, h] of Object.entries(handlers)) io.signals?.off(sig, h)
+  }
+}
+
+// A live progress line on a terminal, log lines elsewhere.
+export function progressFor(io: CliIo, log: Logger): (total: number, label: string) => Progress {
+  return (total, label) => new Progress(total, { tty: io.stderr.isTTY ? io.stderr : undefined, log, intervalSeconds: 30, label })
 }

@@ -9,12 +9,18 @@ import { cmdFiles } from './cmd-files.js'
 import { cmdImage } from './cmd-image.js'
 import { cmdInstall, cmdUninstall } from './cmd-install.js'
 import { cmdStatus } from './cmd-status.js'
+import { cmdList } from './cmd-list.js'
+import { cmdRestore } from './cmd-restore.js'
+import { cmdVerify } from './cmd-verify.js'
 
 const COMMANDS: Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>; summary: string }> = {
   database: { run: cmdDatabase, summary: 'consistent copies of the SQLite databases while they are written (hourly timer)' },
   files: { run: cmdFiles, summary: 'dated snapshot of config, scripts and data, unchanged files hard-linked (daily timer)' },
   image: { run: cmdImage, summary: 'stream the SD card through parallel gzip onto the NAS (weekly timer)' },
   status: { run: (args, io) => cmdStatus(args, io), summary: 'a row per timer, a column per station: last result, age, next run' },
+  list: { run: cmdList, summary: 'the backups on the NAS: date, size, restored size, verified state, age' },
+  verify: { run: cmdVerify, summary: 'prove a backup (image, database copy, snapshot) matches its manifest' },
+  restore: { run: cmdRestore, summary: 'write an image to a card or a sparse file; a database copy; a snapshot' },
   alert: { run: cmdAlert, summary: 'send a test alert (--test) with the configured mail settings' },
   cleanup: { run: cmdCleanup, summary: 'apply the retention policy to this station\'s backups (--dry-run shows why)' },
   install: { run: (a, io) => cmdInstall(a, io), summary: 'write the systemd units and a default config, enable the timers' },

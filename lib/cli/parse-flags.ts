@@ -15,7 +15,11 @@ export function parseFlags(args: readonly string[], specs: readonly OptionSpec[]
     help: { type: 'boolean', short: 'h' },
     config: { type: 'string' },
   }
-  for (const s of specs) options[s.key] = { type: s.type === 'bool' ? 'boolean' : 'string', ...(s.multiple ? { multiple: true } : {}) }
+  for (const s of specs) {
+    options[s.key] = { type: s.type === 'bool' ? 'boolean' : 'string', ...(s.multiple ? { multiple: true } : {}) }
+    // Every boolean can be turned off again on the command line (--no-verify).
+    if (s.type === 'bool') options[`no-${s.key}`] = { type: 'boolean' }
+  }
   let parsed
   try {
     parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: true })
@@ -27,7 +31,7 @@ export function parseFlags(args: readonly string[], specs: readonly OptionSpec[]
   }
   const values: OptionValues = {}
   for (const s of specs) {
-    const v = parsed.values[s.key]
+    const v = parsed.values[s.key] ?? (parsed.values[`no-${s.key}`] === true ? false : undefined)
     if (v === undefined) continue
     values[s.key] = typeof v === 'boolean' ? v : Array.isArray(v) ? v.map(String) : parseOptionValue(s, String(v), 'command line')
   }

@@ -56,6 +56,7 @@ export const IMAGE_ONLY_OPTIONS: readonly OptionSpec[] = [
   { key: 'min-free', type: 'size', help: 'free space required on the NAS [previous image x 1.2]' },
   { key: 'progress-interval', type: 'int', min: 1, max: 86400, help: 'seconds between progress log lines when not on a terminal [30]' },
   { key: 'full', type: 'bool', help: 'read every byte of the device (the only mode for now)' },
+  { key: 'verify', type: 'bool', help: 'read the image back and check every member and the SHA-256 [true; --no-verify skips]' },
   { key: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error'], help: 'log level [info]' },
 ]
 
@@ -155,5 +156,36 @@ export const ALERT_COMMAND_OPTIONS: readonly OptionSpec[] = [
   ...ALERT_OPTIONS,
 ]
 
+const WORKERS_DECODE: OptionSpec = { key: 'workers', type: 'int', min: 1, max: 64, help: 'decompression threads [one per core]' }
+const JSON_OUTPUT: OptionSpec = { key: 'json', type: 'bool', help: 'print the result as JSON' }
+
+// Settings of `sd-backup verify FILE`.
+export const VERIFY_OPTIONS: readonly OptionSpec[] = [
+  WORKERS_DECODE,
+  DATABASE_OPTIONS.find((o) => o.key === 'tmp-dir')!,
+  JSON_OUTPUT,
+  IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
+]
+
+// Settings of `sd-backup list`.
+export const LIST_OPTIONS: readonly OptionSpec[] = [
+  IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
+  IMAGE_OPTIONS.find((o) => o.key === 'mount')!,
+  { ...IMAGE_OPTIONS.find((o) => o.key === 'station')!, help: 'only this station [every station under --dest]' },
+  { key: 'kind', type: 'enum', values: ['image', 'database', 'files'], help: 'only backups of this kind' },
+  JSON_OUTPUT,
+]
+
+// Settings of `sd-backup restore FILE`.
+export const RESTORE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'device', type: 'string', help: 'image: the card to write, a whole disk (/dev/sda); refused when mounted or the system disk' },
+  { key: 'output', type: 'string', help: 'image: a sparse .img file to write; database: the .db file to write (never overwritten)' },
+  { key: 'target', type: 'string', help: 'files snapshot: the directory to restore below (/ puts /etc/hosts back in place)' },
+  { key: 'yes', type: 'bool', help: 'do not ask before overwriting the device or a non-empty --target' },
+  { key: 'verify', type: 'bool', help: 'image to --device: read the card back afterwards and compare the SHA-256 [false]' },
+  WORKERS_DECODE,
+  IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
+]
+
 // Every key any job knows: what a config file may contain (a job reads its own).
-export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS, ...STATUS_OPTIONS, ...ALERT_OPTIONS, ...DATABASE_OPTIONS, ...FILES_OPTIONS].map((o) => [o.key, o])).values()]
+export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS, ...STATUS_OPTIONS, ...ALERT_OPTIONS, ...DATABASE_OPTIONS, ...FILES_OPTIONS, ...LIST_OPTIONS, ...RESTORE_OPTIONS].map((o) => [o.key, o])).values()]

@@ -1,12 +1,14 @@
-import { chmod, chown, copyFile, lchown, lutimes, mkdir, readFile, symlink, utimes } from 'node:fs/promises'
+import { chmod, chown, copyFile, lchown, lutimes, mkdir, rm, symlink, utimes } from 'node:fs/promises'
 import path from 'node:path'
-import { SNAPSHOT_MANIFEST, type SnapshotManifest } from './snapshot-manifest.js'
+import { verifySnapshot } from '../verify/verify-snapshot.js'
 
-// Restores a files snapshot below `target` (TARGET/etc/hosts for /etc/hosts). The
-// NAS could not keep owners and modes under root squash: they come from the
-// manifest. Owners are applied only when running as root (as tar does).
+// Restores a files snapshot below `target` (TARGET/etc/hosts for /etc/hosts), after
+// verifying it against its manifest: nothing is restored from a damaged snapshot.
+// The NAS could not keep owners and modes under root squash: they come from the
+// manifest. Owners are applied only when running as root (as tar does). Existing
+// files and symlinks at the same paths are replaced.
 export async function restoreSnapshot(snapshotDir: string, target: string): Promise<{ restored: number; owners: boolean }> {
-  const m = JSON.parse(await readFile(path.join(snapshotDir, SNAPSHOT_MANIFEST), 'utf8')) as SnapshotManifest
+  const { manifest: m } = await verifySnapshot(snapshotDir)
   const asRoot = process.getuid?.() === 0
   let restored = 0
   for (const e of m.entries) {
@@ -15,9 +17,11 @@ export async function restoreSnapshot(snapshotDir: string, target: string): Prom
     if (e.type === 'dir') await mkdir(to, { recursive: true })
     else if (e.type === 'file') {
       await mkdir(path.dirname(to), { recursive: true })
+      await rm(to, { force: true }).catch(() => {}) // never write through a symlink at the target
       await copyFile(from, to)
     } else if (e.type === 'symlink' && e.target !== undefined) {
       await mkdir(path.dirname(to), { recursive: true })
+      await rm(to, { force: true })
       await symlink(e.target, to)
     } else continue
     restored++

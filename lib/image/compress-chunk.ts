@@ -13,7 +13,7 @@ export interface CompressedChunk {
   readonly zero: boolean
 }
 
-type ZstdModule = { compress(data: Buffer, level?: number): Promise<Buffer> }
+type ZstdModule = { compress(data: Buffer, level?: number): Promise<Buffer>; decompress(data: Buffer): Promise<Buffer> }
 let zstd: Promise<ZstdModule> | undefined
 
 // Loaded on first use so gzip keeps working where the zstd binding has no build (32-bit Pi OS).

@@ -1,10 +1,7 @@
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
-import { WorkerCrashedError } from '../errors.js'
 import type { Codec } from './compress-chunk.js'
 import type { WorkerReply, WorkerRequest } from './compress-protocol.js'
 import type { RawChunk } from './read-source.js'
+import { siblingScript, WorkerPool } from '../workers/worker-pool.js'
 
 // A chunk after compression, still carrying the raw memory to give back to the pool.
 export interface DoneChunk {
@@ -18,20 +15,6 @@ export interface DoneChunk {
   readonly raw: Buffer
 }
 
-interface Pending {
-  readonly index: number
-  readonly offset: number
-  /** Recorded before the transfer detaches the chunk's memory. */
-  readonly length: number
-  readonly resolve: (d: DoneChunk) => void
-  readonly reject: (e: Error) => void
-}
-
-interface Slot {
-  readonly worker: Worker
-  readonly pending: Map<number, Pending>
-}
-
 export interface PoolOptions {
   readonly workers: number
   readonly codec: Codec
@@ -41,78 +24,27 @@ export interface PoolOptions {
   readonly crashMode?: 'throw' | 'exit' | 'reply'
 }
 
-// The worker script next to this file: .ts under the test loader, .js when built.
-const workerUrl = new URL(`./compress-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url)
-
-// A fixed set of compression threads. Any worker that dies fails every chunk in
-// flight and every later one with WorkerCrashedError: the job stops, never hangs.
+// The compression threads: a WorkerPool speaking compress-protocol. A dead worker
+// fails the job with WorkerCrashedError (see lib/workers/worker-pool.ts).
 export class CompressPool {
-  private readonly slots: Slot[] = []
-  private nextId = 0
-  private failure: WorkerCrashedError | undefined
-  private closing = false
+  private readonly pool: WorkerPool<WorkerRequest, WorkerReply>
 
   constructor(readonly options: PoolOptions) {
-    for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn(i))
+    const { workers, ...data } = options
+    this.pool = new WorkerPool(siblingScript(import.meta.url, 'compress-worker'), workers, data, 'compression')
   }
 
   // Sends a chunk to the least busy worker; its memory is transferred, not copied.
-  compress(chunk: RawChunk): Promise<DoneChunk> {
-    if (this.failure) return Promise.reject(this.failure)
-    const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a))
-    const id = this.nextId++
-    return new Promise<DoneChunk>((resolve, reject) => {
-      slot.pending.set(id, { index: chunk.index, offset: chunk.offset, length: chunk.data.length, resolve, reject })
-      const raw = chunk.data.buffer as ArrayBuffer
-      const req: WorkerRequest = { op: 'compress', id, index: chunk.index, raw, length: chunk.data.length }
-      slot.worker.postMessage(req, [raw])
-    })
+  async compress(chunk: RawChunk): Promise<DoneChunk> {
+    const { index, offset } = chunk
+    const length = chunk.data.length // recorded before the transfer detaches the chunk's memory
+    const raw = chunk.data.buffer as ArrayBuffer
+    const reply = await this.pool.run((id) => ({ op: 'compress', id, index, raw, length }), [raw], `chunk ${index}`)
+    return { index, offset, rawLength: length, body: Buffer.from(reply.body, 0, reply.bodyLength), crc32: reply.crc32, zero: reply.zero, raw: Buffer.from(reply.raw) }
   }
 
   // Stops every thread; safe to call twice and after a failure.
-  async close(): Promise<void> {
-    this.closing = true
-    await Promise.all(this.slots.map((s) => s.worker.terminate()))
-  }
-
-  private spawn(n: number): Slot {
-    const { workers: _w, ...data } = this.options
-    const worker = new Worker(workerUrl, { workerData: data })
-    const slot: Slot = { worker, pending: new Map() }
-    worker.on('message', (reply: WorkerReply) => this.onReply(n, slot, reply))
-    worker.on('error', (err) => this.fail(n, `crashed: ${err.message}`, err))
-    worker.on('exit', (code) => {
-      if (!this.closing) this.fail(n, `exited with code ${code}`)
-    })
-    return slot
-  }
-
-  private onReply(n: number, slot: Slot, reply: WorkerReply): void {
-    const p = slot.pending.get(reply.id)
-    if (!p) return
-    slot.pending.delete(reply.id)
-    if (reply.op === 'failed') {
-      p.reject(this.fail(n, `chunk ${p.index}: ${reply.message}`))
-      return
-    }
-    p.resolve({
-      index: p.index,
-      offset: p.offset,
-      rawLength: p.length,
-      body: Buffer.from(reply.body, 0, reply.bodyLength),
-      crc32: reply.crc32,
-      zero: reply.zero,
-      raw: Buffer.from(reply.raw),
-    })
-  }
-
-  // Records the first failure and rejects everything in flight with it.
-  private fail(n: number, reason: string, cause?: unknown): WorkerCrashedError {
-    this.failure ??= new WorkerCrashedError(n, reason, { cause })
-    for (const s of this.slots) {
-      for (const p of s.pending.values()) p.reject(this.failure)
-      s.pending.clear()
-    }
-    return this.failure
+  close(): Promise<void> {
+    return this.pool.close()
   }
 }

@@ -38,5 +38,6 @@ export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): 
     chunkSize,
     minFree: s['min-free'] as number | undefined,
     progressIntervalSeconds: (s['progress-interval'] as number | undefined) ?? 30,
+    verify: (s.verify as boolean | undefined) ?? true,
   }
 }

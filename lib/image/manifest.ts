@@ -4,6 +4,18 @@ import type { Codec } from './compress-chunk.js'
 export const MEMBER_FIELDS = ['offset', 'compressedLength', 'rawLength', 'crc32'] as const
 export type MemberEntry = [offset: number, compressedLength: number, rawLength: number, crc32: number]
 
+// The read-back check the image job ran before writing the manifest: the image
+// decoded member by member against this index and the SHA-256. Retention counts
+// only images whose result is 'ok' as the newest good one.
+export interface ImageVerification {
+  readonly result: 'ok' | 'failed' | 'skipped'
+  readonly at: string
+  readonly seconds: number
+  /** The error code and message when it failed. */
+  readonly code?: string
+  readonly message?: string
+}
+
 // Written last, beside the image: without it the image is not a complete backup,
 // because a .gz cut at a member boundary still passes `gzip -t`.
 export interface ImageManifest {
@@ -21,6 +33,8 @@ export interface ImageManifest {
   readonly started: string
   readonly ended: string
   readonly durationSeconds: number
+  /** Absent in manifests of images taken before verification existed: unverified. */
+  readonly verification?: ImageVerification
 }
 
 // Serialises with one member per line: readable with `less`, diffable, still JSON.

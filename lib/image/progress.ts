@@ -19,6 +19,8 @@ export interface ProgressOptions {
   readonly log: Logger
   readonly intervalSeconds: number
   readonly now?: () => number
+  /** What is being counted, when not the image being read ('verify', 'restore'). */
+  readonly label?: string
 }
 
 // Counts bytes read and written; draws a live line on a terminal, or writes a log
@@ -78,8 +80,9 @@ export class Progress implements LineOwner {
     const s = this.snapshot()
     const eta = s.etaSeconds === undefined ? '--' : formatDuration(s.etaSeconds)
     return (
+      (this.opts.label ? `${this.opts.label} ` : '') +
       `${s.percent.toFixed(1).padStart(5)} %  ${formatBytes(s.bytesRead)} / ${formatBytes(s.totalBytes)}  ` +
-      `${s.mibPerSec.toFixed(1)} MiB/s  saved ${s.savedPercent.toFixed(1)} %  ETA ${eta}`
+      `${s.mibPerSec.toFixed(1)} MiB/s  ${this.rawDone > 0 ? `saved ${s.savedPercent.toFixed(1)} %  ` : ''}ETA ${eta}`
     )
   }
 
@@ -95,7 +98,7 @@ export class Progress implements LineOwner {
   }
 
   logLine(): void {
-    this.opts.log.info({ progress: this.snapshot() }, 'progress')
+    this.opts.log.info({ progress: this.snapshot() }, this.opts.label ? `${this.opts.label} progress` : 'progress')
   }
 
   private now(): number {

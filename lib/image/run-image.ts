@@ -5,7 +5,9 @@ import type { Logger } from 'pino'
 import { SdBackupError } from '../errors.js'
 import { VERSION } from '../version.js'
 import type { Codec } from './compress-chunk.js'
-import { MEMBER_FIELDS, manifestText, type ImageManifest, type MemberEntry } from './manifest.js'
+import { MEMBER_FIELDS, manifestText, type ImageManifest, type ImageVerification, type MemberEntry } from './manifest.js'
+import { isVerificationFailure } from '../verify/verify-errors.js'
+import { verifyImage } from '../verify/verify-image.js'
 import { imagePaths } from './naming.js'
 import { preflight } from './preflight.js'
 import { Progress } from './progress.js'
@@ -27,6 +29,8 @@ export interface ImageJobOptions {
   readonly chunkSize: number
   readonly minFree: number | undefined
   readonly progressIntervalSeconds: number
+  /** Read the image back and check it before the manifest is written (default on). */
+  readonly verify: boolean
 }
 
 export interface ImageJobContext {
@@ -43,6 +47,8 @@ export interface ImageJobContext {
   readonly beforeWrite?: (bytes: number) => Promise<void>
   readonly crashOnChunk?: number
   readonly crashMode?: 'throw' | 'exit' | 'reply'
+  /** Test hook: runs between writing the image and verifying it (to damage it). */
+  readonly beforeVerify?: (file: string) => Promise<void>
 }
 
 export interface ImageResult {
@@ -53,8 +59,38 @@ export interface ImageResult {
   readonly peakChunksInMemory: number
 }
 
+// Reads the image back as `sd-backup verify` would. A verification failure is a
+// result to record; anything else (an interrupt, a dead worker) fails the job.
+async function verifyWritten(file: string, draft: ImageManifest, opts: ImageJobOptions, ctx: ImageJobContext): Promise<{ verification: ImageVerification; failure?: SdBackupError }> {
+  const at = () => (ctx.now ?? (() => new Date()))()
+  const started = at()
+  const seconds = () => (at().getTime() - started.getTime()) / 1000
+  if (!opts.verify) {
+    ctx.log.warn({ file }, 'verification skipped (verify = false): this image will not count as a verified backup')
+    return { verification: { result: 'skipped', at: started.toISOString(), seconds: 0 } }
+  }
+  let progress: Progress | undefined
+  const makeProgress = (total: number, label: string) => {
+    progress = new Progress(total, { tty: ctx.tty, log: ctx.log, intervalSeconds: opts.progressIntervalSeconds, label })
+    ctx.sink?.setLineOwner(progress)
+    return progress
+  }
+  try {
+    await verifyImage(file, { workers: opts.workers, signal: ctx.signal, manifest: draft, progress: makeProgress })
+    ctx.log.info({ file, seconds: seconds() }, `verified: every member and the SHA-256 read back as written`)
+    return { verification: { result: 'ok', at: started.toISOString(), seconds: seconds() } }
+  } catch (err) {
+    if (!isVerificationFailure(err)) throw err
+    ctx.log.error({ err, file }, `verification failed: ${err.message}`)
+    return { verification: { result: 'failed', at: started.toISOString(), seconds: seconds(), code: err.code, message: err.message }, failure: err }
+  } finally {
+    progress?.stop()
+    ctx.sink?.setLineOwner(undefined)
+  }
+}
+
 // The weekly image: source → read chunks → compress on workers → write in order to
-// DEST/STATION/images/ → manifest last. Nothing is left behind on any failure.
+// DEST/STATION/images/ → read back and verify → manifest last. Nothing is left behind on any failure.
 export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Promise<ImageResult> {
   const startedAt = (ctx.now ?? (() => new Date()))()
   const paths = imagePaths(opts.dest, opts.station, startedAt, opts.codec)
@@ -106,7 +142,7 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
     ctx.signal?.throwIfAborted()
     await out.commit()
     const endedAt = (ctx.now ?? (() => new Date()))()
-    const manifest: ImageManifest = {
+    const draft: ImageManifest = {
       format: 'sd-backup-image',
       formatVersion: 1,
       tool: { name: 'sd-backup', version: VERSION },
@@ -122,7 +158,12 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
       ended: endedAt.toISOString(),
       durationSeconds: (endedAt.getTime() - startedAt.getTime()) / 1000,
     }
+    let verified: { verification: ImageVerification; failure?: SdBackupError }
+    let manifest: ImageManifest
     try {
+      await ctx.beforeVerify?.(paths.file)
+      verified = await verifyWritten(paths.file, draft, opts, ctx)
+      manifest = { ...draft, verification: verified.verification }
       await writeFileAtomic(paths.manifest, manifestText(manifest))
     } catch (err) {
       // An image without its manifest is not a backup: take it back out.
@@ -130,6 +171,9 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
       await fsyncDir(paths.dir).catch(() => {})
       throw err
     }
+    // A failed check leaves the image and its manifest (result 'failed') to look
+    // at; cleanup removes it after a day and never counts it as a good image.
+    if (verified.failure) throw verified.failure
     return { file: paths.file, manifestFile: paths.manifest, manifest, peakChunksInMemory }
   } catch (err) {
     await out?.abort()

@@ -14,9 +14,11 @@ export function imageSummary(m: ImageManifest, file: string) {
     mibPerSec: Number(mibPerSec.toFixed(1)),
     path: file,
     sha256: m.raw.sha256,
+    verified: m.verification?.result ?? 'skipped',
   }
   const text =
     `image done: ${formatBytes(m.raw.bytes)} in, ${formatBytes(m.compressed.bytes)} out ` +
-    `(${saved.toFixed(1)} % saved), ${formatDuration(m.durationSeconds)}, ${mibPerSec.toFixed(1)} MiB/s → ${file}`
+    `(${saved.toFixed(1)} % saved), ${formatDuration(m.durationSeconds)}, ${mibPerSec.toFixed(1)} MiB/s → ${file}` +
+    (fields.verified === 'ok' ? `; verified in ${formatDuration(m.verification!.seconds)}` : '; NOT verified (verify = false)')
   return { text, fields }
 }

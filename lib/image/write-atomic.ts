@@ -59,6 +59,29 @@ export class AtomicFile {
     }
   }
 
+  // Writes `buf` at `position`, leaving what lies before it untouched: skipped
+  // ranges stay holes (a sparse restored image). The file's length is the furthest end.
+  async writeAt(buf: Uint8Array, position: number): Promise<void> {
+    try {
+      for (let done = 0; done < buf.length; ) {
+        done += (await this.handle.write(buf, done, buf.length - done, position + done)).bytesWritten
+      }
+    } catch (err) {
+      throw destError(this.partialPath, this.written, err)
+    }
+    this.written = Math.max(this.written, position + buf.length)
+  }
+
+  // Sets the file's length: a trailing hole costs no blocks.
+  async setLength(n: number): Promise<void> {
+    try {
+      await this.handle.truncate(n)
+    } catch (err) {
+      throw destError(this.partialPath, this.written, err)
+    }
+    this.written = n
+  }
+
   // fsync, check the size on disk, close, link into place, fsync the directory.
   async commit(): Promise<void> {
     try {

@@ -25,6 +25,8 @@ export interface FinishJob {
   readonly outcome: JobOutcome
   readonly log: Logger
   readonly alerts: AlertSettings | undefined
+  /** The image job's verification result, recorded in status.json. */
+  readonly verified?: JobRecord['verified']
   /** The last log lines, mailed with a failure. */
   readonly logTail?: () => readonly string[]
 }
@@ -43,6 +45,7 @@ export async function finishJob(f: FinishJob): Promise<JobRecord> {
     exitCode: outcome.ok ? (outcome.partial?.exitCode ?? 0) : exitCodeFor(outcome.error),
     message: outcome.ok ? outcome.message : String((outcome.error as Error)?.message ?? outcome.error),
     ...(code ? { code } : {}),
+    ...(f.verified ? { verified: f.verified } : {}),
   }
   let status: StationStatus | undefined
   const nasThere = f.mount === undefined || (await checkMounted(f.mount, f.dest).then(() => true, () => false))

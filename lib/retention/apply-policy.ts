@@ -13,6 +13,11 @@ export interface Backup {
   readonly complete: boolean
   /** A running job holds it (its lock names the run that writes it). */
   readonly held?: boolean
+  /**
+   * Images: the read-back check recorded in the manifest ('skipped' when none ran).
+   * Absent for kinds checked as they are written (database, files).
+   */
+  readonly verification?: 'ok' | 'failed' | 'skipped'
 }
 
 export interface Policy {
@@ -62,15 +67,18 @@ export function applyPolicy(backups: readonly Backup[], policy: Policy, now: Dat
   }
   const newestFirst = [...backups].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.name < b.name ? 1 : -1))
   const newestComplete = new Map<string, Backup>()
-  for (const b of newestFirst) if (b.complete && b.kind !== 'partial' && !newestComplete.has(b.kind)) newestComplete.set(b.kind, b)
+  // Only a verified backup can be the one that is never removed: an image nobody
+  // read back might be the one that does not restore.
+  const verified = (b: Backup) => b.verification === undefined || b.verification === 'ok'
+  for (const b of newestFirst) if (b.complete && b.kind !== 'partial' && verified(b) && !newestComplete.has(b.kind)) newestComplete.set(b.kind, b)
   const keptUnits = new Set<string>()
   let keptImages = 0
 
   for (const b of newestFirst) {
     const age = now.getTime() - b.time.getTime()
     if (b.held) decide(b, true, 'held by a running job')
-    else if (b.kind === 'partial' || !b.complete) {
-      const what = b.kind === 'partial' ? 'partial file of an unfinished run' : 'incomplete (no manifest)'
+    else if (b.kind === 'partial' || !b.complete || b.verification === 'failed') {
+      const what = b.kind === 'partial' ? 'partial file of an unfinished run' : b.complete ? 'failed verification' : 'incomplete (no manifest)'
       if (age > STALE_AFTER_MS) decide(b, false, `${what}, older than a day`)
       else decide(b, true, `${what}, less than a day old: may still be written`)
     } else {
@@ -78,7 +86,7 @@ export function applyPolicy(backups: readonly Backup[], policy: Policy, now: Dat
       const unit = `${b.kind}:${rule.unit}:${rule.key}`
       const [keepIt, reason]: [boolean, string] =
         newestComplete.get(b.kind) === b
-          ? [true, `newest complete ${b.kind} backup`]
+          ? [true, b.verification === 'ok' ? `newest verified ${b.kind} backup` : `newest complete ${b.kind} backup`]
           : keptUnits.has(unit)
             ? [false, `a newer ${b.kind} backup covers the same ${rule.unit}`]
             : [rule.keep, rule.reason]

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { isImageName, manifestPathFor } from '../image/naming.js'
 import { SNAPSHOT_MANIFEST } from '../files/snapshot-manifest.js'
@@ -8,7 +8,21 @@ import type { Backup } from './apply-policy.js'
 // A backup found on the NAS, with the files or directory that make it up.
 export interface FoundBackup extends Backup {
   readonly files: readonly string[]
+  /** Bytes on the NAS (0 for a snapshot: its files are shared with others by hard links). */
   readonly bytes: number
+  /** What it restores to, from its manifest. */
+  readonly rawBytes?: number
+}
+
+// What a backup's manifest says about it, or that it cannot be read (never trusted then).
+async function manifestFacts(file: string, kind: 'image' | 'database' | 'files'): Promise<Pick<FoundBackup, 'rawBytes' | 'verification'>> {
+  try {
+    const m = JSON.parse(await readFile(file, 'utf8')) as { raw?: { bytes: number }; verification?: { result: 'ok' | 'failed' | 'skipped' }; entries?: Array<{ size: number; type: string }> }
+    const rawBytes = kind === 'files' ? (m.entries ?? []).reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) : m.raw?.bytes
+    return { rawBytes, ...(kind === 'image' ? { verification: m.verification?.result ?? 'skipped' } : {}) }
+  } catch {
+    return { verification: 'failed' }
+  }
 }
 
 const PARTIAL_FILE = /^(.+)\.(\d+)-[0-9a-f]{6}\.partial$/
@@ -37,7 +51,8 @@ export async function scanBackups(stationDir: string, station: string, host: str
     const file = path.join(stationDir, sub, name)
     const manifest = manifestPathFor(file)
     const complete = names.includes(path.basename(manifest))
-    found.push({ name: `${sub}/${name}`, kind, time, complete, files: complete ? [file, manifest] : [file], bytes: (await stat(file)).size })
+    const facts = complete ? await manifestFacts(manifest, kind) : {}
+    found.push({ name: `${sub}/${name}`, kind, time, complete, files: complete ? [file, manifest] : [file], bytes: (await stat(file)).size, ...facts })
   }
 
   const images = await list('images')
@@ -74,8 +89,9 @@ export async function scanBackups(stationDir: string, station: string, host: str
     if (p) await partial(dir, Number(p[1]), filesHeld, true)
     else if (m) {
       const complete = await stat(path.join(dir, SNAPSHOT_MANIFEST)).then(() => true, () => false)
+      const facts = complete ? await manifestFacts(path.join(dir, SNAPSHOT_MANIFEST), 'files') : {}
       const [y, mo, d] = m.slice(1).map(Number) as [number, number, number]
-      found.push({ name: `files/${name}`, kind: 'files', time: new Date(y, mo - 1, d), complete, files: [dir], bytes: 0 })
+      found.push({ name: `files/${name}`, kind: 'files', time: new Date(y, mo - 1, d), complete, files: [dir], bytes: 0, ...facts })
     }
   }
   return found

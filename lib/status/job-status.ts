@@ -23,6 +23,8 @@ export interface JobRecord {
   /** The summary line on success, the error message otherwise. */
   readonly message: string
   readonly code?: string
+  /** The image job's read-back check: 'skipped' when verify = false. */
+  readonly verified?: 'ok' | 'failed' | 'skipped'
   /** When the job last succeeded (kept across failures, for the staleness alert). */
   readonly lastOk?: string
 }

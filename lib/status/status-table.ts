@@ -14,7 +14,8 @@ export type NextRuns = Partial<Record<string, Partial<Record<JobName, Date>>>>
 // One cell: last result and its age, plus the next run where systemd told us.
 function cell(s: StationStatus, job: JobName, now: Date, next: Date | undefined): string {
   const r = s.jobs[job]
-  const last = r ? `${r.result === 'ok' ? 'OK' : r.result.toUpperCase()} ${ago(now.getTime() - Date.parse(r.finished))} ago` : 'never'
+  const result = r?.result === 'ok' ? (r.verified === 'skipped' ? 'OK (unverified)' : 'OK') : r?.result.toUpperCase()
+  const last = r ? `${result} ${ago(now.getTime() - Date.parse(r.finished))} ago` : 'never'
   return next ? `${last}, next in ${ago(next.getTime() - now.getTime())}` : last
 }
 

@@ -26,7 +26,7 @@ t.test('help teaches: commands, every option, an example and every exit code', a
 })
 
 t.test('usage errors exit 2 with one line naming the problem', async (t) => {
-  t.same(await runCli(['frobnicate']), { code: 2, stdout: '', stderr: "sd-backup frobnicate: unknown command 'frobnicate' (commands: database, files, image, status, alert, cleanup, install, uninstall)\n", logs: [] })
+  t.same(await runCli(['frobnicate']), { code: 2, stdout: '', stderr: "sd-backup frobnicate: unknown command 'frobnicate' (commands: database, files, image, status, list, verify, restore, alert, cleanup, install, uninstall)\n", logs: [] })
   t.same(await runCli(['image', '--bogus']), { code: 2, stdout: '', stderr: "sd-backup image: Unknown option '--bogus' (see --help)\n", logs: [] })
   t.same(await runCli(['image', 'extra']), { code: 2, stdout: '', stderr: "sd-backup image: unexpected argument 'extra' (see --help)\n", logs: [] })
   t.same(await runCli(['image', '--level', 'high', '--dest', '/x']), { code: 2, stdout: '', stderr: "sd-backup image: command line: level: 'high' is not a whole number\n", logs: [] })
@@ -47,7 +47,7 @@ t.test('a run logs JSON per job, prints the summary on a terminal and exits 0', 
   const r = await runCli(['image', '--device', src, '--level', '1'], { env: { SD_BACKUP_CONFIG: conf }, tty: true })
   t.equal(r.code, 0, r.stderr)
   const file = path.join(dir, 'nas', 'berging', 'images', `berging-${new Date().toISOString().slice(0, 10)}.img.gz`)
-  t.match(r.stderr, new RegExp(`image done: 2\\.9 MiB in, .* out \\(\\d+\\.\\d % saved\\), \\d+ s, [\\d.]+ MiB/s → ${file}\\n$`))
+  t.match(r.stderr, new RegExp(`image done: 2\\.9 MiB in, .* out \\(\\d+\\.\\d % saved\\), \\d+ s, [\\d.]+ MiB/s → ${file}; verified in \\d+ s\\n$`))
   t.ok(r.logs.every((l) => l.job === 'image' && l.station === 'berging' && l.name === 'sd-backup'), 'child logger fields on every line')
   t.match(r.logs.at(-1), { msg: /^image done/, summary: { inputBytes: 3_000_000, path: file, sha256: await sha256File(src) } })
   t.match(r.logs[0], { msg: `source: ${src}`, config: conf })

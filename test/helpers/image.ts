@@ -20,6 +20,7 @@ export function imageOptions(dir: string, device: string, over: Partial<ImageJob
     chunkSize: 64 * 1024,
     minFree: undefined,
     progressIntervalSeconds: 30,
+    verify: true,
     ...over,
   }
 }

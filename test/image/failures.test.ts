@@ -31,10 +31,11 @@ for (const crashMode of ['throw', 'exit', 'reply'] as const) {
     await t.rejects(image(dir, src, {}, { crashOnChunk: 3, crashMode }), {
       name: 'WorkerCrashedError',
       code: 'SDB_WORKER_CRASHED',
+      role: 'compression',
       message: crashMessages[crashMode],
     })
     t.same(listTree(nas), [], 'nothing left in the destination')
-    t.ok(new WorkerCrashedError(0, 'x') instanceof Error)
+    t.ok(new WorkerCrashedError('compression', 0, 'x') instanceof Error)
   })
 }
 

@@ -163,9 +163,10 @@ t.test('names, manifest text and summary', async (t) => {
   t.match(text, /\n {4}\[0,10,20,1\],\n {4}\[10,5,20,2\]\n {2}\]\n\}\n$/)
   t.same(JSON.parse(manifestText({ ...m, members: [] })).members, [])
   t.same(imageSummary(m, '/x.img.gz'), {
-    text: 'image done: 238.3 GiB in, 39.6 GiB out (83.4 % saved), 1 h 1 min, 66.6 MiB/s → /x.img.gz',
-    fields: { inputBytes: 255869321216, outputBytes: 42520176230, savedPercent: 83.4, durationSeconds: 3665, mibPerSec: 66.6, path: '/x.img.gz', sha256: 'ab' },
+    text: 'image done: 238.3 GiB in, 39.6 GiB out (83.4 % saved), 1 h 1 min, 66.6 MiB/s → /x.img.gz; NOT verified (verify = false)',
+    fields: { inputBytes: 255869321216, outputBytes: 42520176230, savedPercent: 83.4, durationSeconds: 3665, mibPerSec: 66.6, path: '/x.img.gz', sha256: 'ab', verified: 'skipped' },
   })
+  t.match(imageSummary({ ...m, verification: { result: 'ok', at: '', seconds: 421 } }, '/x.img.gz'), { text: /→ \/x\.img\.gz; verified in 7 min 1 s$/, fields: { verified: 'ok' } })
   t.equal(imageSummary({ ...m, raw: { bytes: 0, sha256: '' }, durationSeconds: 0 }, 'p').fields.savedPercent, 0)
   t.equal(exitCodeFor(new Error('bug')), 1)
   t.equal(exitCodeFor('string'), 1)

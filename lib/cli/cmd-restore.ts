@@ -1,0 +1,117 @@
+import { lstat, readdir } from 'node:fs/promises'
+import os from 'node:os'
+import { RESTORE_OPTIONS } from '../config/options.js'
+import { decodeDatabaseCopy } from '../database/decode-copy.js'
+import { NotConfirmedError, TargetExistsError, UsageError } from '../errors.js'
+import { restoreSnapshot } from '../files/restore-snapshot.js'
+import { createLogger } from '../log/logger.js'
+import { restoreImageToDevice, restoreImageToFile } from '../restore/restore-image.js'
+import { formatBytes } from '../util/size.js'
+import { backupKind } from '../verify/backup-kind.js'
+import { askYes } from './ask-yes.js'
+import type { CliIo } from './cli-io.js'
+import { commandSettings, exitCodeLines, progressFor, withSignals } from './common.js'
+import { optionHelp } from './parse-flags.js'
+
+export const RESTORE_HELP = `Usage: sd-backup restore FILE (--device DEV | --output FILE | --target DIR) [options]
+
+Restores a backup, checking it as it goes (every member's CRC-32 and length,
+the SHA-256 of the whole image):
+
+  image → card        sd-backup restore IMAGE.img.gz --device /dev/sda [--verify]
+      Refuses the disk the system runs from, the disk holding the backup, a
+      partition instead of a whole disk, a card with anything mounted, and a card
+      too small (saying by how many bytes). Shows the card's model and size and
+      asks you to type yes, unless --yes. --verify reads the card back after
+      writing and compares the SHA-256.
+  image → file        sd-backup restore IMAGE.img.gz --output card.img
+      Runs of zeros become holes: the file takes what the card held.
+  database copy       sd-backup restore birds-...db.zst --output birds.db
+      Decoded, then checked (SHA-256, integrity_check, row counts) before it
+      appears under its name. Stop BirdNET before putting it in place.
+  files snapshot      sd-backup restore .../files/2026-11-22 --target /
+      Files, directories and symlinks below --target, with owner, group, mode
+      and mtime from the manifest (owners only when run as root). Existing files
+      there are replaced: a non-empty --target asks first, unless --yes.
+
+Nothing restores from a backup whose manifest is missing or that fails its
+checks. An --output file is never overwritten. The image format is plain gzip:
+'gunzip -c IMAGE.img.gz | dd of=/dev/sdX bs=4M' gives the same bytes.
+
+--device, --output, --target and --yes are taken from the command line only,
+never from the config file.
+
+Options:
+${optionHelp(RESTORE_OPTIONS)}
+  -h, --help                 this text
+
+Exit codes:
+${exitCodeLines([0, 1, 2, 3, 11, 12, 17, 18, 19, 20, 21, 22, 25, 26, 27, 28, 29, 30, 130, 143])}
+`
+
+// `sd-backup restore FILE`: an image onto a card or into a file, a database copy
+// into a file, a snapshot into a directory.
+export async function cmdRestore(args: readonly string[], io: CliIo): Promise<number> {
+  const got = await commandSettings(args, RESTORE_OPTIONS, RESTORE_HELP, io, 'restore', 1)
+  if (!got) return 0
+  const [source] = got.positionals
+  if (!source) throw new UsageError('restore needs the backup to restore: sd-backup restore FILE --device DEV|--output FILE|--target DIR (see --help)')
+  const { s, flags } = got
+  // Where to write comes from the command line alone: a config key must never aim a restore at a disk.
+  const device = flags.device as string | undefined
+  const output = flags.output as string | undefined
+  const target = flags.target as string | undefined
+  const yes = flags.yes === true
+  const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'warn').child({ job: 'restore' })
+  const workers = (s.workers as number | undefined) ?? os.availableParallelism()
+  const kind = await backupKind(source)
+  const need = (what: string) => new UsageError(`restoring ${{ image: 'an image', database: 'a database copy', files: 'a files snapshot' }[kind]} needs ${what} (see --help)`)
+  const say = (text: string) => io.stderr.write(`${text}\n`)
+  return withSignals(io, async (signal) => {
+    if (kind === 'image') {
+      if ((device === undefined) === (output === undefined)) throw need('exactly one of --device DEV or --output FILE')
+      const progress = progressFor(io, log)
+      if (output !== undefined) {
+        const r = await restoreImageToFile(source, output, { workers, signal, progress })
+        say(`restored ${formatBytes(r.bytes)} to ${output} (${formatBytes(r.written)} of data, the rest holes); SHA-256 ${r.sha256} as recorded`)
+        return 0
+      }
+      const r = await restoreImageToDevice(source, device!, {
+        workers,
+        signal,
+        progress,
+        readBack: s.verify === true,
+        confirm: async (t, img) => {
+          say(`about to overwrite ${t.path} (${t.model}, ${formatBytes(t.size)}) with ${img.file} (${formatBytes(img.bytes)}); everything on it is lost`)
+          if (yes) return true
+          const answer = await askYes(io, `type yes to continue: `)
+          if (answer === undefined) throw new NotConfirmedError(t.path, 'there is no terminal to ask on; pass --yes to confirm from a script')
+          return answer
+        },
+      })
+      say(`restored ${formatBytes(r.bytes)} to ${r.target.path} (${r.target.model}); SHA-256 ${r.sha256}${r.readBack ? ', read back and compared' : ''}`)
+      return 0
+    }
+    if (kind === 'database') {
+      if (output === undefined) throw need('--output FILE')
+      if (await exists(output)) throw new TargetExistsError(output)
+      const r = await decodeDatabaseCopy(source, output, { keep: true })
+      say(`restored ${formatBytes(r.manifest.raw.bytes)} to ${output}: SHA-256, integrity_check and row counts as recorded`)
+      return 0
+    }
+    if (target === undefined) throw need('--target DIR')
+    const entries = await readdir(target).catch(() => [])
+    if (entries.length > 0 && !yes) {
+      const answer = await askYes(io, `${target} is not empty: files restored there replace what is at the same paths. type yes to continue: `)
+      if (answer === undefined) throw new NotConfirmedError(target, 'it is not empty and there is no terminal to ask on; pass --yes')
+      if (!answer) throw new NotConfirmedError(target, 'the answer was not yes')
+    }
+    const r = await restoreSnapshot(source, target)
+    say(`restored ${r.restored} entries below ${target}${r.owners ? ' with owners, modes and times' : ' with modes and times (owners need root)'}`)
+    return 0
+  })
+}
+
+async function exists(p: string): Promise<boolean> {
+  return lstat(p).then(() => true, () => false)
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { BackupCorruptError, TrailingDataError } from '../errors.js'
+import { loadZstd } from '../image/compress-chunk.js'
+import { manifestPathFor } from '../image/naming.js'
+import { AtomicFile } from '../image/write-atomic.js'
+import { readManifestFile } from '../verify/read-manifest.js'
+import { checkDatabaseFile } from './copy-database.js'
+import type { DatabaseManifest } from './run-database.js'
+import { zstdFrames } from './zstd-frames.js'
+
+export function readDatabaseManifest(file: string): Promise<DatabaseManifest> {
+  return readManifestFile<DatabaseManifest>(file, manifestPathFor(file), 'sd-backup-database', (m) => m.file)
+}
+
+// Decodes a database copy into `output` (an atomic file: complete or absent) and
+// proves it: size and SHA-256 as recorded, integrity_check passes, every table has
+// the rows the manifest counted. `keep: false` (verify) removes the output after.
+export async function decodeDatabaseCopy(file: string, output: string, opts: { keep: boolean }): Promise<{ manifest: DatabaseManifest; rowCounts: Record<string, number> }> {
+  const manifest = await readDatabaseManifest(file)
+  const corrupt = (reason: string) => new BackupCorruptError(file, reason)
+  // The compressed copy is small next to the database it holds; the database is
+  // written frame by frame (16 MiB each), never held whole.
+  const buf = await readFile(file)
+  if (buf.length > manifest.compressed.bytes) throw new TrailingDataError(file, buf.length, manifest.compressed.bytes)
+  if (buf.length < manifest.compressed.bytes) throw corrupt(`${buf.length} bytes, the manifest says ${manifest.compressed.bytes}: the file is truncated`)
+  let frames
+  try {
+    frames = zstdFrames(buf)
+  } catch (err) {
+    throw corrupt((err as Error).message)
+  }
+  const zstd = await loadZstd()
+  const out = await AtomicFile.create(output)
+  try {
+    const hash = createHash('sha256')
+    for (const [i, [start, end]] of frames.entries()) {
+      let raw: Buffer
+      try {
+        raw = await zstd.decompress(buf.subarray(start, end))
+      } catch (err) {
+        throw corrupt(`zstd frame ${i} at byte ${start}: ${(err as Error).message}`)
+      }
+      hash.update(raw)
+      await out.write(raw)
+    }
+    const sha256 = hash.digest('hex')
+    if (out.bytesWritten !== manifest.raw.bytes || sha256 !== manifest.raw.sha256) {
+      throw corrupt(`decodes to ${out.bytesWritten} bytes with SHA-256 ${sha256}, the manifest has ${manifest.raw.bytes} bytes, ${manifest.raw.sha256}`)
+    }
+    const checked = checkDatabaseFile(out.partialPath)
+    if (!checked.ok) throw corrupt(`integrity_check fails: ${checked.problems.join('; ')}`)
+    const want = JSON.stringify(manifest.rowCounts)
+    if (JSON.stringify(checked.rowCounts) !== want) throw corrupt(`row counts ${JSON.stringify(checked.rowCounts)} differ from the manifest's ${want}`)
+    await (opts.keep ? out.commit() : out.abort())
+    return { manifest, rowCounts: checked.rowCounts }
+  } catch (err) {
+    await out.abort()
+    throw err
+  }
+}

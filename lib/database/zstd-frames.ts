@@ -1,0 +1,40 @@
+// Where each zstd frame of a file starts and ends (RFC 8878 §3.1), found from the
+// frame and block headers alone, so a database copy can be decoded one frame at a
+// time instead of whole in memory. Skippable frames are stepped over.
+export function zstdFrames(buf: Uint8Array): Array<[start: number, end: number]> {
+  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.length)
+  const frames: Array<[number, number]> = []
+  let at = 0
+  const need = (n: number) => {
+    if (at + n > buf.length) throw new Error(`a zstd frame is cut off at byte ${buf.length}`)
+  }
+  while (at < buf.length) {
+    need(4)
+    const magic = view.readUInt32LE(at)
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      need(8)
+      at += 8 + view.readUInt32LE(at + 4)
+      continue
+    }
+    if (magic !== 0xfd2fb528) throw new Error(`no zstd frame at byte ${at}`)
+    const start = at
+    need(5)
+    const fhd = buf[at + 4]!
+    const single = (fhd >> 5) & 1
+    const fcsFlag = fhd >> 6
+    const fcsBytes = [single, 2, 4, 8][fcsFlag]!
+    at += 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]! + fcsBytes
+    for (let last = 0; !last; ) {
+      need(3)
+      const h = buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16)
+      last = h & 1
+      const type = (h >> 1) & 3
+      if (type === 3) throw new Error(`reserved zstd block type at byte ${at}`)
+      at += 3 + (type === 1 ? 1 : h >>> 3)
+    }
+    if (fhd & 4) at += 4
+    need(0)
+    frames.push([start, at])
+  }
+  return frames
+}

@@ -1,0 +1,54 @@
+import { readdir } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { BackupKind } from '../retention/apply-policy.js'
+import { scanBackups } from '../retention/scan-backups.js'
+
+// One row of `sd-backup list`.
+export interface ListedBackup {
+  readonly station: string
+  readonly kind: BackupKind | 'partial'
+  readonly name: string
+  readonly path: string
+  readonly date: string
+  /** Bytes on the NAS (null for snapshots, whose files are shared by hard links). */
+  readonly compressedBytes: number | null
+  /** What it restores to, from its manifest (null when it has none). */
+  readonly rawBytes: number | null
+  /**
+   * verified: images read back after writing; checked: database copies passed
+   * integrity_check and snapshots were hashed as they were copied; unverified,
+   * failed, incomplete (no manifest) and partial (a run that did not finish).
+   */
+  readonly state: 'verified' | 'checked' | 'unverified' | 'failed' | 'incomplete' | 'partial'
+  readonly ageSeconds: number
+}
+
+// Every backup under DEST (or one station's), newest first within each station.
+export async function listBackups(dest: string, filter: { station?: string; kind?: BackupKind }, now: Date): Promise<ListedBackup[]> {
+  const stations = filter.station
+    ? [filter.station]
+    : (await readdir(dest, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort()
+  const out: ListedBackup[] = []
+  for (const station of stations) {
+    const dir = path.join(dest, station)
+    const found = await scanBackups(dir, station, os.hostname())
+    for (const b of found.sort((a, c) => c.time.getTime() - a.time.getTime())) {
+      if (filter.kind && b.kind !== filter.kind) continue
+      const state =
+        b.kind === 'partial' ? 'partial' : !b.complete ? 'incomplete' : b.verification === undefined ? 'checked' : b.verification === 'ok' ? 'verified' : b.verification === 'failed' ? 'failed' : 'unverified'
+      out.push({
+        station,
+        kind: b.kind,
+        name: b.name,
+        path: path.join(dir, b.name),
+        date: b.time.toISOString(),
+        compressedBytes: b.kind === 'files' ? null : b.bytes,
+        rawBytes: b.rawBytes ?? null,
+        state,
+        ageSeconds: Math.round((now.getTime() - b.time.getTime()) / 1000),
+      })
+    }
+  }
+  return out
+}

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto'
+import { constants } from 'node:fs'
+import { open, stat, type FileHandle } from 'node:fs/promises'
+import { NotConfirmedError, ReadBackMismatchError, TargetExistsError, TargetInUseError, DestWriteError } from '../errors.js'
+import type { Progress } from '../image/progress.js'
+import { AtomicFile } from '../image/write-atomic.js'
+import { errnoText } from '../image/read-source.js'
+import { inflateImage } from '../verify/inflate-image.js'
+import { checkImageSize, readImageManifest } from '../verify/read-image-manifest.js'
+import { checkTargetDevice, type TargetDevice, type TargetEnvironment } from './check-target.js'
+
+export interface RestoreImageOptions {
+  readonly workers: number
+  readonly signal?: AbortSignal
+  readonly progress?: (total: number, label: string) => Progress
+}
+
+export interface RestoreToDeviceOptions extends RestoreImageOptions {
+  /** Read the device back afterwards and compare with the manifest's SHA-256. */
+  readonly readBack: boolean
+  /** Shown the card; true to go ahead (the CLI asks, or --yes). */
+  readonly confirm: (target: TargetDevice, image: { bytes: number; file: string }) => Promise<boolean>
+  readonly env?: TargetEnvironment
+}
+
+// Reads and checks an image's manifest and size before a byte of the target is touched.
+async function openImage(file: string) {
+  const manifest = await readImageManifest(file)
+  checkImageSize(file, (await stat(file)).size, manifest)
+  return manifest
+}
+
+async function writeFully(h: FileHandle, buf: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < buf.length; ) done += (await h.write(buf, done, buf.length - done, position + done)).bytesWritten
+}
+
+// Writes an image onto a card: every byte, in order, checked member by member as
+// it is decoded. Refuses the system disk, anything mounted or too small, and asks
+// first. O_EXCL makes the kernel refuse a device that something has mounted.
+export async function restoreImageToDevice(file: string, device: string, opts: RestoreToDeviceOptions): Promise<{ target: TargetDevice; bytes: number; sha256: string; readBack: boolean }> {
+  const manifest = await openImage(file)
+  const target = await checkTargetDevice(device, manifest.raw.bytes, { backupFile: file, ...opts.env })
+  if (!(await opts.confirm(target, { bytes: manifest.raw.bytes, file }))) throw new NotConfirmedError(device, 'the answer was not yes')
+  let h: FileHandle
+  try {
+    h = await open(device, constants.O_WRONLY | constants.O_EXCL)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EBUSY') throw new TargetInUseError(device, 'the kernel reports it busy (mounted or opened exclusively)')
+    throw err
+  }
+  const progress = opts.progress?.(manifest.raw.bytes, 'restore')
+  progress?.start()
+  let result
+  try {
+    result = await inflateImage(file, manifest, opts, async (p) => {
+      try {
+        await writeFully(h, p.raw, p.rawOffset)
+      } catch (err) {
+        throw new DestWriteError(device, `at byte ${p.rawOffset}: ${errnoText(err)}; the card holds a partial image, do not boot it`, { cause: err })
+      }
+      progress?.addRead(p.raw.length)
+    })
+    await h.sync()
+  } finally {
+    progress?.stop()
+    await h.close()
+  }
+  // The last close drops the device's page cache, so this reads the card itself.
+  if (opts.readBack) {
+    const sha = await sha256OfDevice(device, manifest.raw.bytes, opts.progress?.(manifest.raw.bytes, 'read back'))
+    if (sha !== manifest.raw.sha256) throw new ReadBackMismatchError(device, manifest.raw.sha256, sha)
+  }
+  return { target, bytes: result.rawBytes, sha256: result.sha256, readBack: opts.readBack }
+}
+
+// SHA-256 of the first `bytes` of a device or file.
+export async function sha256OfDevice(device: string, bytes: number, progress?: Progress): Promise<string> {
+  const h = await open(device, 'r')
+  const hash = createHash('sha256')
+  const buf = Buffer.allocUnsafe(4 * 2 ** 20)
+  progress?.start()
+  try {
+    for (let at = 0; at < bytes; ) {
+      const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, bytes - at), at)
+      if (bytesRead === 0) break
+      hash.update(buf.subarray(0, bytesRead))
+      progress?.addRead(bytesRead)
+      at += bytesRead
+    }
+  } finally {
+    progress?.stop()
+    await h.close()
+  }
+  return hash.digest('hex')
+}
+
+// Writes an image into a file: runs of zeros become holes, so a 238 GB card image
+// holding 40 GB takes about 40 GB. Atomic like every other write: complete or absent.
+export async function restoreImageToFile(file: string, output: string, opts: RestoreImageOptions): Promise<{ bytes: number; sha256: string; written: number }> {
+  const manifest = await openImage(file)
+  if (await stat(output).then(() => true, () => false)) throw new TargetExistsError(output)
+  const out = await AtomicFile.create(output)
+  const progress = opts.progress?.(manifest.raw.bytes, 'restore')
+  progress?.start()
+  let written = 0
+  try {
+    const r = await inflateImage(file, manifest, { ...opts, extents: true }, async (p) => {
+      const ex = p.extents!
+      for (let i = 0; i < ex.length; i += 2) {
+        await out.writeAt(p.raw.subarray(ex[i], ex[i + 1]), p.rawOffset + ex[i]!)
+        written += ex[i + 1]! - ex[i]!
+      }
+      progress?.addRead(p.raw.length)
+    })
+    await out.setLength(manifest.raw.bytes)
+    await out.commit()
+    return { bytes: r.rawBytes, sha256: r.sha256, written }
+  } catch (err) {
+    await out.abort()
+    throw err
+  } finally {
+    progress?.stop()
+  }
+}

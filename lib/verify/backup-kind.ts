@@ -1,0 +1,17 @@
+import { stat } from 'node:fs/promises'
+import { SourceUnreadableError, UsageError } from '../errors.js'
+import { errnoText } from '../image/read-source.js'
+
+import type { BackupKind } from '../retention/apply-policy.js'
+
+// What a path on the NAS holds, from its name and type: a snapshot directory, a
+// database copy (.db.zst) or an image (.img.gz / .img.zst).
+export async function backupKind(target: string): Promise<BackupKind> {
+  const st = await stat(target).catch((err: unknown) => {
+    throw new SourceUnreadableError(target, errnoText(err), { cause: err })
+  })
+  if (st.isDirectory()) return 'files'
+  if (/\.db\.zst$/.test(target)) return 'database'
+  if (/\.img\.(gz|zst)$/.test(target)) return 'image'
+  throw new UsageError(`${target} is not a backup sd-backup writes (an .img.gz/.img.zst image, a .db.zst database copy or a files snapshot directory)`)
+}

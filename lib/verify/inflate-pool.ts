@@ -1,0 +1,36 @@
+import { BackupCorruptError } from '../errors.js'
+import { siblingScript, WorkerPool } from '../workers/worker-pool.js'
+import type { InflateReply, InflateRequest, InflateWorkerData } from './inflate-protocol.js'
+
+// One decoded, checked member.
+export interface InflatedMember {
+  readonly index: number
+  readonly raw: Buffer
+  readonly extents: readonly number[] | undefined
+}
+
+// The decompression threads: a WorkerPool speaking inflate-protocol.
+export class InflatePool {
+  private readonly pool: WorkerPool<InflateRequest, InflateReply>
+
+  constructor(
+    readonly file: string,
+    workers: number,
+    data: InflateWorkerData,
+  ) {
+    this.pool = new WorkerPool(siblingScript(import.meta.url, 'inflate-worker'), workers, data, 'decompression')
+  }
+
+  // Decodes member `index` (its bytes are transferred); bad data → BackupCorruptError.
+  async inflate(index: number, offset: number, member: Buffer, rawLength: number, crc32: number): Promise<InflatedMember> {
+    const buf = member.buffer as ArrayBuffer
+    const length = member.length
+    const reply = await this.pool.run((id) => ({ op: 'inflate', id, index, member: buf, length, rawLength, crc32 }), [buf], `member ${index}`)
+    if (reply.op === 'bad') throw new BackupCorruptError(this.file, `member ${index} at byte ${offset}: ${reply.reason}`, { member: index, offset })
+    return { index, raw: Buffer.from(reply.raw, 0, reply.rawLength), extents: reply.extents }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close()
+  }
+}

@@ -1,0 +1,32 @@
+// The messages between the verify/restore engine and its decompression threads.
+// The member's bytes go out in the transfer list and come back with the decoded
+// data, so nothing is copied between threads.
+export interface InflateRequest {
+  readonly op: 'inflate'
+  readonly id: number
+  readonly index: number
+  readonly member: ArrayBuffer
+  readonly length: number
+  readonly rawLength: number
+  readonly crc32: number
+}
+
+export type InflateReply =
+  | {
+      readonly op: 'done'
+      readonly id: number
+      readonly raw: ArrayBuffer
+      readonly rawLength: number
+      /** Non-zero [start, end) pairs within the member, when the pool asked for them. */
+      readonly extents: readonly number[] | undefined
+    }
+  /** The member's data is bad: a verify result, not a worker failure. */
+  | { readonly op: 'bad'; readonly id: number; readonly reason: string }
+  | { readonly op: 'failed'; readonly id: number; readonly message: string }
+
+// How the threads are set up: the codec, whether to map the zero runs, test faults.
+export interface InflateWorkerData {
+  readonly codec: 'gzip' | 'zstd'
+  readonly extents: boolean
+  readonly crashOnMember?: number
+}

@@ -1,0 +1,41 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import { crc32 } from 'node:zlib'
+import { loadZstd } from '../image/compress-chunk.js'
+import { ownCopy } from '../image/gzip-member.js'
+import { checkAgainstManifest, inflateGzipMember, nonZeroExtents, type MemberCheck } from './inflate-member.js'
+import type { InflateReply, InflateRequest, InflateWorkerData } from './inflate-protocol.js'
+
+// A decompression thread: decodes and checks one member per request and transfers
+// the decoded bytes back. Bad data is replied as 'bad'; an exception in the code
+// is replied as 'failed'; a crash is seen by the pool through 'error'/'exit'.
+const data = workerData as InflateWorkerData
+const port = parentPort!
+
+async function check(req: InflateRequest): Promise<MemberCheck> {
+  const m = Buffer.from(req.member, 0, req.length)
+  if (data.codec === 'gzip') return inflateGzipMember(m, req)
+  const zstd = await loadZstd()
+  let raw: Buffer
+  try {
+    // Copied: the binding's buffer may be external memory, which cannot be transferred.
+    raw = ownCopy(await zstd.decompress(m))
+  } catch (err) {
+    return { ok: false, reason: `zstd frame: ${(err as Error).message}` }
+  }
+  return checkAgainstManifest(raw, crc32(raw) >>> 0, req)
+}
+
+port.on('message', (req: InflateRequest) => {
+  if (req.index === data.crashOnMember) process.exit(70) // fault injection for the tests
+  check(req).then(
+    (r) => {
+      if (!r.ok) return port.postMessage({ op: 'bad', id: req.id, reason: r.reason } satisfies InflateReply)
+      // Transferable only when the bytes own their ArrayBuffer (zlib's large outputs do).
+      const own = r.raw.byteOffset === 0 && r.raw.buffer.byteLength === r.raw.length ? r.raw : ownCopy(r.raw)
+      const raw = own.buffer as ArrayBuffer
+      const reply: InflateReply = { op: 'done', id: req.id, raw, rawLength: own.length, extents: data.extents ? nonZeroExtents(own) : undefined }
+      port.postMessage(reply, [raw])
+    },
+    (err: unknown) => port.postMessage({ op: 'failed', id: req.id, message: String((err as Error)?.message ?? err) } satisfies InflateReply),
+  )
+})

@@ -1,0 +1,169 @@
+import t, { type Test } from 'tap'
+import { copyFileSync, readFileSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs'
+import path from 'node:path'
+import {
+  BackupCorruptError,
+  ManifestMismatchError,
+  ManifestMissingError,
+  TrailingDataError,
+  TruncatedAtBoundaryError,
+  TruncatedMidMemberError,
+} from '../../lib/errors.js'
+import type { ImageManifest } from '../../lib/image/manifest.js'
+import { verifyImage } from '../../lib/verify/verify-image.js'
+import { readImageManifest } from '../../lib/verify/read-image-manifest.js'
+import { runCli } from '../helpers/cli.js'
+import { image, mixedContent, sh, sha256File } from '../helpers/image.js'
+import { tmp } from '../helpers/tmp.js'
+
+// An image of 1.5 MiB of mixed content in 64 KiB members, plus a copy to damage.
+async function setup(t: Test, codec: 'gzip' | 'zstd' = 'gzip') {
+  const dir = tmp(t)
+  const src = path.join(dir, 'card.img')
+  writeFileSync(src, mixedContent(codec === 'zstd' ? 40 * 2 ** 20 : 1536 * 1024 + 999))
+  const r = await image(dir, src, codec === 'zstd' ? { codec, level: 3, chunkSize: 16 * 2 ** 20 } : {})
+  const m: ImageManifest = JSON.parse(readFileSync(r.manifestFile, 'utf8'))
+  return { dir, src, file: r.file, manifestFile: r.manifestFile, m }
+}
+
+const verify = (file: string) => verifyImage(file, { workers: 2 })
+const flip = (file: string, at: number) => {
+  const b = readFileSync(file)
+  b[at]! ^= 0x10
+  writeFileSync(file, b)
+}
+
+t.test('an intact image passes, and the SHA-256 it proves is the source card\'s', async (t) => {
+  const { src, file, m } = await setup(t)
+  const r = await verify(file)
+  t.equal(r.sha256, await sha256File(src))
+  t.equal(r.members, m.members.length)
+  t.equal(sh(`gzip -t '${file}' && echo ok`).trim(), 'ok', 'system gzip agrees')
+})
+
+t.test('a flipped bit inside a member\'s deflate data is named by member and offset', async (t) => {
+  const { file, m } = await setup(t)
+  const [off, len] = m.members[5]!
+  flip(file, off + Math.floor(len / 2))
+  const err = await verify(file).catch((e: unknown) => e)
+  t.match(err, { name: 'BackupCorruptError', code: 'SDB_BACKUP_CORRUPT', file, where: { member: 5, offset: off } })
+  t.match((err as Error).message, new RegExp(`^${file} is corrupt: member 5 at byte ${off}: (deflate data: .*|CRC-32 0x[0-9a-f]{8} of the data differs from the trailer's 0x[0-9a-f]{8}|.*bytes decoded.*)$`))
+  t.ok(err instanceof BackupCorruptError)
+})
+
+t.test('a flipped bit in a header or a trailer is corruption too', async (t) => {
+  for (const [where, pick] of [
+    ['magic', (o: number) => o],
+    ['CRC in the trailer', (o: number, l: number) => o + l - 6],
+    ['length in the trailer', (o: number, l: number) => o + l - 2],
+  ] as const) {
+    const { file, m } = await setup(t)
+    const [off, len] = m.members[2]!
+    flip(file, pick(off, len))
+    await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', where: { member: 2 } }, where)
+  }
+})
+
+t.test('truncation inside a member', async (t) => {
+  const { file, m } = await setup(t)
+  const [off] = m.members[4]!
+  truncateSync(file, off + 100)
+  await t.rejects(verify(file), new TruncatedMidMemberError(file, off + 100, m.compressed.bytes, 4))
+})
+
+t.test('truncation exactly at a member boundary, which gzip -t accepts', async (t) => {
+  const { file, m } = await setup(t)
+  const [off] = m.members[4]!
+  truncateSync(file, off)
+  t.equal(sh(`gzip -t '${file}' && echo passes`).trim(), 'passes', 'gzip -t cannot see it')
+  const err = await verify(file).catch((e: unknown) => e)
+  t.same(err, new TruncatedAtBoundaryError(file, off, m.compressed.bytes, 4, m.members.length))
+  t.match((err as Error).message, /gzip -t accepts such a file/)
+})
+
+t.test('trailing data after the last member', async (t) => {
+  const { file, m } = await setup(t)
+  appendFileSync(file, 'garbage')
+  await t.rejects(verify(file), new TrailingDataError(file, m.compressed.bytes + 7, m.compressed.bytes))
+})
+
+t.test('a missing manifest', async (t) => {
+  const { file, manifestFile } = await setup(t)
+  sh(`rm '${manifestFile}'`)
+  await t.rejects(verify(file), new ManifestMissingError(file, manifestFile))
+})
+
+t.test('a manifest that describes another image, is not JSON, or has a broken index', async (t) => {
+  const { dir, file, manifestFile, m } = await setup(t)
+  const other = path.join(dir, 'other.img.gz')
+  copyFileSync(file, other)
+  copyFileSync(manifestFile, `${other}.manifest.json`)
+  await t.rejects(verify(other), new ManifestMismatchError(other, `${other}.manifest.json`, `it belongs to ${m.image}; a renamed backup needs its original name back, since the manifest names what it describes`))
+  writeFileSync(manifestFile, '{"format": "sd-backup-image", ')
+  await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason: /^not valid JSON/ })
+  writeFileSync(manifestFile, JSON.stringify({ format: 'something-else' }))
+  await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason: 'it is not an sd-backup-image manifest' })
+  writeFileSync(manifestFile, JSON.stringify({ ...m, members: undefined }))
+  await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason: 'it has no member index' })
+  const gap = m.members.map((e, i) => (i === 3 ? [e[0] + 1, e[1], e[2], e[3]] : e))
+  writeFileSync(manifestFile, JSON.stringify({ ...m, members: gap }))
+  await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason: /^member 3 starts at byte \d+, the one before it ends at \d+$/ })
+  writeFileSync(manifestFile, JSON.stringify({ ...m, raw: { ...m.raw, bytes: m.raw.bytes + 1 } }))
+  await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason: /^its members add up to/ })
+})
+
+t.test('members that all decode but a SHA-256 that differs', async (t) => {
+  const { file, manifestFile, m } = await setup(t)
+  writeFileSync(manifestFile, JSON.stringify({ ...m, raw: { ...m.raw, sha256: '0'.repeat(64) } }))
+  await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', message: /the decoded image \(\d+ bytes, SHA-256 [0-9a-f]{64}\) differs from the manifest's/ })
+  t.ok(await readImageManifest(file))
+})
+
+t.test('a CRC in the manifest that differs from the member\'s own', async (t) => {
+  const { file, manifestFile, m } = await setup(t)
+  writeFileSync(manifestFile, JSON.stringify({ ...m, members: m.members.map((e, i) => (i === 1 ? [e[0], e[1], e[2], (e[3] + 1) >>> 0] : e)) }))
+  await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', where: { member: 1 }, message: /CRC-32 0x[0-9a-f]{8} differs from the manifest's/ })
+})
+
+t.test('zstd images verify too, and a flipped bit in a frame is found', async (t) => {
+  const { src, file, m } = await setup(t, 'zstd')
+  t.equal((await verify(file)).sha256, await sha256File(src))
+  flip(file, m.members[1]![0] + 5000)
+  await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', where: { member: 1 } })
+})
+
+t.test('a decompression worker that dies fails verification cleanly', async (t) => {
+  const { file } = await setup(t)
+  await t.rejects(verifyImage(file, { workers: 2, crashOnMember: 3 }), { code: 'SDB_WORKER_CRASHED', role: 'decompression', message: /^decompression worker \d failed: exited with code 70$/ })
+})
+
+t.test('sd-backup verify: one exit code per way an image can be wrong', async (t) => {
+  const cases: Array<[string, number, (f: string, m: ImageManifest, mf: string) => void]> = [
+    ['intact', 0, () => {}],
+    ['manifest missing', 17, (_f, _m, mf) => sh(`rm '${mf}'`)],
+    ['manifest mismatch', 18, (_f, m, mf) => writeFileSync(mf, JSON.stringify({ ...m, image: 'x.img.gz' }))],
+    ['flipped bit', 19, (f, m) => flip(f, m.members[3]![0] + 200)],
+    ['truncated mid-member', 20, (f, m) => truncateSync(f, m.members[3]![0] + 200)],
+    ['truncated at a boundary', 21, (f, m) => truncateSync(f, m.members[3]![0])],
+    ['trailing data', 22, (f) => appendFileSync(f, Buffer.alloc(10))],
+  ]
+  for (const [name, code, damage] of cases) {
+    const { file, m, manifestFile } = await setup(t)
+    damage(file, m, manifestFile)
+    const r = await runCli(['verify', file, '--workers', '2'])
+    t.equal(r.code, code, name)
+    if (code === 0) t.match(r.stdout, `OK image ${file}: ${m.members.length} members decode with their CRC-32 and length; size and SHA-256 as recorded;`)
+    else t.match(r.stderr, /^sd-backup verify: /)
+  }
+})
+
+t.test('sd-backup verify --json, and the usage errors', async (t) => {
+  const { file, m } = await setup(t)
+  const r = await runCli(['verify', file, '--json'])
+  t.equal(r.code, 0)
+  t.match(JSON.parse(r.stdout), { result: 'ok', kind: 'image', path: file, rawBytes: m.raw.bytes, sha256: m.raw.sha256 })
+  t.equal((await runCli(['verify'])).code, 2)
+  t.equal((await runCli(['verify', path.join(path.dirname(file), 'nope.img.gz')])).code, 3)
+  t.match((await runCli(['verify', m.image.replace(/.*/, '/etc/hostname')])), { code: 2, stderr: /is not a backup sd-backup writes/ })
+  t.match((await runCli(['verify', '--help'])).stdout, /Exit codes:\n(.|\n)*21  verify\/restore: the image is truncated at a member boundary/)
+})
