@@ -91,3 +91,19 @@ t.test('ISO weeks: Sunday ends the week, years roll over as ISO says', async (t)
   t.equal(isoWeek(at('2027-01-01T12:00')), '2026-W53')
   t.equal(isoWeek(at('2024-12-30T12:00')), '2025-W01')
 })
+
+t.test('only a verified image can be the newest one kept whatever the policy; failed ones go after a day', async (t) => {
+  const img = (name: string, time: string, verification: Backup['verification']): Backup => ({ name, kind: 'image', time: at(time), complete: true, verification })
+  const table: Array<[Backup, boolean, string]> = [
+    [img('z-2026-11-29.img.gz', '2026-11-29T03:00', 'failed'), true, 'failed verification, less than a day old: may still be written'],
+    [img('z-2026-11-22.img.gz', '2026-11-22T03:00', 'failed'), false, 'failed verification, older than a day'],
+    [img('z-2026-11-15.img.gz', '2026-11-15T03:00', 'skipped'), true, 'one of the newest 1 weekly images'],
+    [img('z-2026-11-08.img.gz', '2026-11-08T03:00', 'ok'), true, 'newest verified image backup'],
+    [img('z-2026-11-01.img.gz', '2026-11-01T03:00', 'ok'), false, 'older than the newest 1 weekly images'],
+  ]
+  const r = applyPolicy(table.map(([b]) => b), { ...DEFAULT_POLICY, keepWeekly: 1 }, now)
+  for (const [b, keep, reason] of table) {
+    t.equal(r.reasons[b.name], reason, b.name)
+    t.equal(r.keep.includes(b), keep, `${b.name} ${keep ? 'kept' : 'removed'}`)
+  }
+})
