@@ -4,6 +4,7 @@
 //
 //   node dist/bench/compare.js --image card.img [--workers 2] [--level 6] [--chunk-size 4M]
 //        [--rounds 3] [--out DIR] [--zlib-single]   (also measure one-stream Node zlib)
+//        [--with-verify]   (include the read-back verification sd-backup does by default)
 import { mkdirSync, rmSync } from 'node:fs'
 import { cpus } from 'node:os'
 import path from 'node:path'
@@ -20,6 +21,9 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     out: { type: 'string', default: '/tmp/sdb-bench-out' },
     'zlib-single': { type: 'boolean', default: false },
+    // pigz does not read its output back: by default the image is compared like for
+    // like (--no-verify); --with-verify times sd-backup's default, read-back included.
+    'with-verify': { type: 'boolean', default: false },
   },
 })
 if (!values.image) {
@@ -43,7 +47,7 @@ for (let i = 0; i < Number(values.rounds); i++) {
   const dest = path.join(out, 'nas')
   const ours = path.join(dest, 'bench', 'images', `bench-${sh('date +%F').trim()}.img.gz`)
   runs['sd-backup']!.push(
-    timed('sd-backup', `node '${cli}' image --device '${image}' --dest '${dest}' --station bench --workers ${workers} --level ${level} --chunk-size ${values['chunk-size']} > /dev/null`, ours),
+    timed('sd-backup', `node '${cli}' image --device '${image}' --dest '${dest}' --station bench --workers ${workers} --level ${level} --chunk-size ${values['chunk-size']}${values['with-verify'] ? '' : ' --no-verify'} > /dev/null`, ours),
   )
   if (i === 0) {
     const want = sh(`sha256sum < '${image}'`).split(' ')[0]

@@ -3,6 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import type { BackupKind } from '../retention/apply-policy.js'
 import { scanBackups } from '../retention/scan-backups.js'
+import { SourceUnreadableError } from '../errors.js'
+import { errnoText } from '../image/read-source.js'
 
 // One row of `sd-backup list`.
 export interface ListedBackup {
@@ -28,7 +30,11 @@ export interface ListedBackup {
 export async function listBackups(dest: string, filter: { station?: string; kind?: BackupKind }, now: Date): Promise<ListedBackup[]> {
   const stations = filter.station
     ? [filter.station]
-    : (await readdir(dest, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort()
+    : (
+        await readdir(dest, { withFileTypes: true }).catch((err: unknown) => {
+          throw new SourceUnreadableError(dest, `cannot list the backups: ${errnoText(err)}`, { cause: err })
+        })
+      ).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort()
   const out: ListedBackup[] = []
   for (const station of stations) {
     const dir = path.join(dest, station)

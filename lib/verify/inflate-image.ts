@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises'
 import { BackupCorruptError, TruncatedMidMemberError } from '../errors.js'
 import type { ImageManifest } from '../image/manifest.js'
 import { InflatePool, type InflatedMember } from './inflate-pool.js'
+import { freeNow } from '../image/release-memory.js'
 
 export interface InflateImageOptions {
   readonly workers: number
@@ -27,7 +28,8 @@ function noop(): void {}
 // index says where each starts), decodes and checks them on worker threads, and
 // hands them to `use` in order while hashing the whole raw image. At most
 // 2 x workers members are in memory. Ends with the manifest's size and SHA-256
-// checked. Benchmark before editing (bench/verify.ts).
+// checked. `use` must not keep `raw` after it returns: its memory is freed then.
+// Benchmark before editing (bench/verify.ts).
 export async function inflateImage(
   file: string,
   m: ImageManifest,
@@ -44,6 +46,7 @@ export async function inflateImage(
     hash.update(done.raw)
     await use({ index: done.index, rawOffset, raw: done.raw, extents: done.extents })
     rawOffset += done.raw.length
+    freeNow(done.raw) // used: give its memory back now, not at the next GC (see release-memory.ts)
   }
   try {
     for (const [index, [offset, length, rawLength, crc32]] of m.members.entries()) {

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { crc32 } from 'node:zlib'
 import { loadZstd } from '../image/compress-chunk.js'
 import { ownCopy } from '../image/gzip-member.js'
+import { freeNow } from '../image/release-memory.js'
 import { checkAgainstManifest, inflateGzipMember, nonZeroExtents, type MemberCheck } from './inflate-member.js'
 import type { InflateReply, InflateRequest, InflateWorkerData } from './inflate-protocol.js'
 
@@ -27,11 +28,14 @@ async function check(req: InflateRequest): Promise<MemberCheck> {
 
 port.on('message', (req: InflateRequest) => {
   if (req.index === data.crashOnMember) process.exit(70) // fault injection for the tests
-  check(req).then(
+  const checked = check(req)
+  checked.finally(() => freeNow(Buffer.from(req.member))).catch(() => {}) // the member's bytes are done with
+  checked.then(
     (r) => {
       if (!r.ok) return port.postMessage({ op: 'bad', id: req.id, reason: r.reason } satisfies InflateReply)
-      // Transferable only when the bytes own their ArrayBuffer (zlib's large outputs do).
-      const own = r.raw.byteOffset === 0 && r.raw.buffer.byteLength === r.raw.length ? r.raw : ownCopy(r.raw)
+      // Transferable when the bytes start their own ArrayBuffer (zlib's large outputs
+      // do; never Node's shared pool, which is smaller): rawLength says where they end.
+      const own = r.raw.byteOffset === 0 && r.raw.buffer.byteLength > Buffer.poolSize ? r.raw : ownCopy(r.raw)
       const raw = own.buffer as ArrayBuffer
       const reply: InflateReply = { op: 'done', id: req.id, raw, rawLength: own.length, extents: data.extents ? nonZeroExtents(own) : undefined }
       port.postMessage(reply, [raw])

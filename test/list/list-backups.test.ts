@@ -42,6 +42,7 @@ t.test('list: every station\'s backups with sizes, state and age; filters; JSON'
   t.match(text.stdout, /^STATION +KIND +DATE +NAME +SIZE +RAW +STATE +AGE\nzolder +database +\d{4}-\d\d-\d\d \d\d:\d\d +database\/birds-.*\.db\.zst +[\d.]+ (B|KiB) +[\d.]+ KiB +checked +\d+s\n$/)
   t.equal((await runCli(['list', '--dest', nas, '--station', 'berging'])).stdout, `no backups under ${nas} for berging\n`)
   t.equal((await runCli(['list', '--dest', nas, '--mount', path.join(dir, 'not-mounted')])).code, 4)
+  t.match(await runCli(['list', '--dest', path.join(dir, 'nowhere')]), { code: 3, stderr: /cannot list the backups: / })
 })
 
 t.test('list table: files snapshots have no size of their own', async (t) => {

@@ -16,14 +16,30 @@ import { runCli } from '../helpers/cli.js'
 import { image, mixedContent, sh, sha256File } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
 
-// An image of 1.5 MiB of mixed content in 64 KiB members, plus a copy to damage.
+// One image of 1.5 MiB of mixed content in 64 KiB members per codec, made once;
+// each test damages its own copy (same name: the manifest names its image).
+const pristine = new Map<string, Promise<{ src: string; file: string; manifestFile: string }>>()
+function made(codec: 'gzip' | 'zstd') {
+  if (!pristine.has(codec)) {
+    pristine.set(codec, (async () => {
+      const dir = tmp(t, `sdb-pristine-${codec}-`)
+      const src = path.join(dir, 'card.img')
+      writeFileSync(src, mixedContent(codec === 'zstd' ? 40 * 2 ** 20 : 1536 * 1024 + 999))
+      const r = await image(dir, src, codec === 'zstd' ? { codec, level: 3, chunkSize: 16 * 2 ** 20 } : {})
+      return { src, file: r.file, manifestFile: r.manifestFile }
+    })())
+  }
+  return pristine.get(codec)!
+}
+
 async function setup(t: Test, codec: 'gzip' | 'zstd' = 'gzip') {
+  const p = await made(codec)
   const dir = tmp(t)
-  const src = path.join(dir, 'card.img')
-  writeFileSync(src, mixedContent(codec === 'zstd' ? 40 * 2 ** 20 : 1536 * 1024 + 999))
-  const r = await image(dir, src, codec === 'zstd' ? { codec, level: 3, chunkSize: 16 * 2 ** 20 } : {})
-  const m: ImageManifest = JSON.parse(readFileSync(r.manifestFile, 'utf8'))
-  return { dir, src, file: r.file, manifestFile: r.manifestFile, m }
+  const file = path.join(dir, path.basename(p.file))
+  copyFileSync(p.file, file)
+  copyFileSync(p.manifestFile, `${file}.manifest.json`)
+  const m: ImageManifest = JSON.parse(readFileSync(`${file}.manifest.json`, 'utf8'))
+  return { dir, src: p.src, file, manifestFile: `${file}.manifest.json`, m }
 }
 
 const verify = (file: string) => verifyImage(file, { workers: 2 })
