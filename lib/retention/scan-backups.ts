@@ -14,10 +14,13 @@ export interface FoundBackup extends Backup {
   readonly rawBytes?: number
 }
 
-// What a backup's manifest says about it, or that it cannot be read (never trusted then).
+// What a backup's manifest says about it. A manifest that is not JSON is never
+// trusted ('failed'); one that cannot be read throws, so cleanup stops instead of
+// deciding on an NFS hiccup.
 async function manifestFacts(file: string, kind: 'image' | 'database' | 'files'): Promise<Pick<FoundBackup, 'rawBytes' | 'verification'>> {
+  const text = await readFile(file, 'utf8')
   try {
-    const m = JSON.parse(await readFile(file, 'utf8')) as { raw?: { bytes: number }; verification?: { result: 'ok' | 'failed' | 'skipped' }; entries?: Array<{ size: number; type: string }> }
+    const m = JSON.parse(text) as { raw?: { bytes: number }; verification?: { result: 'ok' | 'failed' | 'skipped' }; entries?: Array<{ size: number; type: string }> }
     const rawBytes = kind === 'files' ? (m.entries ?? []).reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) : m.raw?.bytes
     return { rawBytes, ...(kind === 'image' ? { verification: m.verification?.result ?? 'skipped' } : {}) }
   } catch {
