@@ -17,6 +17,10 @@ interface Pending {
 interface Slot {
   readonly worker: Worker
   readonly pending: Map<number, Pending>
+  /** Requests the thread is still working on, even after the pool gave up on them. */
+  busy: number
+  exited: boolean
+  idle?: () => void
 }
 
 // A fixed set of threads speaking a small coded protocol (pino's thread-stream style).
@@ -45,22 +49,35 @@ export class WorkerPool<Req extends PoolMessage, Reply extends PoolMessage> {
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { label, resolve: resolve as (r: PoolMessage) => void, reject })
+      slot.busy++
       slot.worker.postMessage(make(id), [...transfer])
     })
   }
 
-  // Stops every thread; safe to call twice and after a failure.
+  // Stops every thread once it has finished what it is doing: terminating a thread
+  // inside a synchronous zlib call aborts the whole process (a Node assertion,
+  // "close before init"). Safe to call twice and after a failure.
   async close(): Promise<void> {
     this.closing = true
-    await Promise.all(this.slots.map((s) => s.worker.terminate()))
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (s.busy > 0 && !s.exited) await new Promise<void>((r) => (s.idle = r))
+        await s.worker.terminate()
+      }),
+    )
   }
 
   private spawn(n: number): Slot {
     const worker = new Worker(this.script, { workerData: this.workerData })
-    const slot: Slot = { worker, pending: new Map() }
-    worker.on('message', (reply: Reply) => this.onReply(n, slot, reply))
+    const slot: Slot = { worker, pending: new Map(), busy: 0, exited: false }
+    worker.on('message', (reply: Reply) => {
+      if (--slot.busy === 0) slot.idle?.()
+      this.onReply(n, slot, reply)
+    })
     worker.on('error', (err) => this.fail(n, `crashed: ${err.message}`, err))
     worker.on('exit', (code) => {
+      slot.exited = true
+      slot.idle?.()
       if (!this.closing) this.fail(n, `exited with code ${code}`)
     })
     return slot
