@@ -1,8 +1,8 @@
-import { lstat, readdir } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import os from 'node:os'
 import { RESTORE_OPTIONS } from '../config/options.js'
 import { decodeDatabaseCopy } from '../database/decode-copy.js'
-import { NotConfirmedError, TargetExistsError, UsageError } from '../errors.js'
+import { NotConfirmedError, UsageError } from '../errors.js'
 import { restoreSnapshot } from '../files/restore-snapshot.js'
 import { createLogger } from '../log/logger.js'
 import { restoreImageToDevice, restoreImageToFile } from '../restore/restore-image.js'
@@ -94,7 +94,6 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
     }
     if (kind === 'database') {
       if (output === undefined) throw need('--output FILE')
-      if (await exists(output)) throw new TargetExistsError(output)
       const r = await decodeDatabaseCopy(source, output, { keep: true })
       say(`restored ${formatBytes(r.manifest.raw.bytes)} to ${output}: SHA-256, integrity_check and row counts as recorded`)
       return 0
@@ -110,8 +109,4 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
     say(`restored ${r.restored} entries below ${target}${r.owners ? ' with owners, modes and times' : ' with modes and times (owners need root)'}`)
     return 0
   })
-}
-
-async function exists(p: string): Promise<boolean> {
-  return lstat(p).then(() => true, () => false)
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { BackupCorruptError, TrailingDataError } from '../errors.js'
+import { BackupCorruptError, TargetExistsError, TrailingDataError } from '../errors.js'
 import { loadZstd } from '../image/compress-chunk.js'
 import { manifestPathFor } from '../image/naming.js'
 import { AtomicFile } from '../image/write-atomic.js'
@@ -19,20 +19,21 @@ export function readDatabaseManifest(file: string): Promise<DatabaseManifest> {
 export async function decodeDatabaseCopy(file: string, output: string, opts: { keep: boolean }): Promise<{ manifest: DatabaseManifest; rowCounts: Record<string, number> }> {
   const manifest = await readDatabaseManifest(file)
   const corrupt = (reason: string) => new BackupCorruptError(file, reason)
-  // The compressed copy is small next to the database it holds; the database is
-  // written frame by frame (16 MiB each), never held whole.
-  const buf = await readFile(file)
-  if (buf.length > manifest.compressed.bytes) throw new TrailingDataError(file, buf.length, manifest.compressed.bytes)
-  if (buf.length < manifest.compressed.bytes) throw corrupt(`${buf.length} bytes, the manifest says ${manifest.compressed.bytes}: the file is truncated`)
-  let frames
+  // Refused before anything is read when the output exists (restore never overwrites).
+  const out = await AtomicFile.create(output, { existsError: (p) => new TargetExistsError(p) })
   try {
-    frames = zstdFrames(buf)
-  } catch (err) {
-    throw corrupt((err as Error).message)
-  }
-  const zstd = await loadZstd()
-  const out = await AtomicFile.create(output)
-  try {
+    // The compressed copy is small next to the database it holds; the database is
+    // written frame by frame (16 MiB each), never held whole.
+    const buf = await readFile(file)
+    if (buf.length > manifest.compressed.bytes) throw new TrailingDataError(file, buf.length, manifest.compressed.bytes)
+    if (buf.length < manifest.compressed.bytes) throw corrupt(`${buf.length} bytes, the manifest says ${manifest.compressed.bytes}: the file is truncated`)
+    let frames
+    try {
+      frames = zstdFrames(buf)
+    } catch (err) {
+      throw corrupt((err as Error).message)
+    }
+    const zstd = await loadZstd()
     const hash = createHash('sha256')
     for (const [i, [start, end]] of frames.entries()) {
       let raw: Buffer

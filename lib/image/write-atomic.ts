@@ -19,17 +19,22 @@ export class AtomicFile {
     readonly partialPath: string,
     private readonly handle: FileHandle,
     private readonly replace: boolean,
+    private readonly existsError: (path: string) => Error,
   ) {}
 
   // Creates the partial file; refuses when the final name already exists, unless
   // `replace` (status.json, the one file meant to be rewritten: readers see the old
-  // or the new content, never a torn one).
-  static async create(finalPath: string, { replace = false } = {}): Promise<AtomicFile> {
-    if (!replace) await refuseExisting(finalPath)
+  // or the new content, never a torn one). `existsError` names the refusal in the
+  // caller's terms (a backup that exists, a restore target that exists).
+  static async create(
+    finalPath: string,
+    { replace = false, existsError = (p: string): Error => new BackupExistsError(p) }: { replace?: boolean; existsError?: (path: string) => Error } = {},
+  ): Promise<AtomicFile> {
+    if (!replace) await refuseExisting(finalPath, existsError)
     // pid plus a random tag: two runs, or two jobs in one process, never share a partial.
     const partialPath = `${finalPath}.${process.pid}-${randomBytes(3).toString('hex')}.partial`
     try {
-      return new AtomicFile(finalPath, partialPath, await open(partialPath, 'wx'), replace)
+      return new AtomicFile(finalPath, partialPath, await open(partialPath, 'wx'), replace, existsError)
     } catch (err) {
       throw destError(partialPath, 0, err)
     }
@@ -95,7 +100,7 @@ export class AtomicFile {
     } catch (err) {
       throw err instanceof DestWriteError ? err : destError(this.partialPath, this.written, err)
     }
-    await (this.replace ? replaceWith(this.partialPath, this.finalPath) : publish(this.partialPath, this.finalPath))
+    await (this.replace ? replaceWith(this.partialPath, this.finalPath) : publish(this.partialPath, this.finalPath, this.existsError))
     await fsyncDir(path.dirname(this.finalPath))
   }
 
@@ -121,14 +126,14 @@ export async function writeFileAtomic(finalPath: string, data: string | Uint8Arr
   }
 }
 
-async function refuseExisting(finalPath: string): Promise<void> {
+async function refuseExisting(finalPath: string, existsError: (path: string) => Error): Promise<void> {
   try {
     await stat(finalPath)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
     throw destError(finalPath, 0, err)
   }
-  throw new BackupExistsError(finalPath)
+  throw existsError(finalPath)
 }
 
 async function replaceWith(partial: string, final: string): Promise<void> {
@@ -141,7 +146,7 @@ async function replaceWith(partial: string, final: string): Promise<void> {
 
 // link(2) fails with EEXIST instead of replacing; filesystems without hard links
 // (some NAS exports) fall back to a checked rename.
-async function publish(partial: string, final: string): Promise<void> {
+async function publish(partial: string, final: string, existsError: (path: string) => Error): Promise<void> {
   try {
     await link(partial, final)
     await rm(partial)
@@ -150,13 +155,13 @@ async function publish(partial: string, final: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST') {
       await rm(partial, { force: true })
-      throw new BackupExistsError(final)
+      throw existsError(final)
     }
     if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK'].includes(code ?? '')) {
       throw destError(final, 0, err)
     }
   }
-  await refuseExisting(final)
+  await refuseExisting(final, existsError)
   try {
     await rename(partial, final)
   } catch (err) {

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { BackupKind } from '../retention/apply-policy.js'
-import { scanBackups } from '../retention/scan-backups.js'
+import { scanBackups, type FoundBackup } from '../retention/scan-backups.js'
 import { SourceUnreadableError } from '../errors.js'
 import { errnoText } from '../image/read-source.js'
 
@@ -26,6 +26,15 @@ export interface ListedBackup {
   readonly ageSeconds: number
 }
 
+// Database copies and snapshots have no verification of their own: they were checked as written.
+const VERIFICATION_STATE = { ok: 'verified', failed: 'failed', skipped: 'unverified' } as const
+
+function stateOf(b: FoundBackup): ListedBackup['state'] {
+  if (b.kind === 'partial') return 'partial'
+  if (!b.complete) return 'incomplete'
+  return b.verification === undefined ? 'checked' : VERIFICATION_STATE[b.verification]
+}
+
 // Every backup under DEST (or one station's), newest first within each station.
 export async function listBackups(dest: string, filter: { station?: string; kind?: BackupKind }, now: Date): Promise<ListedBackup[]> {
   const stations = filter.station
@@ -41,8 +50,7 @@ export async function listBackups(dest: string, filter: { station?: string; kind
     const found = await scanBackups(dir, station, os.hostname())
     for (const b of found.sort((a, c) => c.time.getTime() - a.time.getTime())) {
       if (filter.kind && b.kind !== filter.kind) continue
-      const state =
-        b.kind === 'partial' ? 'partial' : !b.complete ? 'incomplete' : b.verification === undefined ? 'checked' : b.verification === 'ok' ? 'verified' : b.verification === 'failed' ? 'failed' : 'unverified'
+      const state = stateOf(b)
       out.push({
         station,
         kind: b.kind,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { NotConfirmedError, ReadBackMismatchError, TargetExistsError, TargetInUseError, DestWriteError } from '../errors.js'
@@ -6,6 +5,7 @@ import type { Progress } from '../image/progress.js'
 import { AtomicFile } from '../image/write-atomic.js'
 import { errnoText } from '../image/read-source.js'
 import { inflateImage } from '../verify/inflate-image.js'
+import { sha256OfFile } from '../util/sha256-file.js'
 import { checkImageSize, readImageManifest } from '../verify/read-image-manifest.js'
 import { checkTargetDevice, type TargetDevice, type TargetEnvironment } from './check-target.js'
 
@@ -67,39 +67,17 @@ export async function restoreImageToDevice(file: string, device: string, opts: R
   }
   // The last close drops the device's page cache, so this reads the card itself.
   if (opts.readBack) {
-    const sha = await sha256OfDevice(device, manifest.raw.bytes, opts.progress?.(manifest.raw.bytes, 'read back'))
+    const sha = await sha256OfFile(device, { bytes: manifest.raw.bytes, progress: opts.progress?.(manifest.raw.bytes, 'read back') })
     if (sha !== manifest.raw.sha256) throw new ReadBackMismatchError(device, manifest.raw.sha256, sha)
   }
   return { target, bytes: result.rawBytes, sha256: result.sha256, readBack: opts.readBack }
-}
-
-// SHA-256 of the first `bytes` of a device or file.
-export async function sha256OfDevice(device: string, bytes: number, progress?: Progress): Promise<string> {
-  const h = await open(device, 'r')
-  const hash = createHash('sha256')
-  const buf = Buffer.allocUnsafe(4 * 2 ** 20)
-  progress?.start()
-  try {
-    for (let at = 0; at < bytes; ) {
-      const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, bytes - at), at)
-      if (bytesRead === 0) break
-      hash.update(buf.subarray(0, bytesRead))
-      progress?.addRead(bytesRead)
-      at += bytesRead
-    }
-  } finally {
-    progress?.stop()
-    await h.close()
-  }
-  return hash.digest('hex')
 }
 
 // Writes an image into a file: runs of zeros become holes, so a 238 GB card image
 // holding 40 GB takes about 40 GB. Atomic like every other write: complete or absent.
 export async function restoreImageToFile(file: string, output: string, opts: RestoreImageOptions): Promise<{ bytes: number; sha256: string; written: number }> {
   const manifest = await openImage(file)
-  if (await stat(output).then(() => true, () => false)) throw new TargetExistsError(output)
-  const out = await AtomicFile.create(output)
+  const out = await AtomicFile.create(output, { existsError: (p) => new TargetExistsError(p) })
   const progress = opts.progress?.(manifest.raw.bytes, 'restore')
   progress?.start()
   let written = 0

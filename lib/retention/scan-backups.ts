@@ -33,6 +33,23 @@ const DB_NAME = /^.+-(\d{4})-(\d{2})-(\d{2})T(\d{2})(\d{2})\.db\.zst$/
 const SNAPSHOT = /^(\d{4})-(\d{2})-(\d{2})$/
 const IN_PROGRESS = /^\d{4}-\d{2}-\d{2}\.in-progress-(\d+)$/
 
+// The local date of STATION-YYYY-MM-DD.img.gz, or undefined for any other name.
+function imageTime(station: string): (name: string) => Date | undefined {
+  return (name) => {
+    if (!isImageName(name, station)) return undefined
+    const [y, m, d] = name.slice(station.length + 1, station.length + 11).split('-').map(Number) as [number, number, number]
+    return new Date(y, m - 1, d)
+  }
+}
+
+// The local time of NAME-YYYY-MM-DDTHHMM.db.zst, or undefined for any other name.
+function databaseTime(name: string): Date | undefined {
+  const m = DB_NAME.exec(name)
+  if (!m) return undefined
+  const [y, mo, d, h, mi] = m.slice(1).map(Number) as [number, number, number, number, number]
+  return new Date(y, mo - 1, d, h, mi)
+}
+
 // Everything this station's jobs left on the NAS: images, database copies, file
 // snapshots, and the leftovers of unfinished runs. Names the tool does not write
 // are never listed, so never removed. A leftover whose pid holds its job's lock on
@@ -49,37 +66,26 @@ export async function scanBackups(stationDir: string, station: string, host: str
     found.push({ name: path.relative(stationDir, file), kind: 'partial', time: st.mtime, complete: false, held: pid === held, files: [file], bytes: dir ? 0 : st.size })
   }
 
-  // An image or database copy: complete when its manifest stands beside it.
-  const fileBackup = async (sub: string, name: string, kind: 'image' | 'database', time: Date, names: readonly string[]) => {
-    const file = path.join(stationDir, sub, name)
-    const manifest = manifestPathFor(file)
-    const complete = names.includes(path.basename(manifest))
-    const facts = complete ? await manifestFacts(manifest, kind) : {}
-    found.push({ name: `${sub}/${name}`, kind, time, complete, files: complete ? [file, manifest] : [file], bytes: (await stat(file)).size, ...facts })
-  }
-
-  const images = await list('images')
-  const imageHeld = await runningPid('image')
-  for (const name of images) {
-    const file = path.join(stationDir, 'images', name)
-    const p = PARTIAL_FILE.exec(name)
-    if (p && isImageName(p[1]!, station)) await partial(file, Number(p[2]), imageHeld)
-    else if (isImageName(name, station)) {
-      const [y, m, d] = name.slice(station.length + 1, station.length + 11).split('-').map(Number) as [number, number, number]
-      await fileBackup('images', name, 'image', new Date(y, m - 1, d), images)
-    }
-  }
-
-  const dbs = await list('database')
-  const dbHeld = await runningPid('database')
-  for (const name of dbs) {
-    const file = path.join(stationDir, 'database', name)
-    const p = PARTIAL_FILE.exec(name)
-    const m = DB_NAME.exec(name)
-    if (p && DB_NAME.test(p[1]!)) await partial(file, Number(p[2]), dbHeld)
-    else if (m) {
-      const [y, mo, d, h, mi] = m.slice(1).map(Number) as [number, number, number, number, number]
-      await fileBackup('database', name, 'database', new Date(y, mo - 1, d, h, mi), dbs)
+  // Images and database copies: DEST/STATION/SUB/NAME beside NAME.manifest.json,
+  // complete when the manifest stands there; `timeOf` knows the job's own names.
+  const fileKinds = [
+    { sub: 'images', kind: 'image', timeOf: imageTime(station) },
+    { sub: 'database', kind: 'database', timeOf: databaseTime },
+  ] as const
+  for (const { sub, kind, timeOf } of fileKinds) {
+    const names = await list(sub)
+    const held = await runningPid(kind)
+    for (const name of names) {
+      const file = path.join(stationDir, sub, name)
+      const p = PARTIAL_FILE.exec(name)
+      const time = timeOf(name)
+      if (p && timeOf(p[1]!)) await partial(file, Number(p[2]), held)
+      else if (time) {
+        const manifest = manifestPathFor(file)
+        const complete = names.includes(path.basename(manifest))
+        const facts = complete ? await manifestFacts(manifest, kind) : {}
+        found.push({ name: `${sub}/${name}`, kind, time, complete, files: complete ? [file, manifest] : [file], bytes: (await stat(file)).size, ...facts })
+      }
     }
   }
 

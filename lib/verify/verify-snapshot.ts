@@ -1,19 +1,12 @@
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { lstat, readlink } from 'node:fs/promises'
 import path from 'node:path'
 import { BackupCorruptError } from '../errors.js'
 import { SNAPSHOT_MANIFEST, type FileEntry, type SnapshotManifest } from '../files/snapshot-manifest.js'
 import { readManifestFile } from './read-manifest.js'
+import { sha256OfFile } from '../util/sha256-file.js'
 
 export function readSnapshotManifest(dir: string): Promise<SnapshotManifest> {
   return readManifestFile<SnapshotManifest>(dir, path.join(dir, SNAPSHOT_MANIFEST), 'sd-backup-files', (m) => m.snapshot)
-}
-
-async function sha256Of(file: string): Promise<string> {
-  const h = createHash('sha256')
-  for await (const b of createReadStream(file)) h.update(b as Buffer)
-  return h.digest('hex')
 }
 
 // What is wrong with one entry of the snapshot, or undefined when it is as recorded.
@@ -26,7 +19,7 @@ async function entryProblem(dir: string, e: FileEntry): Promise<string | undefin
   if (e.type === 'symlink') return st.isSymbolicLink() && (await readlink(at)) === e.target ? undefined : `not a symlink to ${e.target}`
   if (!st.isFile()) return 'not a regular file'
   if (st.size !== e.size) return `${st.size} bytes, the manifest says ${e.size}`
-  const sum = await sha256Of(at)
+  const sum = await sha256OfFile(at)
   return sum === e.sha256 ? undefined : `SHA-256 ${sum} differs from the manifest's`
 }
 
