@@ -367,3 +367,28 @@ export class ReadBackMismatchError extends SdBackupError {
     super(`reading ${device} back gives SHA-256 ${actual}, the image has ${expected}: the card did not keep what was written (a failing or fake-capacity card?)`)
   }
 }
+
+// The configured before-image command failed: nothing was read, the after-image command still ran.
+export class BeforeCommandFailedError extends SdBackupError {
+  readonly code = 'SDB_BEFORE_COMMAND_FAILED' as const
+  constructor(
+    readonly command: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`before-image command failed (${reason}), so no image was taken: ${command}`, options)
+  }
+}
+
+// The configured after-image command failed; the image itself is complete (`file`) when given.
+export class AfterCommandFailedError extends SdBackupError {
+  readonly code = 'SDB_AFTER_COMMAND_FAILED' as const
+  constructor(
+    readonly command: string,
+    readonly reason: string,
+    readonly file?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`after-image command failed (${reason}): ${command}${file ? `; the image itself is complete: ${file}` : ''}`, options)
+  }
+}

@@ -35,6 +35,8 @@ export const EXIT_CODES = {
   SDB_NOT_CONFIRMED: 28,
   SDB_TARGET_EXISTS: 29,
   SDB_READBACK_MISMATCH: 30,
+  SDB_BEFORE_COMMAND_FAILED: 31,
+  SDB_AFTER_COMMAND_FAILED: 32,
   SIGINT: 130,
   SIGTERM: 143,
 } as const
@@ -72,6 +74,8 @@ export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = [
   [28, 'restore: not confirmed (answer yes, or pass --yes)'],
   [29, 'restore: the output file already exists (never overwritten)'],
   [30, 'restore --verify: the device reads back different bytes'],
+  [31, 'image: the before-image command failed (no image taken; after-image still ran)'],
+  [32, 'image: the after-image command failed (the image itself may be complete: see the message)'],
   [130, 'interrupted by SIGINT'],
   [143, 'interrupted by SIGTERM'],
 ]

@@ -55,7 +55,11 @@ export const IMAGE_ONLY_OPTIONS: readonly OptionSpec[] = [
   { key: 'chunk-size', type: 'size', min: 64 * 1024, max: 256 * 1024 ** 2, help: 'bytes per gzip member / zstd frame [gzip 1M, zstd 16M]' },
   { key: 'min-free', type: 'size', help: 'free space required on the NAS [previous image x 1.2]' },
   { key: 'progress-interval', type: 'int', min: 1, max: 86400, help: 'seconds between progress log lines when not on a terminal [30]' },
-  { key: 'full', type: 'bool', help: 'read every byte of the device (the only mode for now)' },
+  { key: 'full', type: 'bool', help: 'read every byte of the card, free space included (default: only what the filesystems use)' },
+  { key: 'skip-tail', type: 'bool', help: 'leave unpartitioned space after the last partition out (zeros in the image) [false]' },
+  { key: 'before-image', type: 'string', help: "shell command run before reading (e.g. 'systemctl stop birdnet_recording')" },
+  { key: 'after-image', type: 'string', help: 'shell command run after reading, even when the image failed' },
+  { key: 'command-timeout', type: 'int', min: 1, max: 86400, help: 'seconds before-image/after-image may take [300]' },
   { key: 'verify', type: 'bool', help: 'read the image back and check every member and the SHA-256 [true; --no-verify skips]' },
   { key: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error'], help: 'log level [info]' },
 ]

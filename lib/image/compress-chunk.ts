@@ -30,7 +30,7 @@ async function encode(codec: Codec, level: number, data: Buffer): Promise<Compre
 
 // Per-thread state: a zero buffer to compare against and the payloads made from zeros.
 export class ChunkCompressor {
-  private zeros = Buffer.alloc(0)
+  private zeroBuf = Buffer.alloc(0)
   private readonly zeroBodies = new Map<number, CompressedChunk>()
 
   constructor(
@@ -40,17 +40,21 @@ export class ChunkCompressor {
 
   // Free space on a trimmed card reads as zeros: those chunks reuse one payload per length.
   async compress(data: Buffer): Promise<CompressedChunk> {
-    if (!this.isZero(data)) return encode(this.codec, this.level, data)
-    let cached = this.zeroBodies.get(data.length)
+    return this.isZero(data) ? this.zeros(data.length) : encode(this.codec, this.level, data)
+  }
+
+  // A chunk known to be zeros (free space in used-block mode): no scan, no work after the first.
+  async zeros(length: number): Promise<CompressedChunk> {
+    let cached = this.zeroBodies.get(length)
     if (!cached) {
-      cached = { ...(await encode(this.codec, this.level, data)), zero: true }
-      this.zeroBodies.set(data.length, cached)
+      cached = { ...(await encode(this.codec, this.level, Buffer.alloc(length))), zero: true }
+      this.zeroBodies.set(length, cached)
     }
     return { ...cached, body: ownCopy(cached.body) }
   }
 
   private isZero(data: Buffer): boolean {
-    if (this.zeros.length < data.length) this.zeros = Buffer.alloc(data.length)
-    return data.equals(this.zeros.subarray(0, data.length))
+    if (this.zeroBuf.length < data.length) this.zeroBuf = Buffer.alloc(data.length)
+    return data.equals(this.zeroBuf.subarray(0, data.length))
   }
 }

@@ -19,10 +19,13 @@ export async function* compressInOrder(
   const queue: Promise<DoneChunk>[] = []
   for await (const chunk of chunks) {
     beforeSend(chunk)
-    const p = pool.compress(chunk).then((done) => {
-      buffers.release(done.raw)
-      return done
-    })
+    // Free space (used-block mode) never reaches a thread: its member is cached.
+    const p = chunk.zero
+      ? pool.zeros(chunk)
+      : pool.compress(chunk).then((done) => {
+          buffers.release(done.raw)
+          return done
+        })
     p.catch(noop) // awaited in order below; a later chunk's failure must not go unhandled
     queue.push(p)
     if (queue.length >= maxInFlight) yield await queue.shift()!

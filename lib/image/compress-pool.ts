@@ -1,4 +1,4 @@
-import type { Codec } from './compress-chunk.js'
+import { ChunkCompressor, type Codec } from './compress-chunk.js'
 import type { WorkerReply, WorkerRequest } from './compress-protocol.js'
 import type { RawChunk } from './read-source.js'
 import { siblingScript, WorkerPool } from '../workers/worker-pool.js'
@@ -28,9 +28,11 @@ export interface PoolOptions {
 // fails the job with WorkerCrashedError (see lib/workers/worker-pool.ts).
 export class CompressPool {
   private readonly pool: WorkerPool<WorkerRequest, WorkerReply>
+  private readonly zeroMembers: ChunkCompressor
 
   constructor(readonly options: PoolOptions) {
     const { workers, ...data } = options
+    this.zeroMembers = new ChunkCompressor(options.codec, options.level)
     this.pool = new WorkerPool(siblingScript(import.meta.url, 'compress-worker'), workers, data, 'compression')
   }
 
@@ -41,6 +43,12 @@ export class CompressPool {
     const raw = chunk.data.buffer as ArrayBuffer
     const reply = await this.pool.run((id) => ({ op: 'compress', id, index, raw, length }), [raw], `chunk ${index}`)
     return { index, offset, rawLength: length, body: Buffer.from(reply.body, 0, reply.bodyLength), crc32: reply.crc32, zero: reply.zero, raw: Buffer.from(reply.raw) }
+  }
+
+  // A chunk of free space: its cached member, made on this thread once per length.
+  async zeros(chunk: RawChunk): Promise<DoneChunk> {
+    const out = await this.zeroMembers.zeros(chunk.data.length)
+    return { index: chunk.index, offset: chunk.offset, rawLength: chunk.data.length, body: out.body, crc32: out.crc32, zero: true, raw: chunk.data }
   }
 
   // Stops every thread; safe to call twice and after a failure.

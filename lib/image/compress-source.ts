@@ -6,6 +6,8 @@ import { CompressPool, type DoneChunk } from './compress-pool.js'
 import { gzipHeader, gzipTrailer } from './gzip-member.js'
 import { readChunks, type RawChunk, type Source } from './read-source.js'
 import { freeNow } from './release-memory.js'
+import { readUsedChunks } from './read-used.js'
+import type { Extent } from './layout/extent.js'
 
 export interface CompressSourceOptions {
   readonly chunkSize: number
@@ -15,6 +17,8 @@ export interface CompressSourceOptions {
   /** Bytes to read from the start of the source (bench/tune samples a card); all by default. */
   readonly limit?: number
   readonly signal?: AbortSignal
+  /** Used-block mode: only these bytes are read, the rest of the card becomes zeros. */
+  readonly extents?: AsyncIterable<Extent>
   /** Test-only fault injection, passed to the pool. */
   readonly crashOnChunk?: number
   readonly crashMode?: 'throw' | 'exit' | 'reply'
@@ -46,7 +50,7 @@ export async function compressSource(source: Source, opts: CompressSourceOptions
   const size = Math.min(source.size, opts.limit ?? Infinity)
   try {
     await pipeline(
-      () => readChunks(source, size, opts.chunkSize, buffers),
+      () => (opts.extents ? readUsedChunks(source, opts.extents, opts.chunkSize, buffers) : readChunks(source, size, opts.chunkSize, buffers)),
       (chunks: AsyncIterable<RawChunk>) => compressInOrder(chunks, pool, buffers, maxInFlight, hooks.onRead),
       async (done: AsyncIterable<DoneChunk>) => {
         for await (const d of done) {

@@ -26,6 +26,9 @@ export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): 
   if (codec === 'zstd' && chunkSize < ZSTD_MIN_CHUNK) {
     throw new ConfigError('chunk-size', `${chunkSize} is too small for zstd: independent frames need at least 16M to keep the ratio`)
   }
+  const full = (s.full as boolean | undefined) ?? false
+  // Used-block mode hashes the .bmap's 4 KiB blocks chunk by chunk: chunks must start on block boundaries.
+  if (!full && chunkSize % 4096 !== 0) throw new ConfigError('chunk-size', `${chunkSize} is not a multiple of 4K, which used-block imaging needs (or pass --full)`)
   const station = stationOf(s, hostname)
   return {
     device: s.device as string | undefined,
@@ -39,5 +42,10 @@ export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): 
     minFree: s['min-free'] as number | undefined,
     progressIntervalSeconds: (s['progress-interval'] as number | undefined) ?? 30,
     verify: (s.verify as boolean | undefined) ?? true,
+    full,
+    skipTail: (s['skip-tail'] as boolean | undefined) ?? false,
+    beforeImage: s['before-image'] as string | undefined,
+    afterImage: s['after-image'] as string | undefined,
+    commandTimeoutSeconds: (s['command-timeout'] as number | undefined) ?? 300,
   }
 }

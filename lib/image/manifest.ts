@@ -16,6 +16,30 @@ export interface ImageVerification {
   readonly message?: string
 }
 
+// One partition of a used-block image: how it was read (the per-partition log line).
+export interface ManifestPartition {
+  readonly number: number
+  readonly start: number
+  readonly size: number
+  readonly type: string
+  readonly fs: string | null
+  readonly method: 'used' | 'whole'
+  readonly reason?: string
+  readonly readBytes: number
+}
+
+// What a used-block image read of the card: free space is zeros in the image.
+export interface ImageLayout {
+  readonly scheme: 'mbr' | 'gpt'
+  /** Bytes read from the card (the rest of the image is zeros). */
+  readonly usedBytes: number
+  /** The end of the last partition: the smallest card the image fits. */
+  readonly minCardBytes: number
+  /** The .bmap beside the image (bmaptool 2.0) and the bytes it maps. */
+  readonly bmap: { readonly file: string; readonly mappedBytes: number; readonly sha256: string }
+  readonly partitions: readonly ManifestPartition[]
+}
+
 // Written last, beside the image: without it the image is not a complete backup,
 // because a .gz cut at a member boundary still passes `gzip -t`.
 export interface ImageManifest {
@@ -24,7 +48,9 @@ export interface ImageManifest {
   readonly tool: { readonly name: 'sd-backup'; readonly version: string }
   readonly station: string
   readonly image: string
-  readonly mode: 'full'
+  /** 'used': only what the filesystems use was read (see layout); 'full': every byte. */
+  readonly mode: 'full' | 'used'
+  readonly layout?: ImageLayout
   readonly source: { readonly path: string; readonly kind: 'block' | 'file'; readonly size: number }
   readonly raw: { readonly bytes: number; readonly sha256: string }
   readonly compressed: { readonly bytes: number; readonly codec: Codec; readonly level: number; readonly chunkSize: number }

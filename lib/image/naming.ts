@@ -26,3 +26,8 @@ export function manifestPathFor(imageFile: string): string {
 export function isImageName(name: string, station: string): boolean {
   return name.startsWith(`${station}-`) && /^\d{4}-\d{2}-\d{2}\.img\.(gz|zst)$/.test(name.slice(station.length + 1))
 }
+
+// The bmap beside an image: the first name `bmaptool copy IMAGE` looks for.
+export function bmapPathFor(imageFile: string): string {
+  return `${imageFile}.bmap`
+}

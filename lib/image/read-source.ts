@@ -2,6 +2,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises'
 import { SourceReadError, SourceUnreadableError } from '../errors.js'
 import { blockDeviceSize, devMajorMinor, wholeDiskName } from '../system/block-device.js'
 import type { BufferPool } from './buffer-pool.js'
+import type { Extent } from './layout/extent.js'
 
 // What is being imaged, sized before the first read so percent and ETA are real.
 export interface Source {
@@ -45,6 +46,10 @@ export interface RawChunk {
   readonly index: number
   readonly offset: number
   readonly data: Buffer
+  /** Used-block mode: nothing in it is in use; `data` is a shared view of zeros, not pooled. */
+  readonly zero?: boolean
+  /** Used-block mode: the byte ranges read from the card (the rest is zeros), in card offsets. */
+  readonly mapped?: readonly Extent[]
 }
 
 // Reads the first `size` bytes of the source front to back, one chunk at a time, each into a buffer taken from

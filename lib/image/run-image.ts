@@ -2,17 +2,18 @@ import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { rm } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import { SdBackupError } from '../errors.js'
+import { AfterCommandFailedError, BeforeCommandFailedError, SdBackupError } from '../errors.js'
 import { VERSION } from '../version.js'
 import type { Codec } from './compress-chunk.js'
-import { MEMBER_FIELDS, manifestText, type ImageManifest, type ImageVerification, type MemberEntry } from './manifest.js'
+import { MEMBER_FIELDS, manifestText, type ImageLayout, type ImageManifest, type ImageVerification } from './manifest.js'
 import { isVerificationFailure } from '../verify/verify-errors.js'
 import { verifyImage } from '../verify/verify-image.js'
-import { imagePaths } from './naming.js'
+import { bmapPathFor, imagePaths } from './naming.js'
 import { preflight } from './preflight.js'
 import { Progress } from './progress.js'
 import { openSource } from './read-source.js'
-import { compressSource } from './compress-source.js'
+import { imagePass, type PassResult } from './image-pass.js'
+import { runCommand, type CommandFailure } from './run-command.js'
 import { acquireJobLock, type HeldLock } from '../jobs/job-lock.js'
 import { AtomicFile, fsyncDir, writeFileAtomic } from './write-atomic.js'
 import type { MountEntry } from '../system/mountinfo.js'
@@ -31,6 +32,14 @@ export interface ImageJobOptions {
   readonly progressIntervalSeconds: number
   /** Read the image back and check it before the manifest is written (default on). */
   readonly verify: boolean
+  /** Read every byte (the old mode) instead of only what the filesystems use. */
+  readonly full: boolean
+  /** Used-block mode: leave unpartitioned space after the last partition out. */
+  readonly skipTail: boolean
+  /** Shell commands run before reading and after it (even on failure). */
+  readonly beforeImage?: string
+  readonly afterImage?: string
+  readonly commandTimeoutSeconds: number
 }
 
 export interface ImageJobContext {
@@ -89,6 +98,40 @@ async function verifyWritten(file: string, draft: ImageManifest, opts: ImageJobO
   }
 }
 
+// Runs the before-image command, then `read`, then the after-image command whatever
+// happened (e.g. stop and start the recording service around the read). A failed
+// before-command stops the job; a failed after-command is reported once the image is safe.
+async function withCommands<T>(opts: ImageJobOptions, ctx: ImageJobContext, read: () => Promise<T>): Promise<{ result: T; afterFailure: CommandFailure }> {
+  const timeout = opts.commandTimeoutSeconds
+  let result: T
+  let afterFailure: CommandFailure
+  try {
+    if (opts.beforeImage !== undefined) {
+      const failure = await runCommand(opts.beforeImage, 'before-image', timeout, ctx.log)
+      if (failure) throw new BeforeCommandFailedError(opts.beforeImage, failure)
+    }
+    result = await read()
+  } finally {
+    if (opts.afterImage !== undefined) afterFailure = await runCommand(opts.afterImage, 'after-image', timeout, ctx.log)
+  }
+  return { result, afterFailure }
+}
+
+// Writes the .bmap beside the image (before the manifest, which stays last) and
+// returns the manifest's layout section.
+async function writeBmap(file: string, used: NonNullable<PassResult['used']>, readBytes: number): Promise<ImageLayout> {
+  const text = used.bmap.text()
+  const bmapFile = bmapPathFor(file)
+  await writeFileAtomic(bmapFile, text)
+  return {
+    scheme: used.plan.scheme as 'mbr' | 'gpt',
+    usedBytes: readBytes,
+    minCardBytes: used.plan.minCardBytes,
+    bmap: { file: path.basename(bmapFile), mappedBytes: used.bmap.mappedBytes, sha256: createHash('sha256').update(text).digest('hex') },
+    partitions: used.plan.partitions.map((p) => ({ ...p, fs: p.fs ?? null })),
+  }
+}
+
 // The weekly image: source → read chunks → compress on workers → write in order to
 // DEST/STATION/images/ → read back and verify → manifest last. Nothing is left behind on any failure.
 export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Promise<ImageResult> {
@@ -97,7 +140,6 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
   const source = await openSource(path.resolve(opts.device), ctx.sysfs)
   let out: AtomicFile | undefined
   let lock: HeldLock | undefined
-  const progress = new Progress(source.size, { tty: ctx.tty, log: ctx.log, intervalSeconds: opts.progressIntervalSeconds })
   try {
     const space = await preflight({
       dest: opts.dest,
@@ -117,30 +159,10 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
     lock = await acquireJobLock(path.join(opts.dest, opts.station), 'image')
     ctx.signal?.throwIfAborted()
     out = await AtomicFile.create(paths.file)
-    const sink = out
-    const hash = createHash('sha256')
-    const members: MemberEntry[] = []
-    ctx.sink?.setLineOwner(progress)
-    progress.start()
-    const { peakChunksInMemory } = await compressSource(
-      source,
-      { ...opts, signal: ctx.signal, crashOnChunk: ctx.crashOnChunk, crashMode: ctx.crashMode },
-      {
-        onRead(c) {
-          hash.update(c.data)
-          progress.addRead(c.data.length)
-        },
-        async write(m) {
-          await ctx.beforeWrite?.(m.length)
-          members.push([sink.bytesWritten, m.length, m.rawLength, m.crc32])
-          await sink.write(...m.parts)
-          progress.addCompressed(m.rawLength, m.length)
-        },
-      },
-    )
-    progress.stop()
+    const pass = await withCommands(opts, ctx, () => imagePass(source, out!, opts, ctx))
     ctx.signal?.throwIfAborted()
     await out.commit()
+    const layout = pass.result.used ? await writeBmap(paths.file, pass.result.used, pass.result.readBytes) : undefined
     const endedAt = (ctx.now ?? (() => new Date()))()
     const draft: ImageManifest = {
       format: 'sd-backup-image',
@@ -148,12 +170,13 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
       tool: { name: 'sd-backup', version: VERSION },
       station: opts.station,
       image: paths.file.slice(paths.dir.length + 1),
-      mode: 'full',
+      mode: layout ? 'used' : 'full',
+      ...(layout ? { layout } : {}),
       source: { path: source.path, kind: source.kind, size: source.size },
-      raw: { bytes: progress.snapshot().bytesRead, sha256: hash.digest('hex') },
+      raw: { bytes: pass.result.rawBytes, sha256: pass.result.sha256 },
       compressed: { bytes: out.bytesWritten, codec: opts.codec, level: opts.level, chunkSize: opts.chunkSize },
       memberFields: MEMBER_FIELDS,
-      members,
+      members: pass.result.members,
       started: startedAt.toISOString(),
       ended: endedAt.toISOString(),
       durationSeconds: (endedAt.getTime() - startedAt.getTime()) / 1000,
@@ -168,19 +191,19 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
     } catch (err) {
       // An image without its manifest is not a backup: take it back out.
       await rm(paths.file, { force: true })
+      await rm(bmapPathFor(paths.file), { force: true })
       await fsyncDir(paths.dir).catch(() => {})
       throw err
     }
     // A failed check leaves the image and its manifest (result 'failed') to look
     // at; cleanup removes it after a day and never counts it as a good image.
     if (verified.failure) throw verified.failure
-    return { file: paths.file, manifestFile: paths.manifest, manifest, peakChunksInMemory }
+    if (pass.afterFailure) throw new AfterCommandFailedError(opts.afterImage!, pass.afterFailure, paths.file)
+    return { file: paths.file, manifestFile: paths.manifest, manifest, peakChunksInMemory: pass.result.peakChunksInMemory }
   } catch (err) {
     await out?.abort()
     throw ctx.signal?.aborted && ctx.signal.reason instanceof SdBackupError ? ctx.signal.reason : err
   } finally {
-    progress.stop()
-    ctx.sink?.setLineOwner(undefined)
     await lock?.release()
     await source.handle.close()
   }

@@ -21,6 +21,9 @@ export function imageOptions(dir: string, device: string, over: Partial<ImageJob
     minFree: undefined,
     progressIntervalSeconds: 30,
     verify: true,
+    full: false,
+    skipTail: false,
+    commandTimeoutSeconds: 30,
     ...over,
   }
 }
