@@ -363,8 +363,9 @@ export class ReadBackMismatchError extends SdBackupError {
     readonly device: string,
     readonly expected: string,
     readonly actual: string,
+    readonly range?: string,
   ) {
-    super(`reading ${device} back gives SHA-256 ${actual}, the image has ${expected}: the card did not keep what was written (a failing or fake-capacity card?)`)
+    super(`reading ${device}${range ? ` ${range}` : ''} back gives SHA-256 ${actual}, the image has ${expected}: the card did not keep what was written (a failing or fake-capacity card?)`)
   }
 }
 
@@ -390,5 +391,18 @@ export class AfterCommandFailedError extends SdBackupError {
     options?: { cause?: unknown },
   ) {
     super(`after-image command failed (${reason}): ${command}${file ? `; the image itself is complete: ${file}` : ''}`, options)
+  }
+}
+
+// restore --bmap: the .bmap beside the image is missing, damaged, or belongs to another image.
+export class BmapUnusableError extends SdBackupError {
+  readonly code = 'SDB_BMAP_UNUSABLE' as const
+  constructor(
+    readonly file: string,
+    readonly bmap: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot use ${bmap} for ${file}: ${reason}`, options)
   }
 }

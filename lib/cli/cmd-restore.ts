@@ -23,9 +23,13 @@ the SHA-256 of the whole image):
       partition instead of a whole disk, a card with anything mounted, and a card
       too small (saying by how many bytes). Shows the card's model and size and
       asks you to type yes, unless --yes. --verify reads the card back after
-      writing and compares the SHA-256.
+      writing and compares the SHA-256. --bmap writes only the blocks the
+      image's .bmap maps (what the filesystems used; free space on the card is
+      left as it is), like 'bmaptool copy'; with --verify each mapped range is
+      read back against the .bmap's SHA-256.
   image → file        sd-backup restore IMAGE.img.gz --output card.img
-      Runs of zeros become holes: the file takes what the card held.
+      Runs of zeros become holes: the file takes what the card held. For a
+      used-block image that is the mapped ranges of its .bmap, or less.
   database copy       sd-backup restore birds-...db.zst --output birds.db
       Decoded, then checked (SHA-256, integrity_check, row counts) before it
       appears under its name. Stop BirdNET before putting it in place.
@@ -38,7 +42,7 @@ Nothing restores from a backup whose manifest is missing or that fails its
 checks. An --output file is never overwritten. The image format is plain gzip:
 'gunzip -c IMAGE.img.gz | dd of=/dev/sdX bs=4M' gives the same bytes.
 
---device, --output, --target and --yes are taken from the command line only,
+--device, --output, --target, --yes and --bmap are taken from the command line only,
 never from the config file.
 
 Options:
@@ -81,6 +85,7 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
         signal,
         progress,
         readBack: s.verify === true,
+        bmap: flags.bmap === true,
         confirm: async (t, img) => {
           say(`about to overwrite ${t.path} (${t.model}, ${formatBytes(t.size)}) with ${img.file} (${formatBytes(img.bytes)}); everything on it is lost`)
           if (yes) return true
@@ -89,7 +94,8 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
           return answer
         },
       })
-      say(`restored ${formatBytes(r.bytes)} to ${r.target.path} (${r.target.model}); SHA-256 ${r.sha256}${r.readBack ? ', read back and compared' : ''}`)
+      const mapped = r.written < r.bytes ? ` (${formatBytes(r.written)} written: the blocks the .bmap maps)` : ''
+      say(`restored ${formatBytes(r.bytes)} to ${r.target.path} (${r.target.model})${mapped}; SHA-256 ${r.sha256}${r.readBack ? ', read back and compared' : ''}`)
       return 0
     }
     if (kind === 'database') {

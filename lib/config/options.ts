@@ -187,6 +187,7 @@ export const RESTORE_OPTIONS: readonly OptionSpec[] = [
   { key: 'target', type: 'string', help: 'files snapshot: the directory to restore below (/ puts /etc/hosts back in place)' },
   { key: 'yes', type: 'bool', help: 'do not ask before overwriting the device or a non-empty --target' },
   { key: 'verify', type: 'bool', help: 'image to --device: read the card back afterwards and compare the SHA-256 [false]' },
+  { key: 'bmap', type: 'bool', help: "image to --device: write only the blocks the image's .bmap maps (used blocks), like bmaptool copy" },
   WORKERS_DECODE,
   IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
 ]

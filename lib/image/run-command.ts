@@ -13,7 +13,8 @@ export type CommandFailure = string | undefined
 export function runCommand(command: string, what: string, timeoutSeconds: number, log: Logger): Promise<CommandFailure> {
   return new Promise((resolve) => {
     const started = Date.now()
-    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // Its own process group, so a timeout stops the command's children too (they hold the pipes).
+    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let output = ''
     const keep = (b: Buffer) => {
       output = (output + b.toString('utf8')).slice(-KEEP_OUTPUT)
@@ -23,7 +24,7 @@ export function runCommand(command: string, what: string, timeoutSeconds: number
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
-      child.kill('SIGKILL')
+      process.kill(-child.pid!, 'SIGKILL')
     }, timeoutSeconds * 1000)
     child.on('error', (err) => {
       clearTimeout(timer)

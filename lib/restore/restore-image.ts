@@ -7,6 +7,7 @@ import { errnoText } from '../image/read-source.js'
 import { inflateImage } from '../verify/inflate-image.js'
 import { sha256OfFile } from '../util/sha256-file.js'
 import { checkImageSize, readImageManifest } from '../verify/read-image-manifest.js'
+import { readBmap, type MappedRange } from './read-bmap.js'
 import { checkTargetDevice, type TargetDevice, type TargetEnvironment } from './check-target.js'
 
 export interface RestoreImageOptions {
@@ -21,6 +22,24 @@ export interface RestoreToDeviceOptions extends RestoreImageOptions {
   /** Shown the card; true to go ahead (the CLI asks, or --yes). */
   readonly confirm: (target: TargetDevice, image: { bytes: number; file: string }) => Promise<boolean>
   readonly env?: TargetEnvironment
+  /** Write only the blocks the .bmap beside the image maps (what the filesystems use). */
+  readonly bmap?: boolean
+}
+
+// Writes the parts of `raw` (at image offset `at`) that fall inside the mapped ranges;
+// `from` is where the search starts (ranges are visited in order). Returns the new start.
+async function writeMapped(h: FileHandle, raw: Buffer, at: number, ranges: readonly MappedRange[], from: number): Promise<{ next: number; written: number }> {
+  const end = at + raw.length
+  let k = from
+  while (k < ranges.length && ranges[k]!.end <= at) k++
+  let written = 0
+  for (let i = k; i < ranges.length && ranges[i]!.start < end; i++) {
+    const a = Math.max(ranges[i]!.start, at)
+    const b = Math.min(ranges[i]!.end, end)
+    await writeFully(h, raw.subarray(a - at, b - at), a)
+    written += b - a
+  }
+  return { next: k, written }
 }
 
 // Reads and checks an image's manifest and size before a byte of the target is touched.
@@ -37,8 +56,9 @@ async function writeFully(h: FileHandle, buf: Uint8Array, position: number): Pro
 // Writes an image onto a card: every byte, in order, checked member by member as
 // it is decoded. Refuses the system disk, anything mounted or too small, and asks
 // first. O_EXCL makes the kernel refuse a device that something has mounted.
-export async function restoreImageToDevice(file: string, device: string, opts: RestoreToDeviceOptions): Promise<{ target: TargetDevice; bytes: number; sha256: string; readBack: boolean }> {
+export async function restoreImageToDevice(file: string, device: string, opts: RestoreToDeviceOptions): Promise<{ target: TargetDevice; bytes: number; sha256: string; readBack: boolean; written: number }> {
   const manifest = await openImage(file)
+  const ranges = opts.bmap ? await readBmap(file, manifest) : undefined
   const target = await checkTargetDevice(device, manifest.raw.bytes, { backupFile: file, ...opts.env })
   if (!(await opts.confirm(target, { bytes: manifest.raw.bytes, file }))) throw new NotConfirmedError(device, 'the answer was not yes')
   let h: FileHandle
@@ -51,10 +71,19 @@ export async function restoreImageToDevice(file: string, device: string, opts: R
   const progress = opts.progress?.(manifest.raw.bytes, 'restore')
   progress?.start()
   let result
+  let written = 0
+  let next = 0
   try {
     result = await inflateImage(file, manifest, opts, async (p) => {
       try {
-        await writeFully(h, p.raw, p.rawOffset)
+        if (!ranges) {
+          await writeFully(h, p.raw, p.rawOffset)
+          written += p.raw.length
+        } else {
+          const w = await writeMapped(h, p.raw, p.rawOffset, ranges, next)
+          next = w.next
+          written += w.written
+        }
       } catch (err) {
         throw new DestWriteError(device, `at byte ${p.rawOffset}: ${errnoText(err)}; the card holds a partial image, do not boot it`, { cause: err })
       }
@@ -66,11 +95,17 @@ export async function restoreImageToDevice(file: string, device: string, opts: R
     await h.close()
   }
   // The last close drops the device's page cache, so this reads the card itself.
-  if (opts.readBack) {
+  // With --bmap only the mapped ranges hold the image: each is read back against the .bmap's SHA-256.
+  if (opts.readBack && ranges) {
+    for (const r of ranges) {
+      const sha = await sha256OfFile(device, { start: r.start, bytes: r.end - r.start })
+      if (sha !== r.sha256) throw new ReadBackMismatchError(device, r.sha256, sha, `bytes ${r.start}-${r.end}`)
+    }
+  } else if (opts.readBack) {
     const sha = await sha256OfFile(device, { bytes: manifest.raw.bytes, progress: opts.progress?.(manifest.raw.bytes, 'read back') })
     if (sha !== manifest.raw.sha256) throw new ReadBackMismatchError(device, manifest.raw.sha256, sha)
   }
-  return { target, bytes: result.rawBytes, sha256: result.sha256, readBack: opts.readBack }
+  return { target, bytes: result.rawBytes, sha256: result.sha256, readBack: opts.readBack, written }
 }
 
 // Writes an image into a file: runs of zeros become holes, so a 238 GB card image

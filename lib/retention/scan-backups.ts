@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { isImageName, manifestPathFor } from '../image/naming.js'
+import { bmapPathFor, isImageName, manifestPathFor } from '../image/naming.js'
 import { SNAPSHOT_MANIFEST } from '../files/snapshot-manifest.js'
 import { pidAlive, readLockHolder } from '../jobs/job-lock.js'
 import type { Backup } from './apply-policy.js'
@@ -84,7 +84,9 @@ export async function scanBackups(stationDir: string, station: string, host: str
         const manifest = manifestPathFor(file)
         const complete = names.includes(path.basename(manifest))
         const facts = complete ? await manifestFacts(manifest, kind) : {}
-        found.push({ name: `${sub}/${name}`, kind, time, complete, files: complete ? [file, manifest] : [file], bytes: (await stat(file)).size, ...facts })
+        // A used-block image's .bmap goes with it; removed in reverse: manifest first, image last.
+        const bmap = names.includes(path.basename(bmapPathFor(file))) ? [bmapPathFor(file)] : []
+        found.push({ name: `${sub}/${name}`, kind, time, complete, files: [file, ...bmap, ...(complete ? [manifest] : [])], bytes: (await stat(file)).size, ...facts })
       }
     }
   }

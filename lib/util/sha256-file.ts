@@ -2,17 +2,18 @@ import { createHash } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import type { Progress } from '../image/progress.js'
 
-// SHA-256 of a file or device, of its first `bytes` when given (a card is larger
+// SHA-256 of a file or device, of `bytes` from `start` when given (a card is larger
 // than the image on it). Reads 4 MiB at a time; `progress` counts them.
-export async function sha256OfFile(file: string, opts: { bytes?: number; progress?: Progress } = {}): Promise<string> {
+export async function sha256OfFile(file: string, opts: { start?: number; bytes?: number; progress?: Progress } = {}): Promise<string> {
   const h = await open(file, 'r')
   const hash = createHash('sha256')
   const buf = Buffer.allocUnsafe(4 * 2 ** 20)
+  const start = opts.start ?? 0
   const limit = opts.bytes ?? Infinity
   opts.progress?.start()
   try {
     for (let at = 0; at < limit; ) {
-      const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, limit - at), at)
+      const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, limit - at), start + at)
       if (bytesRead === 0) break
       hash.update(buf.subarray(0, bytesRead))
       opts.progress?.addRead(bytesRead)

@@ -23,6 +23,7 @@ function nas(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
     sundays.push(name)
     writeFileSync(path.join(images, name), `image ${w}\n`)
     writeFileSync(path.join(images, `${name}.manifest.json`), '{}\n')
+    writeFileSync(path.join(images, `${name}.bmap`), '<bmap/>\n')
   }
   const old = (f: string) => utimesSync(f, new Date(2026, 10, 20), new Date(2026, 10, 20))
   writeFileSync(path.join(images, 'zolder-2026-11-25.img.gz'), 'no manifest, from Wednesday\n') // incomplete, 4 days old
@@ -58,8 +59,8 @@ t.test('cleanup removes what the policy says, and only names the tool wrote', as
   t.same(real.decisions, dry.decisions)
   t.equal(real.freedBytes, 3 * 'image 9\n'.length + 'no manifest, from Wednesday\n'.length + 1)
   const left = listTree(path.join(images))
-  for (const name of sundays.slice(0, 7)) t.ok(left.includes(name) && left.includes(`${name}.manifest.json`), `${name} kept with its manifest`)
-  for (const name of sundays.slice(7)) t.notOk(left.includes(name) || left.includes(`${name}.manifest.json`), `${name} removed with its manifest`)
+  for (const name of sundays.slice(0, 7)) t.ok(left.includes(name) && left.includes(`${name}.manifest.json`) && left.includes(`${name}.bmap`), `${name} kept with its manifest and .bmap`)
+  for (const name of sundays.slice(7)) t.notOk(left.includes(name) || left.includes(`${name}.manifest.json`) || left.includes(`${name}.bmap`), `${name} removed with its manifest and .bmap`)
   t.ok(left.includes('notes.txt') && left.includes('zolder-before-upgrade.img.gz'), 'foreign files untouched')
   t.ok(existsSync(path.join(images, 'zolder-2026-11-28.img.gz.777-abcdef.partial')))
   t.notOk(existsSync(path.join(dest, 'zolder', '.lock-cleanup')), 'its own lock released')

@@ -1,0 +1,67 @@
+import t from 'tap'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { AfterCommandFailedError, BeforeCommandFailedError, WorkerCrashedError } from '../../lib/errors.js'
+import { image, listTree, mixedContent } from '../helpers/image.js'
+import { tmp } from '../helpers/tmp.js'
+
+// A card-sized stand-in and a log the commands append to, with what they saw.
+function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+  const dir = tmp(t)
+  const src = path.join(dir, 'card.img')
+  writeFileSync(src, mixedContent(3 * 2 ** 20, 3))
+  const log = path.join(dir, 'commands.log')
+  const images = path.join(dir, 'nas', 'zolder', 'images')
+  // Each command records whether a partial image existed at that moment: before reading, none; after, one.
+  const say = (word: string, extra = '') => `echo ${word} $(ls '${images}' 2>/dev/null | grep -c partial) >> '${log}'${extra}`
+  const lines = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [])
+  return { dir, src, log, images, say, lines }
+}
+
+t.test('before-image runs before the first read, after-image once reading is done', async (t) => {
+  const { dir, src, say, lines } = setup(t)
+  const r = await image(dir, src, { beforeImage: say('before'), afterImage: say('after') })
+  t.same(lines(), ['before 1', 'after 1'], 'both ran once, in order, while the partial image was open')
+  t.equal(r.manifest.verification?.result, 'ok')
+})
+
+t.test('a failed before-image stops the job: nothing read, no image left, after-image still runs', async (t) => {
+  const { dir, src, say, lines } = setup(t)
+  const err = await image(dir, src, { beforeImage: `${say('before')}; exit 3`, afterImage: say('after') }).catch((e: unknown) => e)
+  t.match(err, new BeforeCommandFailedError(`${say('before')}; exit 3`, 'exit status 3'))
+  t.equal((err as BeforeCommandFailedError).code, 'SDB_BEFORE_COMMAND_FAILED')
+  t.same(lines(), ['before 1', 'after 1'])
+  t.same(listTree(path.join(dir, 'nas')).filter((f) => f.includes('images/')), [], 'no image, no partial')
+})
+
+t.test('after-image runs when the image fails, and the image failure is what is reported', async (t) => {
+  const { dir, src, say, lines } = setup(t)
+  const err = await image(dir, src, { chunkSize: 256 * 1024, afterImage: say('after') }, { crashOnChunk: 2, crashMode: 'exit' }).catch((e: unknown) => e)
+  t.ok(err instanceof WorkerCrashedError, 'the worker crash, not the command')
+  t.same(lines(), ['after 1'])
+})
+
+t.test('a failed after-image leaves a complete, verified image and says so', async (t) => {
+  const { dir, src, images, say, lines } = setup(t)
+  const err = await image(dir, src, { afterImage: `${say('after')}; exit 1` }).catch((e: unknown) => e)
+  t.type(err, AfterCommandFailedError)
+  t.match(err, { code: 'SDB_AFTER_COMMAND_FAILED', reason: 'exit status 1', command: `${say('after')}; exit 1` })
+  const file = (err as AfterCommandFailedError).file!
+  t.match(err, { message: new RegExp(`the image itself is complete: ${file}`) })
+  t.same(lines(), ['after 1'])
+  const manifest = JSON.parse(readFileSync(`${file}.manifest.json`, 'utf8'))
+  t.equal(manifest.verification.result, 'ok', 'image and manifest kept, verified')
+  t.ok(listTree(images).length === 2)
+})
+
+t.test('a hung command is stopped after command-timeout', async (t) => {
+  const { dir, src } = setup(t)
+  const err = await image(dir, src, { beforeImage: 'sleep 30', commandTimeoutSeconds: 1 }).catch((e: unknown) => e)
+  t.match(err, new BeforeCommandFailedError('sleep 30', 'timed out after 1 s'))
+})
+
+t.test('a command killed by a signal is reported with it', async (t) => {
+  const { dir, src } = setup(t)
+  const err = await image(dir, src, { beforeImage: 'kill -TERM $$' }).catch((e: unknown) => e)
+  t.match(err, new BeforeCommandFailedError('kill -TERM $$', 'killed by SIGTERM'))
+})

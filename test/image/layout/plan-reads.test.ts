@@ -1,0 +1,60 @@
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import type { Extent } from '../../../lib/image/layout/extent.js'
+import { planReads, type PartitionReport } from '../../../lib/image/layout/plan-reads.js'
+import { sh } from '../../helpers/image.js'
+import { tmp } from '../../helpers/tmp.js'
+import { memReader } from './mem-reader.js'
+
+const MIB = 2 ** 20
+
+// A 16 MiB card: partition 1 (1-9 MiB) holds a 4 MiB ext4, partition 2 (10-14 MiB) raw, 2 MiB tail.
+function card(t: Parameters<Parameters<typeof t.test>[1]>[0], label: 'dos' | 'gpt'): Buffer {
+  const file = path.join(tmp(t), 'card.img')
+  sh(`head -c 16M /dev/urandom > '${file}'`)
+  sh(`sfdisk -q --no-reread --no-tell-kernel '${file}'`, { input: `label: ${label}\nstart=2048, size=16384\nstart=20480, size=8192\n` })
+  sh(`mkfs.ext4 -q -F -b 4096 -E offset=${MIB},nodiscard '${file}' 4M`)
+  return readFileSync(file)
+}
+
+async function collect(plan: Awaited<ReturnType<typeof planReads>>) {
+  const extents: Extent[] = []
+  const done: PartitionReport[] = []
+  for await (const e of plan.extents((r) => done.push({ ...r }))) extents.push(e)
+  return { extents, done }
+}
+
+t.test('MBR: table and gaps whole, the filesystem where used, the rest of its partition as it is', async (t) => {
+  const plan = await planReads(memReader(card(t, 'dos')))
+  t.equal(plan.scheme, 'mbr')
+  t.equal(plan.minCardBytes, 14 * MIB)
+  const { extents, done } = await collect(plan)
+  t.same(extents[0], { start: 0, end: MIB }, 'the table and the gap before partition 1')
+  t.ok(extents.some((e) => e.start === MIB && e.end > MIB), 'the start of the filesystem (superblock, descriptors)')
+  t.same(extents.filter((e) => e.start >= 5 * MIB), [{ start: 5 * MIB, end: 9 * MIB }, { start: 9 * MIB, end: 10 * MIB }, { start: 10 * MIB, end: 14 * MIB }, { start: 14 * MIB, end: 16 * MIB }], 'after the 4 MiB filesystem: its partition, the gap, partition 2, the tail')
+  t.match(done, [
+    { number: 1, fs: 'ext4', method: 'used' },
+    { number: 2, fs: undefined, method: 'whole', reason: 'no filesystem understood here', readBytes: 4 * MIB },
+  ])
+  t.ok(done[0]!.readBytes > 4 * MIB && done[0]!.readBytes < 6 * MIB, 'partition 1: the used part of 4 MiB plus the 4 MiB after the filesystem')
+  t.equal(plan.estimatedReadBytes, extents.reduce((n, e) => n + e.end - e.start, 0), 'on an idle filesystem the estimate is what is read')
+})
+
+t.test('skip-tail: MBR leaves the tail out, GPT keeps its backup header', async (t) => {
+  const mbr = await collect(await planReads(memReader(card(t, 'dos')), { skipTail: true }))
+  t.equal(mbr.extents.at(-1)?.end, 14 * MIB, 'nothing after the last partition')
+  const gptCard = card(t, 'gpt')
+  const gpt = await planReads(memReader(gptCard), { skipTail: true })
+  t.equal(gpt.scheme, 'gpt')
+  const { extents } = await collect(gpt)
+  t.same(extents.at(-1), { start: 16 * MIB - 33 * 512, end: 16 * MIB }, 'the last 33 sectors: backup GPT')
+  t.same((await collect(await planReads(memReader(gptCard)))).extents.at(-1), { start: 14 * MIB, end: 16 * MIB }, 'without skip-tail: the whole tail')
+})
+
+t.test('no table understood: the whole card, with the reason', async (t) => {
+  const plan = await planReads(memReader(Buffer.alloc(8192)))
+  t.match(plan, { scheme: 'none', reason: 'no MBR signature (0x55AA) in sector 0', minCardBytes: 8192, estimatedReadBytes: 8192 })
+  t.same((await collect(plan)).extents, [{ start: 0, end: 8192 }])
+  t.same((await collect(await planReads(memReader(Buffer.alloc(0))))).extents, [], 'an empty source: nothing to read')
+})
