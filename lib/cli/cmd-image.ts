@@ -13,10 +13,28 @@ import { optionHelp } from './parse-flags.js'
 
 export const IMAGE_HELP = `Usage: sd-backup image [options]
 
-Streams the whole SD card (or --device) through parallel gzip straight onto the
-NAS as DEST/STATION/images/STATION-YYYY-MM-DD.img.gz, with a manifest beside it
+Streams the SD card (or --device) through parallel gzip straight onto the NAS as
+DEST/STATION/images/STATION-YYYY-MM-DD.img.gz, with a manifest beside it
 (SHA-256, member index). Nothing is staged on the card. The .img.gz is a normal
-gzip file: Raspberry Pi Imager, balenaEtcher and 'gunzip -c | dd' restore it.
+gzip file of the card's full size: Raspberry Pi Imager, balenaEtcher and
+'gunzip -c | dd' restore it.
+
+Only what the filesystems use is read: the partition table (MBR, logical
+partitions, GPT) says where the partitions are, ext2/3/4 block bitmaps and the
+FAT say which blocks hold data, and free blocks become zeros in the image (they
+cost neither reading nor compression). The table, the gaps, partitions holding
+anything else and the space after the last partition are read whole; so is the
+whole card when the table is not understood, and a filesystem with a feature not
+understood (bigalloc, meta_bg), each with a log line saying why. A log line per
+partition says what was read and what was skipped. --full reads every byte.
+A .bmap (bmaptool format 2.0, SHA-256 per range) is written beside the image:
+'bmaptool copy IMAGE.img.gz /dev/sdX' then writes only the used blocks.
+
+The root filesystem is imaged while mounted: each block group's bitmap is read
+just before its blocks, but the image is crash-consistent at best, as with dd.
+--before-image and --after-image run shell commands around the read (e.g. stop
+and start the recording service); the after-command runs even when the image
+fails, right after reading ends (before the read-back check).
 
 After writing, it reads the image back from the NAS and checks every member's
 CRC-32 and length and the SHA-256 of the whole image (--no-verify skips this; the
@@ -32,8 +50,10 @@ Options (each is also a config key, e.g. 'chunk-size = 4M'):
 ${optionHelp(IMAGE_OPTIONS)}
   -h, --help                 this text
 
-Example:
+Examples:
   sd-backup image --mount /mnt/nas --dest /mnt/nas/backups --station zolder
+  sd-backup image --before-image 'systemctl stop birdnet_recording' \\
+                  --after-image 'systemctl start birdnet_recording'
 
 Exit codes:
 ${exitCodeLines()}

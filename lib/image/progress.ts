@@ -65,12 +65,13 @@ export class Progress implements LineOwner {
     const elapsed = Math.max(1e-3, (this.now() - this.started) / 1000)
     const rate = this.read / elapsed
     return {
-      percent: this.total === 0 ? 100 : (100 * this.read) / this.total,
+      // In used-block mode the total is an estimate a live filesystem can outgrow.
+      percent: this.total === 0 ? 100 : Math.min(100, (100 * this.read) / this.total),
       bytesRead: this.read,
       totalBytes: this.total,
       mibPerSec: rate / 2 ** 20,
       savedPercent: this.rawDone === 0 ? 0 : 100 * (1 - this.outDone / this.rawDone),
-      etaSeconds: rate > 0 ? (this.total - this.read) / rate : undefined,
+      etaSeconds: rate > 0 ? Math.max(0, this.total - this.read) / rate : undefined,
       elapsedSeconds: elapsed,
     }
   }

@@ -15,9 +15,10 @@ export function imageSummary(m: ImageManifest, file: string) {
     path: file,
     sha256: m.raw.sha256,
     verified: m.verification?.result ?? 'skipped',
+    readBytes: m.layout?.usedBytes ?? m.raw.bytes,
   }
   const text =
-    `image done: ${formatBytes(m.raw.bytes)} in, ${formatBytes(m.compressed.bytes)} out ` +
+    `image done: ${formatBytes(m.raw.bytes)} in${m.layout ? ` (${formatBytes(m.layout.usedBytes)} read, the rest free)` : ''}, ${formatBytes(m.compressed.bytes)} out ` +
     `(${saved.toFixed(1)} % saved), ${formatDuration(m.durationSeconds)}, ${mibPerSec.toFixed(1)} MiB/s → ${file}` +
     (fields.verified === 'ok' ? `; verified in ${formatDuration(m.verification!.seconds)}` : '; NOT verified (verify = false)')
   return { text, fields }

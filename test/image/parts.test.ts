@@ -77,6 +77,9 @@ t.test('progress: percent, rate, saving and ETA from a clock', async (t) => {
   const empty = new Progress(0, { tty: undefined, log, intervalSeconds: 30, now: () => 0 })
   t.match(empty.snapshot(), { percent: 100, savedPercent: 0, etaSeconds: undefined })
   t.match(empty.line(), /ETA --$/)
+  // Used-block mode counts against an estimate a live filesystem can outgrow.
+  p.addRead(800 * 2 ** 20)
+  t.match(p.snapshot(), { percent: 100, etaSeconds: 0 })
 })
 
 t.test('progress on a terminal: one line redrawn in place, cleared for log lines', async (t) => {
@@ -164,8 +167,10 @@ t.test('names, manifest text and summary', async (t) => {
   t.same(JSON.parse(manifestText({ ...m, members: [] })).members, [])
   t.same(imageSummary(m, '/x.img.gz'), {
     text: 'image done: 238.3 GiB in, 39.6 GiB out (83.4 % saved), 1 h 1 min, 66.6 MiB/s → /x.img.gz; NOT verified (verify = false)',
-    fields: { inputBytes: 255869321216, outputBytes: 42520176230, savedPercent: 83.4, durationSeconds: 3665, mibPerSec: 66.6, path: '/x.img.gz', sha256: 'ab', verified: 'skipped' },
+    fields: { inputBytes: 255869321216, outputBytes: 42520176230, savedPercent: 83.4, durationSeconds: 3665, mibPerSec: 66.6, path: '/x.img.gz', sha256: 'ab', verified: 'skipped', readBytes: 255869321216 },
   })
+  const layout = { scheme: 'mbr' as const, usedBytes: 42949672960, minCardBytes: 255869321216, bmap: { file: 'x.img.gz.bmap', mappedBytes: 42949672960, sha256: 'cd' }, partitions: [] }
+  t.match(imageSummary({ ...m, mode: 'used', layout }, '/x.img.gz'), { text: /^image done: 238\.3 GiB in \(40\.0 GiB read, the rest free\), 39\.6 GiB out/, fields: { readBytes: 42949672960 } })
   t.match(imageSummary({ ...m, verification: { result: 'ok', at: '', seconds: 421 } }, '/x.img.gz'), { text: /→ \/x\.img\.gz; verified in 7 min 1 s$/, fields: { verified: 'ok' } })
   t.equal(imageSummary({ ...m, raw: { bytes: 0, sha256: '' }, durationSeconds: 0 }, 'p').fields.savedPercent, 0)
   t.equal(exitCodeFor(new Error('bug')), 1)
