@@ -5,6 +5,7 @@
 //   node dist/bench/compare.js --image card.img [--workers 2] [--level 6] [--chunk-size 4M]
 //        [--rounds 3] [--out DIR] [--zlib-single]   (also measure one-stream Node zlib)
 //        [--with-verify]   (include the read-back verification sd-backup does by default)
+//        [--full]          (read every byte, the old mode; default: used blocks only)
 import { mkdirSync, rmSync } from 'node:fs'
 import { cpus } from 'node:os'
 import path from 'node:path'
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     // pigz does not read its output back: by default the image is compared like for
     // like (--no-verify); --with-verify times sd-backup's default, read-back included.
     'with-verify': { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
   },
 })
 if (!values.image) {
@@ -47,11 +49,21 @@ for (let i = 0; i < Number(values.rounds); i++) {
   const dest = path.join(out, 'nas')
   const ours = path.join(dest, 'bench', 'images', `bench-${sh('date +%F').trim()}.img.gz`)
   runs['sd-backup']!.push(
-    timed('sd-backup', `node '${cli}' image --device '${image}' --dest '${dest}' --station bench --workers ${workers} --level ${level} --chunk-size ${values['chunk-size']}${values['with-verify'] ? '' : ' --no-verify'} > /dev/null`, ours),
+    timed('sd-backup', `node '${cli}' image --device '${image}' --dest '${dest}' --station bench --workers ${workers} --level ${level} --chunk-size ${values['chunk-size']}${values['with-verify'] ? '' : ' --no-verify'}${values.full ? ' --full' : ''} > /dev/null`, ours),
   )
   if (i === 0) {
-    const want = sh(`sha256sum < '${image}'`).split(' ')[0]
-    for (const f of [gz, ours]) if (sh(`pigz -dc '${f}' | sha256sum`).split(' ')[0] !== want) throw new Error(`${f} does not decompress to the image`)
+    // pigz (and --full) must give the card back; used-block mode the image its manifest
+    // describes (free blocks zeroed), of the card's size, with every filesystem clean.
+    const card = sh(`sha256sum < '${image}'`).split(' ')[0]
+    const manifest = JSON.parse(sh(`cat '${ours}.manifest.json'`)) as { raw: { sha256: string; bytes: number }; layout?: { partitions: Array<{ start: number; size: number; fs: string | null }> } }
+    if (sh(`pigz -dc '${gz}' | sha256sum`).split(' ')[0] !== card) throw new Error(`${gz} does not decompress to the card`)
+    if (sh(`pigz -dc '${ours}' | sha256sum`).split(' ')[0] !== (values.full ? card : manifest.raw.sha256)) throw new Error(`${ours} does not decompress to its image`)
+    if (manifest.raw.bytes !== rawBytes) throw new Error(`${ours} is not the card's size`)
+    for (const p of manifest.layout?.partitions ?? []) {
+      if (!p.fs?.startsWith('ext')) continue
+      const part = path.join(out, 'part.img')
+      sh(`pigz -dc '${ours}' | tail -c +${p.start + 1} | head -c ${p.size} > '${part}' && e2fsck -fn '${part}' > /dev/null && rm '${part}'`)
+    }
   }
 }
 
@@ -62,6 +74,7 @@ const row = (name: string) => {
 const p = row('pigz')
 const s = row('sd-backup')
 console.log(`machine: ${machine()} (${cpus().length} cpus)`)
+console.log(`mode: ${values.full ? '--full (every byte)' : 'used blocks (default)'}`)
 console.log(`image: ${image}, ${mib.toFixed(0)} MiB; workers ${workers}, level ${level}, chunk ${values['chunk-size']}; median of ${values.rounds} alternating rounds`)
 console.log('tool        wall s   MiB/s   output MiB   saved %   peak RSS MiB')
 for (const [name, r] of [['dd|pigz', p], ['sd-backup', s]] as const) {

@@ -4,9 +4,14 @@ import type { RawChunk } from './read-source.js'
 
 function noop(): void {}
 
-// The ordering stage: keeps at most `maxInFlight` chunks between the reader and the
-// writer and yields them in source order. When the writer is slow the generator is
-// not resumed, so nothing more is read: memory stays at the limit.
+// Chunks of free space may queue up to this many beyond the data chunks: each holds
+// only its cached member (about 1 KiB per MiB), and letting them pile up behind a
+// slow data chunk keeps the threads fed with the data chunks after them.
+const ZERO_CHUNKS_AHEAD = 256
+
+// The ordering stage: keeps at most `maxInFlight` data chunks between the reader
+// and the writer and yields every chunk in source order. When the writer is slow
+// the generator is not resumed, so nothing more is read: memory stays at the limit.
 // `beforeSend` sees each raw chunk first (the SHA-256 of the image), as its memory
 // is transferred to a worker right after. Benchmark before editing (bench/compare.ts).
 export async function* compressInOrder(
@@ -16,19 +21,27 @@ export async function* compressInOrder(
   maxInFlight: number,
   beforeSend: (chunk: RawChunk) => void,
 ): AsyncGenerator<DoneChunk> {
-  const queue: Promise<DoneChunk>[] = []
+  const queue: Array<{ readonly done: Promise<DoneChunk>; readonly zero: boolean }> = []
+  let data = 0
+  const next = async () => {
+    const head = queue.shift()!
+    if (!head.zero) data--
+    return head.done
+  }
   for await (const chunk of chunks) {
     beforeSend(chunk)
+    const zero = chunk.zero === true
     // Free space (used-block mode) never reaches a thread: its member is cached.
-    const p = chunk.zero
+    const done = zero
       ? pool.zeros(chunk)
-      : pool.compress(chunk).then((done) => {
-          buffers.release(done.raw)
-          return done
+      : pool.compress(chunk).then((d) => {
+          buffers.release(d.raw)
+          return d
         })
-    p.catch(noop) // awaited in order below; a later chunk's failure must not go unhandled
-    queue.push(p)
-    if (queue.length >= maxInFlight) yield await queue.shift()!
+    done.catch(noop) // awaited in order below; a later chunk's failure must not go unhandled
+    queue.push({ done, zero })
+    if (!zero) data++
+    while (data >= maxInFlight || queue.length >= maxInFlight + ZERO_CHUNKS_AHEAD) yield await next()
   }
-  while (queue.length > 0) yield await queue.shift()!
+  while (queue.length > 0) yield await next()
 }

@@ -31,6 +31,9 @@ export function deflateBound(n: number): number {
 
 // Above Buffer.poolSize, so zlib's output buffer is never a slice of the shared pool.
 const MIN_OUT = 16 * 1024
+// zlib's largest hash table: about 10 % less CPU per chunk than the default 8 at
+// +0.2 % output on the bench card (bench/RESULTS.md); 128 KiB more per thread.
+const MEM_LEVEL = 9
 
 // Deflates one chunk, synchronously: called on a worker thread so zlib stays off
 // libuv's threadpool, which the device reads use. The result owns its whole
@@ -38,7 +41,7 @@ const MIN_OUT = 16 * 1024
 // Benchmark before editing (bench/compare.ts).
 export function deflateChunk(data: Uint8Array, level: number): { body: Buffer; crc32: number } {
   const outSize = Math.max(MIN_OUT, deflateBound(data.length))
-  const out = deflateRawSync(data, { level, chunkSize: outSize })
+  const out = deflateRawSync(data, { level, memLevel: MEM_LEVEL, chunkSize: outSize })
   const owns = out.byteOffset === 0 && out.buffer.byteLength === outSize
   return { body: owns ? out : ownCopy(out), crc32: crc32(data) }
 }
