@@ -27,8 +27,6 @@ export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): 
     throw new ConfigError('chunk-size', `${chunkSize} is too small for zstd: independent frames need at least 16M to keep the ratio`)
   }
   const full = (s.full as boolean | undefined) ?? false
-  // Used-block mode hashes the .bmap's 4 KiB blocks chunk by chunk: chunks must start on block boundaries.
-  if (!full && chunkSize % 4096 !== 0) throw new ConfigError('chunk-size', `${chunkSize} is not a multiple of 4K, which used-block imaging needs (or pass --full)`)
   const station = stationOf(s, hostname)
   return {
     device: s.device as string | undefined,

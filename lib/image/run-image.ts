@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { rm } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import { AfterCommandFailedError, BeforeCommandFailedError, SdBackupError } from '../errors.js'
+import { AfterCommandFailedError, BeforeCommandFailedError, ConfigError, SdBackupError } from '../errors.js'
+import { BMAP_BLOCK } from './bmap.js'
 import { VERSION } from '../version.js'
 import type { Codec } from './compress-chunk.js'
 import { MEMBER_FIELDS, manifestText, type ImageLayout, type ImageManifest, type ImageVerification } from './manifest.js'
@@ -136,6 +137,8 @@ async function writeBmap(file: string, used: NonNullable<PassResult['used']>, re
 // DEST/STATION/images/ → read back and verify → manifest last. Nothing is left behind on any failure.
 export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Promise<ImageResult> {
   const startedAt = (ctx.now ?? (() => new Date()))()
+  // The .bmap's 4 KiB blocks are hashed chunk by chunk: chunks must start on block boundaries.
+  if (!opts.full && opts.chunkSize % BMAP_BLOCK !== 0) throw new ConfigError('chunk-size', `${opts.chunkSize} is not a multiple of 4K, which used-block imaging needs (or pass --full)`)
   const paths = imagePaths(opts.dest, opts.station, startedAt, opts.codec)
   const source = await openSource(path.resolve(opts.device), ctx.sysfs)
   let out: AtomicFile | undefined

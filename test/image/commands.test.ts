@@ -4,6 +4,7 @@ import path from 'node:path'
 import { AfterCommandFailedError, BeforeCommandFailedError, WorkerCrashedError } from '../../lib/errors.js'
 import { image, listTree, mixedContent } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { pino } from 'pino'
 
 // A card-sized stand-in and a log the commands append to, with what they saw.
 function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
@@ -52,6 +53,15 @@ t.test('a failed after-image leaves a complete, verified image and says so', asy
   const manifest = JSON.parse(readFileSync(`${file}.manifest.json`, 'utf8'))
   t.equal(manifest.verification.result, 'ok', 'image and manifest kept, verified')
   t.ok(listTree(images).length === 2)
+})
+
+t.test("what a command prints goes into the log", async (t) => {
+  const { dir, src } = setup(t)
+  const logs: Array<{ msg: string; output?: string; failure?: string }> = []
+  const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) })
+  await image(dir, src, { beforeImage: 'echo stopping recorder; echo warning >&2', afterImage: 'echo started' }, { log })
+  t.match(logs.find((l) => l.msg === 'before-image command done'), { output: 'stopping recorder\nwarning' })
+  t.match(logs.find((l) => l.msg === 'after-image command done'), { output: 'started' })
 })
 
 t.test('a hung command is stopped after command-timeout', async (t) => {

@@ -2,9 +2,12 @@ import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { buildCard, checkMapped, dumpFiles, extractPart, rangeSha, treeDigest, type BuiltCard, type CardSpec } from '../helpers/card.js'
-import { image, sh, sha256File } from '../helpers/image.js'
+import { pino } from 'pino'
+import { image, isRoot, sh, sha256File } from '../helpers/image.js'
+import { loopDevice } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
 import type { ImageManifest } from '../../lib/image/manifest.js'
+import { ConfigError } from '../../lib/errors.js'
 
 const STALE = 'stale line that must not come back'
 
@@ -71,8 +74,14 @@ for (const [name, spec] of cards) {
   t.test(`used-block image of ${name}`, async (t) => {
     const dir = tmp(t)
     const card = buildCard(dir, spec)
-    const r = await image(dir, card.file, { level: 1, chunkSize: 256 * 1024 })
+    const logs: Array<{ msg: string }> = []
+    const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) })
+    const r = await image(dir, card.file, { level: 1, chunkSize: 256 * 1024 }, { log })
     const m: ImageManifest = r.manifest
+    const lines = logs.map((l) => l.msg).filter((msg) => msg.startsWith('partition '))
+    t.equal(lines.length, spec.parts.length, 'one log line per partition')
+    t.match(lines[0], /^partition 1 \(vfat \(FAT(32|16)\), \d+\.\d MiB\): read [\d.]+ MiB in use, [\d.]+ MiB free written as zeros$/)
+    if (spec.parts.some((p) => p.fs === 'raw')) t.ok(lines.some((l) => /: read whole, 2\.0 MiB \(no filesystem understood here\)$/.test(l)), 'an unknown partition is read whole, saying why')
     t.equal(m.mode, 'used')
     t.equal(m.layout?.scheme, spec.label === 'dos' ? 'mbr' : 'gpt')
     t.equal(m.layout?.partitions.length, spec.parts.length, 'every partition found, logical ones included')
@@ -91,11 +100,32 @@ for (const [name, spec] of cards) {
     sh(`gzip -dc '${r.file}' > '${restored}'`)
     t.equal(await sha256File(restored), m.raw.sha256, 'gzip -d gives the image the manifest describes')
     await checkRestored(t, card, restored, dir, 'gunzip')
-    // bmaptool writes only the mapped blocks over stale bytes and checks each range.
+    // bmaptool writes only the mapped blocks over stale bytes and checks each range:
+    // onto a loop device as onto a card when root can attach one, else into a file.
     const target = path.join(dir, 'bmap-target.img')
     sh(`head -c ${card.size} /dev/urandom > '${target}'`)
-    sh(`bmaptool copy '${r.file}' '${target}' 2>&1`)
-    await checkMapped(t, card, target, dir, 'bmaptool')
+    const dev = isRoot ? loopDevice(t, target) : target
+    t.match(sh(`bmaptool copy '${r.file}' '${dev}' 2>&1`), /discovered bmap file .*\.img\.gz\.bmap/)
+    sh('sync')
+    await checkMapped(t, card, target, dir, `bmaptool copy to ${isRoot ? 'a loop device' : 'a file'}`)
   })
 }
 
+
+t.test('--full reads every byte: the card itself, no .bmap', async (t) => {
+  const dir = tmp(t)
+  const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'ext4', mib: 16 }] })
+  const r = await image(dir, card.file, { full: true, level: 1 })
+  t.equal(r.manifest.mode, 'full')
+  t.equal(r.manifest.layout, undefined)
+  t.equal(r.manifest.raw.sha256, await sha256File(card.file))
+  t.equal(sh(`ls '${path.dirname(r.file)}'`).includes('.bmap'), false)
+})
+
+t.test('used-block mode needs chunks on 4 KiB boundaries (the .bmap blocks); --full does not', async (t) => {
+  const dir = tmp(t)
+  const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'ext4', mib: 8 }] })
+  await t.rejects(image(dir, card.file, { chunkSize: 100000 }), new ConfigError('chunk-size', '100000 is not a multiple of 4K, which used-block imaging needs (or pass --full)'))
+  t.equal(sh(`ls '${path.join(dir, 'nas', 'zolder', 'images')}'`).trim(), '', 'nothing left behind')
+  t.equal((await image(dir, card.file, { chunkSize: 100000, full: true })).manifest.mode, 'full')
+})
