@@ -13,6 +13,9 @@ const DENIED = new Set(['EACCES', 'EPERM', 'EROFS'])
 export class AtomicFile {
   private written = 0
   private closed = false
+  private syncing: Promise<void> | undefined
+  private syncError: unknown
+  private nextSync: number
 
   private constructor(
     readonly finalPath: string,
@@ -20,21 +23,30 @@ export class AtomicFile {
     private readonly handle: FileHandle,
     private readonly replace: boolean,
     private readonly existsError: (path: string) => Error,
-  ) {}
+    private readonly syncEvery: number,
+  ) {
+    this.nextSync = syncEvery
+  }
 
   // Creates the partial file; refuses when the final name already exists, unless
   // `replace` (status.json, the one file meant to be rewritten: readers see the old
   // or the new content, never a torn one). `existsError` names the refusal in the
   // caller's terms (a backup that exists, a restore target that exists).
+  // `syncEvery` bytes (an image): flush in the background while writing, so the
+  // final fsync (and an NFS server's commit) does not wait for the whole file.
   static async create(
     finalPath: string,
-    { replace = false, existsError = (p: string): Error => new BackupExistsError(p) }: { replace?: boolean; existsError?: (path: string) => Error } = {},
+    {
+      replace = false,
+      existsError = (p: string): Error => new BackupExistsError(p),
+      syncEvery = Infinity,
+    }: { replace?: boolean; existsError?: (path: string) => Error; syncEvery?: number } = {},
   ): Promise<AtomicFile> {
     if (!replace) await refuseExisting(finalPath, existsError)
     // pid plus a random tag: two runs, or two jobs in one process, never share a partial.
     const partialPath = `${finalPath}.${process.pid}-${randomBytes(3).toString('hex')}.partial`
     try {
-      return new AtomicFile(finalPath, partialPath, await open(partialPath, 'wx'), replace, existsError)
+      return new AtomicFile(finalPath, partialPath, await open(partialPath, 'wx'), replace, existsError, syncEvery)
     } catch (err) {
       throw destError(partialPath, 0, err)
     }
@@ -61,6 +73,16 @@ export class AtomicFile {
       }
     } catch (err) {
       throw destError(this.partialPath, this.written, err)
+    }
+    if (this.written >= this.nextSync && !this.syncing) {
+      this.nextSync = this.written + this.syncEvery
+      this.syncing = this.handle.datasync().then(
+        () => (this.syncing = undefined),
+        (err: unknown) => {
+          this.syncError ??= err
+          this.syncing = undefined
+        },
+      )
     }
   }
 
@@ -90,6 +112,8 @@ export class AtomicFile {
   // fsync, check the size on disk, close, link into place, fsync the directory.
   async commit(): Promise<void> {
     try {
+      await this.syncing
+      if (this.syncError) throw this.syncError
       await this.handle.sync()
       this.closed = true
       await this.handle.close()
@@ -106,6 +130,7 @@ export class AtomicFile {
 
   // Removes the partial file; used on every failure path, so it never throws.
   async abort(): Promise<void> {
+    await this.syncing
     if (!this.closed) {
       this.closed = true
       await this.handle.close().catch(() => {})

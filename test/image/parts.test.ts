@@ -126,6 +126,22 @@ t.test('atomic files: never replace, never leave a partial', async (t) => {
   await three.abort()
   t.same(listTree(dir), ['a.json', 'b.img.gz'], 'abort removes the partial, twice is harmless')
   await t.rejects(AtomicFile.create(path.join(dir, 'missing', 'x')), { name: 'DestWriteError', code: 'SDB_DEST_WRITE', reason: /^ENOENT/ })
+  // Flushed along the way (an image): the content is the same, abort waits for a flush in flight.
+  const four = await AtomicFile.create(path.join(dir, 'd'), { syncEvery: 4 })
+  for (const w of ['ab', 'cde', 'fghij', 'k']) await four.write(Buffer.from(w))
+  await four.commit()
+  t.equal(readFileSync(path.join(dir, 'd'), 'utf8'), 'abcdefghijk')
+  const five = await AtomicFile.create(path.join(dir, 'e'), { syncEvery: 1 })
+  await five.write(Buffer.from('xyz'))
+  await five.abort()
+  t.same(listTree(dir), ['a.json', 'b.img.gz', 'd'])
+  // A flush that failed in the background fails the commit: the file is not published.
+  const six = await AtomicFile.create(path.join(dir, 'f'), { syncEvery: 1 })
+  ;(six as unknown as { handle: { datasync(): Promise<void> } }).handle.datasync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
+  await six.write(Buffer.from('x'))
+  await t.rejects(six.commit(), { name: 'DestWriteError', reason: /^EIO/ })
+  await six.abort()
+  t.same(listTree(dir), ['a.json', 'b.img.gz', 'd'])
 })
 
 t.test('names, manifest text and summary', async (t) => {

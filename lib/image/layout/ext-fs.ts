@@ -160,7 +160,6 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
   const bs = g.blockSize
   const is64 = g.descSize > 32 || (sb.readUInt32LE(0x60) & INCOMPAT_64BIT) !== 0
   const gdtStart = (g.firstDataBlock + 1) * bs
-  const perBlock = bs / g.descSize
   const readDescriptors = async (first: number, count: number) => {
     const b = await part.read(gdtStart + first * g.descSize, count * g.descSize)
     return Array.from({ length: count }, (_, i) => descriptorAt(b, i * g.descSize, is64))
@@ -176,10 +175,9 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
     async *used() {
       // Block 0 (boot sector, and the superblock with 1 KiB blocks) precedes group 0.
       yield { start: 0, end: Math.max(2048, g.firstDataBlock * bs) }
-      let meta = all
       for (let group = 0; group < g.groups; group++) {
-        if (group % perBlock === 0) meta = await readDescriptors(group, Math.min(perBlock, g.groups - group))
-        const d = meta[group % perBlock]!
+        // Its descriptor again, then its bitmap: a group first used during the image loses BLOCK_UNINIT.
+        const d = (await readDescriptors(group, 1))[0]!
         if (outside(d)) throw new RangeError(`group ${group}'s descriptor changed to point past the end of the filesystem`)
         const start = g.firstDataBlock + group * g.blocksPerGroup
         const end = Math.min(g.blocksCount, start + g.blocksPerGroup)

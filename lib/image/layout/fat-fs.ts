@@ -64,10 +64,12 @@ export async function probeFat(part: ByteReader): Promise<FsProbe | undefined> {
   if (g.totalBytes > part.size) return { fs, whole: `the filesystem (${g.totalBytes} bytes) is larger than its partition (${part.size})` }
   const entryBits = { FAT12: 12, FAT16: 16, FAT32: 32 }[g.type]
   if (g.fatBytes > MAX_FAT_BYTES || Math.ceil(((g.clusters + 2) * entryBits) / 8) > g.fatBytes) return { fs, whole: 'the FAT is too large to map or too small for its clusters' }
+  // Counted now for the progress estimate; read again just before use (boot partitions are small).
+  const inUse = usedClusters(await part.read(g.fatOffset, g.fatBytes), g)
   return {
     fs,
     bytes: g.totalBytes,
-    estimatedUsed: g.totalBytes,
+    estimatedUsed: g.dataOffset + inUse * g.clusterBytes + (g.totalBytes - g.dataOffset - g.clusters * g.clusterBytes),
     async *used(): AsyncGenerator<Extent> {
       yield { start: 0, end: g.dataOffset }
       const fat = await part.read(g.fatOffset, g.fatBytes)
@@ -86,6 +88,12 @@ export async function probeFat(part: ByteReader): Promise<FsProbe | undefined> {
       if (slack < g.totalBytes) yield { start: slack, end: g.totalBytes }
     },
   }
+}
+
+function usedClusters(fat: Buffer, g: FatGeometry): number {
+  let n = 0
+  for (let c = 2; c < g.clusters + 2; c++) if (fatEntry(fat, g.type, c) !== 0) n++
+  return n
 }
 
 function cluster(g: FatGeometry, from: number, to: number): Extent {

@@ -34,6 +34,7 @@ for (const [type, opts, mib] of kinds) {
       mapped += e.end - e.start
     }
     t.ok(mapped < original.length * 0.75, `${mapped} of ${original.length} bytes mapped`)
+    t.equal(probe.estimatedUsed, mapped, 'the progress estimate is what is read')
     writeFileSync(img, kept)
     t.doesNotThrow(() => sh(`fsck.vfat -n '${img}'`), 'fsck.vfat -n is clean')
     const out = path.join(dir, 'out')
