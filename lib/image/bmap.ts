@@ -4,11 +4,16 @@ import type { Extent } from './layout/extent.js'
 // bmaptool's block size: mapped ranges are whole 4 KiB blocks of the image.
 export const BMAP_BLOCK = 4096
 
-interface Range {
+interface OpenRange {
   readonly first: number
   last: number
   readonly hash: Hash
-  sha256?: string
+}
+
+interface Range {
+  readonly first: number
+  readonly last: number
+  readonly sha256: string
 }
 
 // Builds a bmap (bmaptool format 2.0, SHA-256) in the image's one pass: it sees
@@ -17,7 +22,7 @@ interface Range {
 // Chunks must start on 4 KiB boundaries (the chunk size is a multiple of 4 KiB).
 export class BmapBuilder {
   private readonly ranges: Range[] = []
-  private open: Range | undefined
+  private open: OpenRange | undefined
 
   constructor(readonly imageSize: number) {}
 
@@ -74,8 +79,8 @@ export class BmapBuilder {
 
   private close(): void {
     if (!this.open) return
-    this.open.sha256 = this.open.hash.digest('hex')
-    this.ranges.push(this.open)
+    const { first, last, hash } = this.open
+    this.ranges.push({ first, last, sha256: hash.digest('hex') }) // a 238 GB card may have 100 000 ranges: keep only these
     this.open = undefined
   }
 }
