@@ -4,6 +4,7 @@ import path from 'node:path'
 import { AfterCommandFailedError, BeforeCommandFailedError, WorkerCrashedError } from '../../lib/errors.js'
 import { image, listTree, mixedContent } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { runCli } from '../helpers/cli.js'
 import { pino } from 'pino'
 
 // A card-sized stand-in and a log the commands append to, with what they saw.
@@ -74,4 +75,15 @@ t.test('a command killed by a signal is reported with it', async (t) => {
   const { dir, src } = setup(t)
   const err = await image(dir, src, { beforeImage: 'kill -TERM $$' }).catch((e: unknown) => e)
   t.match(err, new BeforeCommandFailedError('kill -TERM $$', 'killed by SIGTERM'))
+})
+
+t.test('the CLI: exit 31 when before-image fails, 32 when after-image fails', async (t) => {
+  const { dir, src } = setup(t)
+  const base = ['image', '--device', src, '--dest', path.join(dir, 'nas'), '--station', 'z', '--workers', '1', '--chunk-size', '256K']
+  const before = await runCli([...base, '--before-image', 'exit 4'])
+  t.equal(before.code, 31, before.stderr)
+  t.match(before.stderr, /before-image command failed \(exit status 4\), so no image was taken: exit 4/)
+  const after = await runCli([...base, '--after-image', 'exit 5'])
+  t.equal(after.code, 32, after.stderr)
+  t.match(after.stderr, /after-image command failed \(exit status 5\): exit 5; the image itself is complete: .*z-\d{4}-\d{2}-\d{2}\.img\.gz/)
 })

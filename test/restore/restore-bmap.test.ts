@@ -79,3 +79,14 @@ t.test('read-bmap: ranges out of order are refused', async (t) => {
   writeFileSync(`${file}.bmap`, swapped.replace('0'.repeat(64), sha(Buffer.from(swapped))))
   await t.rejects(readBmap(file, { ...manifest, layout: undefined }), { reason: /is out of order or past the image/ })
 })
+
+t.test('restore --output of a used-block image writes no more than the mapped ranges', async (t) => {
+  const { dir, card, file, manifest } = await usedImage(t)
+  const out = path.join(dir, 'restored.img')
+  const r = await runCli(['restore', file, '--output', out, '--workers', '2'])
+  t.equal(r.code, 0, r.stderr)
+  t.equal(sh(`sha256sum '${out}'`).split(' ')[0], manifest.raw.sha256)
+  t.equal(Number(sh(`stat -c %s '${out}'`)), card.size)
+  const allocated = Number(sh(`stat -c %b '${out}'`)) * 512
+  t.ok(allocated <= manifest.layout!.bmap.mappedBytes, `${allocated} bytes allocated, ${manifest.layout!.bmap.mappedBytes} mapped`)
+})
