@@ -168,28 +168,30 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
     const pass = await withCommands(opts, ctx, () => imagePass(source, out!, opts, ctx))
     ctx.signal?.throwIfAborted()
     await out.commit()
-    const layout = pass.result.used ? await writeBmap(paths.file, pass.result.used, pass.result.readBytes) : undefined
-    const endedAt = (ctx.now ?? (() => new Date()))()
-    const draft: ImageManifest = {
-      format: 'sd-backup-image',
-      formatVersion: 1,
-      tool: { name: 'sd-backup', version: VERSION },
-      station: opts.station,
-      image: paths.file.slice(paths.dir.length + 1),
-      mode: layout ? 'used' : 'full',
-      ...(layout ? { layout } : {}),
-      source: { path: source.path, kind: source.kind, size: source.size },
-      raw: { bytes: pass.result.rawBytes, sha256: pass.result.sha256 },
-      compressed: { bytes: out.bytesWritten, codec: opts.codec, level: opts.level, chunkSize: opts.chunkSize },
-      memberFields: MEMBER_FIELDS,
-      members: pass.result.members,
-      started: startedAt.toISOString(),
-      ended: endedAt.toISOString(),
-      durationSeconds: (endedAt.getTime() - startedAt.getTime()) / 1000,
-    }
     let verified: { verification: ImageVerification; failure?: SdBackupError }
     let manifest: ImageManifest
+    let bmapWritten = false
     try {
+      const layout = pass.result.used ? await writeBmap(paths.file, pass.result.used, pass.result.readBytes) : undefined
+      bmapWritten = layout !== undefined
+      const endedAt = (ctx.now ?? (() => new Date()))()
+      const draft: ImageManifest = {
+        format: 'sd-backup-image',
+        formatVersion: 1,
+        tool: { name: 'sd-backup', version: VERSION },
+        station: opts.station,
+        image: paths.file.slice(paths.dir.length + 1),
+        mode: layout ? 'used' : 'full',
+        ...(layout ? { layout } : {}),
+        source: { path: source.path, kind: source.kind, size: source.size },
+        raw: { bytes: pass.result.rawBytes, sha256: pass.result.sha256 },
+        compressed: { bytes: out.bytesWritten, codec: opts.codec, level: opts.level, chunkSize: opts.chunkSize },
+        memberFields: MEMBER_FIELDS,
+        members: pass.result.members,
+        started: startedAt.toISOString(),
+        ended: endedAt.toISOString(),
+        durationSeconds: (endedAt.getTime() - startedAt.getTime()) / 1000,
+      }
       await ctx.beforeVerify?.(paths.file)
       verified = await verifyWritten(paths.file, draft, opts, ctx)
       manifest = { ...draft, verification: verified.verification }
@@ -197,7 +199,7 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
     } catch (err) {
       // An image without its manifest is not a backup: take it back out.
       await rm(paths.file, { force: true })
-      await rm(bmapPathFor(paths.file), { force: true })
+      if (bmapWritten) await rm(bmapPathFor(paths.file), { force: true })
       await fsyncDir(paths.dir).catch(() => {})
       throw err
     }

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { buildCard, checkMapped, dumpFiles, extractPart, rangeSha, treeDigest, type BuiltCard, type CardSpec } from '../helpers/card.js'
 import { pino } from 'pino'
@@ -7,7 +7,7 @@ import { image, isRoot, sh, sha256File } from '../helpers/image.js'
 import { loopDevice } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
 import type { ImageManifest } from '../../lib/image/manifest.js'
-import { ConfigError } from '../../lib/errors.js'
+import { BackupExistsError, ConfigError } from '../../lib/errors.js'
 
 const STALE = 'stale line that must not come back'
 
@@ -128,4 +128,31 @@ t.test('used-block mode needs chunks on 4 KiB boundaries (the .bmap blocks); --f
   await t.rejects(image(dir, card.file, { chunkSize: 100000 }), new ConfigError('chunk-size', '100000 is not a multiple of 4K, which used-block imaging needs (or pass --full)'))
   t.notOk(existsSync(path.join(dir, 'nas')), 'refused before anything was created or run')
   t.equal((await image(dir, card.file, { chunkSize: 100000, full: true })).manifest.mode, 'full')
+})
+
+t.test('an image whose .bmap cannot be written is taken back out; a file already there is left alone', async (t) => {
+  const dir = tmp(t)
+  const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'ext4', mib: 8 }] })
+  const images = path.join(dir, 'nas', 'zolder', 'images')
+  sh(`mkdir -p '${images}'`)
+  const date = new Date()
+  const name = `zolder-${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}.img.gz`
+  writeFileSync(path.join(images, `${name}.bmap`), 'not ours\n')
+  await t.rejects(image(dir, card.file, { level: 1 }), new BackupExistsError(path.join(images, `${name}.bmap`)))
+  t.same(sh(`ls '${images}'`).trim().split('\n'), [`${name}.bmap`], 'no image, no manifest, no partial')
+  t.equal(readFileSync(path.join(images, `${name}.bmap`), 'utf8'), 'not ours\n')
+})
+
+t.test('a source that ends early while being read fails the job with the byte where it did', async (t) => {
+  const dir = tmp(t)
+  const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'ext4', mib: 24, mkfs: ['-b', '4096'] }] })
+  let cut = false
+  const err = await image(dir, card.file, { level: 1, chunkSize: 64 * 1024 }, {
+    beforeWrite: async () => {
+      if (!cut) sh(`truncate -s ${4 * 2 ** 20} '${card.file}'`)
+      cut = true
+    },
+  }).catch((e: unknown) => e)
+  t.match(err, { code: 'SDB_SOURCE_READ', reason: 'ended early' })
+  t.same(sh(`ls '${path.join(dir, 'nas', 'zolder', 'images')}'`).trim(), '', 'nothing left behind')
 })
