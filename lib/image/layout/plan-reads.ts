@@ -81,31 +81,23 @@ export async function planReads(src: ByteReader, opts: PlanOptions = {}): Promis
         const report = reports[i]!
         const fs = probes[i]
         const end = p.start + p.size
-        let pending: { start: number; end: number } | undefined
         const count = (e: Extent) => {
           report.readBytes += e.end - e.start
           return e
         }
         if (fs && fs.whole === undefined) {
+          // Each run is passed on as soon as it is known (not merged with the next):
+          // the reader then reads a group's blocks right after its bitmap.
           const fsEnd = p.start + fs.bytes
+          let done = p.start
           for await (const r of fs.used()) {
-            const start = Math.max(p.start + r.start, pending?.end ?? p.start)
+            const start = Math.max(p.start + r.start, done)
             const stop = Math.min(p.start + r.end, fsEnd)
             if (stop <= start) continue
-            if (pending && start <= pending.end) pending.end = stop
-            else {
-              if (pending) yield count(pending)
-              pending = { start, end: stop }
-            }
+            yield count({ start, end: stop })
+            done = stop
           }
-          if (fsEnd < end) {
-            if (pending && pending.end >= fsEnd) pending.end = end
-            else {
-              if (pending) yield count(pending)
-              pending = { start: fsEnd, end }
-            }
-          }
-          if (pending) yield count(pending)
+          if (fsEnd < end) yield count({ start: Math.max(fsEnd, done), end })
         } else if (p.size > 0) yield count({ start: p.start, end })
         at = end
         onPartitionDone?.(report)

@@ -58,3 +58,22 @@ t.test('no table understood: the whole card, with the reason', async (t) => {
   t.same((await collect(plan)).extents, [{ start: 0, end: 8192 }])
   t.same((await collect(await planReads(memReader(Buffer.alloc(0))))).extents, [], 'an empty source: nothing to read')
 })
+
+t.test('a group bitmap is read only when the reader has taken the blocks before it (live filesystems)', async (t) => {
+  const dir = tmp(t)
+  const file = path.join(dir, 'card.img')
+  sh(`head -c 40M /dev/urandom > '${dir}/big.bin' && mkdir '${dir}/c' && split -b 4M '${dir}/big.bin' '${dir}/c/part-'`)
+  sh(`truncate -s 72M '${file}' && printf 'label: dos\\nstart=2048, size=131072\\n' | sfdisk -q --no-reread --no-tell-kernel '${file}'`)
+  sh(`mkfs.ext4 -q -F -b 4096 -g 2048 -E offset=${MIB},nodiscard -d '${dir}/c' '${file}' 64M`)
+  const inner = memReader(readFileSync(file))
+  let reads = 0
+  const counting = { ...inner, read: (o: number, n: number) => ((reads += 1), inner.read(o, n)) }
+  const plan = await planReads(counting)
+  const atPlan = reads
+  const seen: number[] = []
+  for await (const e of plan.extents()) if (e.start >= MIB) seen.push(reads)
+  const groups = 8
+  t.ok(reads - atPlan >= 2 * groups, `each group's descriptor and bitmap read during the walk (${reads - atPlan} reads)`)
+  t.ok(seen[0]! <= atPlan + 2, 'the filesystem\'s first blocks are handed out before later groups are read')
+  t.ok(new Set(seen).size >= groups, `reads interleave with the blocks handed out (${new Set(seen).size} distinct points)`)
+})
