@@ -6,6 +6,8 @@ import { errnoText } from '../read-source.js'
 export interface ByteReader {
   readonly path: string
   readonly size: number
+  /** Where offset 0 lies on the card (a partition's start), for error messages. */
+  readonly base?: number
   /** Exactly `length` bytes at `offset`; a short read is a SourceReadError. */
   read(offset: number, length: number): Promise<Buffer>
 }

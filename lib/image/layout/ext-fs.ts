@@ -1,3 +1,4 @@
+import { SourceReadError } from '../../errors.js'
 import type { ByteReader } from './byte-reader.js'
 import type { FsProbe } from './fs-probe.js'
 
@@ -195,7 +196,7 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
       for (let group = 0; group < g.groups; group++) {
         // Its descriptor again, then its bitmap: a group first used during the image loses BLOCK_UNINIT.
         const d = (await readDescriptors(group, 1))[0]!
-        if (outside(d)) throw new RangeError(`group ${group}'s descriptor changed to point past the end of the filesystem`)
+        if (outside(d)) throw new SourceReadError(part.path, (part.base ?? 0) + gdtStart + group * g.descSize, `group ${group}'s descriptor changed to point past the end of the filesystem while it was read`)
         const start = g.firstDataBlock + group * g.blocksPerGroup
         const end = Math.min(g.blocksCount, start + g.blocksPerGroup)
         const runs =

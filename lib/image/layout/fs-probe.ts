@@ -22,6 +22,7 @@ export function partitionReader(src: ByteReader, start: number, size: number): B
   return {
     path: src.path,
     size,
+    base: (src.base ?? 0) + start,
     read(offset, length) {
       if (offset < 0 || offset + length > size) return Promise.reject(new RangeError(`read of ${length} bytes at ${offset} is outside the partition (${size} bytes)`))
       return src.read(start + offset, length)

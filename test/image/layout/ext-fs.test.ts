@@ -2,6 +2,7 @@ import t from 'tap'
 import { mkdirSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs'
 import path from 'node:path'
 import { bitmapRuns, probeExt } from '../../../lib/image/layout/ext-fs.js'
+import { SourceReadError } from '../../../lib/errors.js'
 import { mixedContent, sh } from '../../helpers/image.js'
 import { tmp } from '../../helpers/tmp.js'
 import { memReader } from './mem-reader.js'
@@ -106,7 +107,7 @@ t.test('ext: a descriptor that changes under a live filesystem stops the read in
   fs.writeUInt32LE(0xffffff, 4096 + 64) // after the probe, before the walk reaches group 1
   await t.rejects(async () => {
     for await (const _ of probe.used());
-  }, new RangeError("group 1's descriptor changed to point past the end of the filesystem"))
+  }, new SourceReadError('mem', 4096 + 64, "group 1's descriptor changed to point past the end of the filesystem while it was read"))
 })
 
 t.test('bitmapRuns: bit i, least significant first, is block start + i', (t) => {
