@@ -5,14 +5,15 @@ import type { Extent } from '../image/layout/extent.js'
 import type { ImageManifest } from '../image/manifest.js'
 import { bmapPathFor } from '../image/naming.js'
 
-// Reads the .bmap beside an image for restore --bmap: its own checksum must hold
-// (bmaptool's rule: SHA-256 of the file with that field all zeros), it must be the
-// one the manifest recorded, and its size must be the image's. Returns the mapped
-// byte ranges, sorted, each with its SHA-256.
+// A mapped range of the image in bytes, with the SHA-256 the .bmap gives it.
 export interface MappedRange extends Extent {
   readonly sha256: string
 }
 
+// Reads the .bmap beside an image for restore --bmap: its own checksum must hold
+// (bmaptool's rule: SHA-256 of the file with that field all zeros), it must be the
+// one the manifest recorded, and its size must be the image's. Returns the mapped
+// byte ranges, sorted.
 export async function readBmap(file: string, m: ImageManifest): Promise<MappedRange[]> {
   const where = bmapPathFor(file)
   const fail = (reason: string, cause?: unknown) => new BmapUnusableError(file, where, reason, { cause })
@@ -29,6 +30,7 @@ export async function readBmap(file: string, m: ImageManifest): Promise<MappedRa
   if (m.layout && createHash('sha256').update(text).digest('hex') !== m.layout.bmap.sha256) throw fail('it is not the .bmap the manifest recorded')
   const blockSize = Number(field('BlockSize'))
   const imageSize = Number(field('ImageSize'))
+  if (!(blockSize > 0)) throw fail('it has no block size')
   if (imageSize !== m.raw.bytes) throw fail(`it describes an image of ${imageSize} bytes, the manifest ${m.raw.bytes}`)
   const ranges: MappedRange[] = []
   for (const r of text.matchAll(/<Range chksum="([0-9a-f]{64})">\s*(\d+)(?:-(\d+))?\s*<\/Range>/g)) {
