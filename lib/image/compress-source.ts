@@ -39,9 +39,11 @@ export interface CompressHooks {
   write(member: Member): Promise<void>
 }
 
-// The image job's engine, shared with bench/tune: read chunks → compress on workers
-// → members in source order. At most 2 x workers chunks are in memory, whatever the
-// source size and however slow `write` is. Benchmark before editing (bench/compare.ts).
+// The image job's engine, shared with bench/tune: read chunks (all, or the used ones
+// with `extents`) → compress on workers → members in source order. At most
+// 2 x workers data chunks are in memory (free-space chunks hold only their cached
+// ~1 KiB member), whatever the source size and however slow `write` is.
+// Benchmark before editing (bench/compare.ts).
 export async function compressSource(source: Source, opts: CompressSourceOptions, hooks: CompressHooks): Promise<{ peakChunksInMemory: number }> {
   const maxInFlight = 2 * opts.workers
   const buffers = new BufferPool(opts.chunkSize, maxInFlight)
