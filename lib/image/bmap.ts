@@ -44,14 +44,9 @@ export class BmapBuilder {
     }
   }
 
-  // Bytes in mapped blocks (what `bmaptool copy` writes).
-  get mappedBytes(): number {
-    this.close()
-    return this.ranges.reduce((n, r) => n + Math.min((r.last + 1) * BMAP_BLOCK, this.imageSize) - r.first * BMAP_BLOCK, 0)
-  }
-
-  // The finished file's text; its BmapFileChecksum is the SHA-256 of the text with that field all zeros.
-  text(): string {
+  // Ends the pass: the file's text (its BmapFileChecksum is the SHA-256 of the text
+  // with that field all zeros) and the bytes in mapped blocks (what `bmaptool copy` writes).
+  finish(): { text: string; mappedBytes: number } {
     this.close()
     const blocks = Math.ceil(this.imageSize / BMAP_BLOCK)
     const mapped = this.ranges.reduce((n, r) => n + r.last - r.first + 1, 0)
@@ -74,7 +69,8 @@ export class BmapBuilder {
       '</bmap>',
       '',
     ].join('\n')
-    return draft.replace('0'.repeat(64), createHash('sha256').update(draft).digest('hex'))
+    const mappedBytes = this.ranges.reduce((n, r) => n + Math.min((r.last + 1) * BMAP_BLOCK, this.imageSize) - r.first * BMAP_BLOCK, 0)
+    return { text: draft.replace('0'.repeat(64), createHash('sha256').update(draft).digest('hex')), mappedBytes }
   }
 
   private close(): void {

@@ -36,7 +36,7 @@ async function choosePlan(source: Source, opts: ImageJobOptions, ctx: ImageJobCo
     ctx.log.info('reading every byte of the card (full = true)')
     return undefined
   }
-  const plan = await planReads(handleReader(source.path, source.handle, source.size), { skipTail: opts.skipTail })
+  const plan = await planReads(handleReader(source), { skipTail: opts.skipTail })
   if (plan.scheme === 'none') {
     ctx.log.warn({ reason: plan.reason }, `partition table not understood (${plan.reason}): reading the whole card`)
     return undefined

@@ -61,23 +61,29 @@ export async function* readChunks(source: Source, size: number, chunkSize: numbe
   for (let index = 0; offset < size || index === 0; index++) {
     const want = Math.min(chunkSize, size - offset)
     const buf = await pool.acquire()
-    let got = 0
-    while (got < want) {
-      let n: number
-      try {
-        ;({ bytesRead: n } = await source.handle.read(buf, got, want - got, offset + got))
-      } catch (err) {
-        pool.release(buf)
-        throw new SourceReadError(source.path, offset + got, errnoText(err), { cause: err })
-      }
-      if (n === 0) {
-        pool.release(buf)
-        throw new SourceReadError(source.path, offset + got, `ended early: expected ${source.size} bytes`)
-      }
-      got += n
+    try {
+      await readFully(source, buf, 0, want, offset)
+    } catch (err) {
+      pool.release(buf)
+      throw err
     }
     yield { index, offset, data: buf.subarray(0, want) }
     offset += want
+  }
+}
+
+// Fills buf[at, at + length) from the source at `position`: a failed or short read
+// is a SourceReadError naming the byte (the full and the used-block read paths, the layout parsers).
+export async function readFully(source: Pick<Source, 'path' | 'size' | 'handle'>, buf: Buffer, at: number, length: number, position: number): Promise<void> {
+  for (let got = 0; got < length; ) {
+    let n: number
+    try {
+      ;({ bytesRead: n } = await source.handle.read(buf, at + got, length - got, position + got))
+    } catch (err) {
+      throw new SourceReadError(source.path, position + got, errnoText(err), { cause: err })
+    }
+    if (n === 0) throw new SourceReadError(source.path, position + got, `ended early: expected ${source.size} bytes`)
+    got += n
   }
 }
 

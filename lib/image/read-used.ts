@@ -1,7 +1,6 @@
-import { readFully } from './layout/byte-reader.js'
 import type { Extent } from './layout/extent.js'
 import type { BufferPool } from './buffer-pool.js'
-import type { RawChunk, Source } from './read-source.js'
+import { readFully, type RawChunk, type Source } from './read-source.js'
 
 // Pieces closer than this are read in one request and the bytes between zeroed:
 // fewer, larger reads suit SD cards better than many 4 KiB ones.
@@ -50,7 +49,7 @@ async function fillChunk(source: Source, buf: Buffer, offset: number, end: numbe
     let j = i
     while (j + 1 < pieces.length && pieces[j + 1]!.start - pieces[j]!.end < COALESCE_BYTES) j++
     const from = pieces[i]!.start
-    await readFully(source.path, source.handle, buf, from - offset, pieces[j]!.end - from, from)
+    await readFully(source, buf, from - offset, pieces[j]!.end - from, from)
     i = j + 1
   }
   let at = offset

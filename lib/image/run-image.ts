@@ -124,14 +124,14 @@ async function withCommands<T>(opts: ImageJobOptions, ctx: ImageJobContext, read
 // Writes the .bmap beside the image (before the manifest, which stays last) and
 // returns the manifest's layout section.
 async function writeBmap(file: string, used: NonNullable<PassResult['used']>, readBytes: number): Promise<ImageLayout> {
-  const text = used.bmap.text()
+  const { text, mappedBytes } = used.bmap.finish()
   const bmapFile = bmapPathFor(file)
   await writeFileAtomic(bmapFile, text)
   return {
     scheme: used.plan.scheme as 'mbr' | 'gpt',
     usedBytes: readBytes,
     minCardBytes: used.plan.minCardBytes,
-    bmap: { file: path.basename(bmapFile), mappedBytes: used.bmap.mappedBytes, sha256: createHash('sha256').update(text).digest('hex') },
+    bmap: { file: path.basename(bmapFile), mappedBytes, sha256: createHash('sha256').update(text).digest('hex') },
     partitions: used.plan.partitions.map((p) => ({ ...p, fs: p.fs ?? null })),
   }
 }

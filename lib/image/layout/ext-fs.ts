@@ -25,6 +25,8 @@ export interface ExtGeometry {
   readonly firstDataBlock: number
   readonly blocksPerGroup: number
   readonly groups: number
+  /** 64-bit descriptors carry the high halves of block numbers. */
+  readonly is64: boolean
   readonly descSize: number
   readonly gdtBlocks: number
   readonly reservedGdtBlocks: number
@@ -80,6 +82,7 @@ export function parseExtSuperblock(sb: Buffer, partitionSize: number): { fs: str
       firstDataBlock,
       blocksPerGroup,
       groups,
+      is64,
       descSize,
       gdtBlocks: Math.ceil((groups * descSize) / blockSize),
       reservedGdtBlocks: sb.readUInt16LE(0xce),
@@ -175,11 +178,10 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
   if (parsed.whole) return { fs: parsed.fs, whole: parsed.whole }
   const g = parsed.geometry!
   const bs = g.blockSize
-  const is64 = g.descSize > 32 || (sb.readUInt32LE(0x60) & INCOMPAT_64BIT) !== 0
   const gdtStart = (g.firstDataBlock + 1) * bs
   const readDescriptors = async (first: number, count: number) => {
     const b = await part.read(gdtStart + first * g.descSize, count * g.descSize)
-    return Array.from({ length: count }, (_, i) => descriptorAt(b, i * g.descSize, is64))
+    return Array.from({ length: count }, (_, i) => descriptorAt(b, i * g.descSize, g.is64))
   }
   const outside = (d: Descriptor) => [d.blockBitmap, d.inodeBitmap, d.inodeTable + g.inodeTableBlocks - 1].some((b) => b >= g.blocksCount)
   const all = await readDescriptors(0, g.groups)
