@@ -26,7 +26,8 @@ export interface PassResult {
 export function partitionLine(r: PartitionReport): string {
   const what = `partition ${r.number} (${r.fs ?? `type ${r.type}`}, ${formatBytes(r.size)})`
   if (r.method === 'whole') return `${what}: read whole, ${formatBytes(r.readBytes)} (${r.reason})`
-  return `${what}: read ${formatBytes(r.readBytes)} in use, ${formatBytes(r.size - r.readBytes)} free written as zeros`
+  const doubts = r.notes?.length ? `; read whole where in doubt: ${r.notes.join('; ')}` : ''
+  return `${what}: read ${formatBytes(r.readBytes)} in use, ${formatBytes(r.size - r.readBytes)} free written as zeros${doubts}`
 }
 
 // Which bytes to read: every one with --full, else the partition plan; a table

@@ -25,6 +25,8 @@ export interface ManifestPartition {
   readonly fs: string | null
   readonly method: 'used' | 'whole'
   readonly reason?: string
+  /** Doubts that made parts of the partition be read whole. */
+  readonly notes?: readonly string[]
   readonly readBytes: number
 }
 

@@ -1,5 +1,7 @@
 import { SourceReadError } from '../../errors.js'
 import type { ByteReader } from './byte-reader.js'
+import { crc16 } from '../../util/crc16.js'
+import { crc32cLe } from '../../util/crc32c.js'
 import type { FsProbe } from './fs-probe.js'
 
 // Feature bits this reader understands (see the ext4 disk layout). A filesystem with
@@ -16,6 +18,11 @@ const RO_SPARSE_SUPER = 0x1
 const RO_GDT_CSUM = 0x10
 const RO_METADATA_CSUM = 0x400
 const BG_BLOCK_UNINIT = 0x2
+const INCOMPAT_FLEX_BG = 0x200
+const INCOMPAT_CSUM_SEED = 0x2000
+const STATE_ERRORS = 0x2
+// 1 M groups of 64-byte descriptors (128 TiB at 4 KiB blocks): a bound on what is allocated.
+const MAX_GDT_BYTES = 64 * 2 ** 20
 
 // The superblock fields the block map needs.
 export interface ExtGeometry {
@@ -31,10 +38,18 @@ export interface ExtGeometry {
   readonly gdtBlocks: number
   readonly reservedGdtBlocks: number
   readonly inodeTableBlocks: number
-  /** BLOCK_UNINIT is only meaningful with group descriptor checksums. */
+  /** BLOCK_UNINIT is only meaningful with group descriptor checksums (the kernel ignores it otherwise). */
   readonly uninitFlags: boolean
+  /** Which checksums the descriptors and bitmaps carry. */
+  readonly csum: 'crc32c' | 'crc16' | 'none'
+  /** The metadata_csum seed (crc32c of the UUID, or s_checksum_seed); the UUID for crc16. */
+  readonly csumSeed: number
+  readonly uuid: Buffer
+  readonly flexBg: boolean
   readonly hasSuper: (group: number) => boolean
 }
+
+type Parsed = { fs: string; geometry?: ExtGeometry; whole?: string }
 
 function bits(mask: number, names: Record<number, string>): string {
   const out: string[] = []
@@ -47,32 +62,64 @@ function isPowerOf(n: number, base: number): boolean {
   return n === 1
 }
 
-// Parses the superblock at byte 1024; undefined when there is no ext magic.
-export function parseExtSuperblock(sb: Buffer, partitionSize: number): { fs: string; geometry?: ExtGeometry; whole?: string } | undefined {
+const isPowerOf2 = (n: number) => n > 0 && Number.isInteger(n) && (n & (n - 1)) === 0
+
+// The superblock's own checksum (metadata_csum): crc32c of its first 1020 bytes.
+export function superblockChecksum(sb: Buffer): number {
+  return crc32cLe(0xffffffff, sb.subarray(0, 0x3fc))
+}
+
+// Parses the superblock at byte 1024; undefined when there is no ext magic. Every
+// field the map depends on is checked against the others (what e2fsck checks first):
+// on-disk metadata is evidence, and a card whose superblock disagrees with itself
+// is read whole, with the reason.
+export function parseExtSuperblock(sb: Buffer, partitionSize: number): Parsed | undefined {
   if (sb.readUInt16LE(0x38) !== 0xef53) return undefined
   const compat = sb.readUInt32LE(0x5c)
   const incompat = sb.readUInt32LE(0x60)
   const ro = sb.readUInt32LE(0x64)
   const fs = incompat & (INCOMPAT_EXTENTS | INCOMPAT_64BIT) ? 'ext4' : compat & COMPAT_JOURNAL ? 'ext3' : 'ext2'
+  const whole = (reason: string): Parsed => ({ fs, whole: reason })
+  if (ro & RO_METADATA_CSUM && (sb[0x175] !== 1 || superblockChecksum(sb) !== sb.readUInt32LE(0x3fc))) return whole('the superblock checksum is wrong')
   const unknown = [bits(incompat & ~INCOMPAT_KNOWN, INCOMPAT_NAMES), bits(ro & ~RO_COMPAT_KNOWN, RO_COMPAT_NAMES)].filter(Boolean).join(', ')
-  if (unknown) return { fs, whole: `feature not understood: ${unknown}` }
+  if (unknown) return whole(`feature not understood: ${unknown}`)
+  if (sb.readUInt16LE(0x3a) & STATE_ERRORS || sb.readUInt32LE(0x194) > 0) {
+    return whole(`the superblock records filesystem errors (state 0x${sb.readUInt16LE(0x3a).toString(16)}, ${sb.readUInt32LE(0x194)} errors): the card is suspect`)
+  }
   const logBlock = sb.readUInt32LE(0x18)
-  if (logBlock > 6) return { fs, whole: `block size 2^${10 + logBlock} is not understood` }
+  if (logBlock > 6) return whole(`block size 2^${10 + logBlock} is not understood`)
   const blockSize = 1024 << logBlock
   const is64 = (incompat & INCOMPAT_64BIT) !== 0
   const blocksCount = sb.readUInt32LE(0x4) + (is64 ? sb.readUInt32LE(0x150) * 2 ** 32 : 0)
   const freeBlocks = sb.readUInt32LE(0xc) + (is64 ? sb.readUInt32LE(0x158) * 2 ** 32 : 0)
   const firstDataBlock = sb.readUInt32LE(0x14)
   const blocksPerGroup = sb.readUInt32LE(0x20)
+  const inodesCount = sb.readUInt32LE(0x0)
   const inodesPerGroup = sb.readUInt32LE(0x28)
   const inodeSize = sb.readUInt32LE(0x4c) >= 1 ? sb.readUInt16LE(0x58) : 128
   const descSize = is64 ? sb.readUInt16LE(0xfe) : 32
-  if (blocksPerGroup === 0 || blocksPerGroup > 8 * blockSize || descSize < 32 || inodeSize < 128) return { fs, whole: 'the superblock geometry is not understood' }
-  if (blocksCount * blockSize > partitionSize) return { fs, whole: `the filesystem (${blocksCount * blockSize} bytes) is larger than its partition (${partitionSize})` }
+  const reservedGdtBlocks = sb.readUInt16LE(0xce)
+  if (blocksPerGroup === 0 || blocksPerGroup > 8 * blockSize || blocksPerGroup % 8 !== 0 || inodeSize < 128 || inodeSize > blockSize || !isPowerOf2(inodeSize)) {
+    return whole('the superblock geometry is not understood')
+  }
+  if (firstDataBlock !== (blockSize === 1024 ? 1 : 0)) return whole(`first data block ${firstDataBlock} does not fit ${blockSize}-byte blocks`)
+  if (is64 && (descSize < 64 || descSize > 1024 || !isPowerOf2(descSize))) return whole(`descriptor size ${descSize} is not valid for a 64bit filesystem`)
+  if (blocksCount <= firstDataBlock) return whole(`the block count ${blocksCount} leaves no data blocks`)
+  if (blocksCount * blockSize > partitionSize) return whole(`the filesystem (${blocksCount * blockSize} bytes) is larger than its partition (${partitionSize})`)
   const groups = Math.ceil((blocksCount - firstDataBlock) / blocksPerGroup)
+  if (inodesPerGroup === 0 || inodesPerGroup > 8 * blockSize || inodesCount !== groups * inodesPerGroup) {
+    return whole(`${inodesCount} inodes do not match ${groups} groups of ${inodesPerGroup}`)
+  }
+  const gdtBlocks = Math.ceil((groups * descSize) / blockSize)
+  // Without meta_bg the descriptors and their reserve sit in group 0 behind the superblock.
+  if (reservedGdtBlocks > blockSize / 4 || 1 + gdtBlocks + reservedGdtBlocks > blocksPerGroup || groups * descSize > MAX_GDT_BYTES) {
+    return whole(`${groups} groups of ${descSize}-byte descriptors (+${reservedGdtBlocks} reserved blocks) do not fit in group 0`)
+  }
   const backups = [sb.readUInt32LE(0x24c), sb.readUInt32LE(0x250)]
   const hasSuper = (g: number) =>
     compat & COMPAT_SPARSE_SUPER2 ? g === 0 || backups.includes(g) : !(ro & RO_SPARSE_SUPER) || g <= 1 || isPowerOf(g, 3) || isPowerOf(g, 5) || isPowerOf(g, 7)
+  const uuid = Buffer.from(sb.subarray(0x68, 0x78))
+  const csum = ro & RO_METADATA_CSUM ? 'crc32c' : ro & RO_GDT_CSUM ? 'crc16' : 'none'
   return {
     fs,
     geometry: {
@@ -84,10 +131,14 @@ export function parseExtSuperblock(sb: Buffer, partitionSize: number): { fs: str
       groups,
       is64,
       descSize,
-      gdtBlocks: Math.ceil((groups * descSize) / blockSize),
-      reservedGdtBlocks: sb.readUInt16LE(0xce),
+      gdtBlocks,
+      reservedGdtBlocks,
       inodeTableBlocks: Math.ceil((inodesPerGroup * inodeSize) / blockSize),
-      uninitFlags: (ro & (RO_GDT_CSUM | RO_METADATA_CSUM)) !== 0,
+      uninitFlags: csum !== 'none',
+      csum,
+      csumSeed: incompat & INCOMPAT_CSUM_SEED ? sb.readUInt32LE(0x270) : crc32cLe(0xffffffff, uuid),
+      uuid,
+      flexBg: (incompat & INCOMPAT_FLEX_BG) !== 0,
       hasSuper,
     },
   }
@@ -98,16 +149,51 @@ interface Descriptor {
   readonly inodeBitmap: number
   readonly inodeTable: number
   readonly flags: number
+  readonly freeBlocks: number
+  readonly blockBitmapCsum: number
+  /** Whether the descriptor's own checksum holds (true when the filesystem has none). */
+  readonly csumOk: boolean
 }
 
-function descriptorAt(b: Buffer, at: number, is64: boolean): Descriptor {
-  const hi = (o: number) => (is64 ? b.readUInt32LE(at + o) * 2 ** 32 : 0)
-  return {
-    blockBitmap: b.readUInt32LE(at) + hi(0x20),
-    inodeBitmap: b.readUInt32LE(at + 4) + hi(0x24),
-    inodeTable: b.readUInt32LE(at + 8) + hi(0x28),
-    flags: b.readUInt16LE(at + 0x12),
+// A descriptor's checksum as e2fsprogs' ext2fs_group_desc_csum computes it.
+function descriptorChecksum(g: ExtGeometry, group: number, desc: Buffer): number {
+  const num = Buffer.alloc(4)
+  num.writeUInt32LE(group)
+  if (g.csum === 'crc32c') {
+    const d = Buffer.from(desc)
+    d.writeUInt16LE(0, 0x1e)
+    return crc32cLe(crc32cLe(g.csumSeed, num), d) & 0xffff
   }
+  const head = crc16(crc16(crc16(0xffff, g.uuid), num), desc.subarray(0, 0x1e))
+  return desc.length > 0x20 ? crc16(head, desc.subarray(0x20)) : head
+}
+
+function descriptorAt(g: ExtGeometry, b: Buffer, at: number, group: number): Descriptor {
+  const wide = g.is64 && g.descSize >= 64
+  const hi32 = (o: number) => (wide ? b.readUInt32LE(at + o) * 2 ** 32 : 0)
+  const hi16 = (o: number) => (wide ? b.readUInt16LE(at + o) * 65536 : 0)
+  const raw = b.subarray(at, at + g.descSize)
+  return {
+    blockBitmap: b.readUInt32LE(at) + hi32(0x20),
+    inodeBitmap: b.readUInt32LE(at + 4) + hi32(0x24),
+    inodeTable: b.readUInt32LE(at + 8) + hi32(0x28),
+    flags: b.readUInt16LE(at + 0x12),
+    freeBlocks: b.readUInt16LE(at + 0xc) + hi16(0x2c),
+    blockBitmapCsum: b.readUInt16LE(at + 0x18) + hi16(0x38),
+    csumOk: g.csum === 'none' || descriptorChecksum(g, group, raw) === b.readUInt16LE(at + 0x1e),
+  }
+}
+
+// What is wrong with where a descriptor puts its group's metadata, if anything:
+// inside the filesystem, and inside its own group unless flex_bg lets it move.
+function misplaced(g: ExtGeometry, d: Descriptor, group: number): string | undefined {
+  const last = d.inodeTable + g.inodeTableBlocks - 1
+  if ([d.blockBitmap, d.inodeBitmap, last].some((b) => b >= g.blocksCount)) return 'points past the end of the filesystem'
+  if ([d.blockBitmap, d.inodeBitmap, d.inodeTable].some((b) => b < g.firstDataBlock)) return 'points before the first data block'
+  if (g.flexBg) return undefined
+  const start = g.firstDataBlock + group * g.blocksPerGroup
+  const end = Math.min(g.blocksCount, start + g.blocksPerGroup)
+  return [d.blockBitmap, d.inodeBitmap, d.inodeTable, last].some((b) => b < start || b >= end) ? 'puts its metadata outside its group (no flex_bg)' : undefined
 }
 
 // The allocated blocks of one group as runs of block numbers, from its bitmap.
@@ -166,9 +252,42 @@ function uninitRuns(g: ExtGeometry, group: number, start: number, end: number, m
   return runs.sort((x, y) => x[0] - y[0])
 }
 
+// Bits set in each byte value: a bitmap's free count is compared with its descriptor's.
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, v) => {
+  let n = 0
+  for (let x = v; x; x >>= 1) n += x & 1
+  return n
+})
+
+function setBits(bitmap: Buffer, n: number): number {
+  let count = 0
+  const whole = n >> 3
+  for (let i = 0; i < whole; i++) count += POPCOUNT[bitmap[i]!]!
+  for (let bit = whole * 8; bit < n; bit++) if (bitmap[bit >> 3]! & (1 << (bit & 7))) count++
+  return count
+}
+
+// Why a group's block bitmap cannot be trusted, or undefined: its checksum
+// (metadata_csum), its free count against the descriptor's, and the group's own
+// metadata (superblock backup, descriptors, bitmaps, inode tables) marked in use.
+function bitmapDoubt(g: ExtGeometry, d: Descriptor, bitmap: Buffer, start: number, blocks: number, required: ReadonlyArray<readonly [number, number]>): string | undefined {
+  if (g.csum === 'crc32c') {
+    const sum = crc32cLe(g.csumSeed, bitmap.subarray(0, g.blocksPerGroup / 8))
+    const wide = g.is64 && g.descSize >= 64
+    if ((wide ? sum : sum & 0xffff) !== d.blockBitmapCsum) return 'block bitmap checksum is wrong'
+  }
+  const free = blocks - setBits(bitmap, blocks)
+  if (free !== d.freeBlocks) return `block bitmap shows ${free} free blocks, the descriptor ${d.freeBlocks}`
+  for (const [a, b] of required) {
+    for (let x = a; x < b; x++) if (!(bitmap[(x - start) >> 3]! & (1 << ((x - start) & 7)))) return `block bitmap marks metadata block ${x} free`
+  }
+  return undefined
+}
+
 // ext2/3/4: reads the superblock now; the returned `used()` walks the groups,
 // reading each group's descriptor and bitmap just before yielding its blocks, so
-// on a mounted filesystem the map is as fresh as the read that follows it.
+// on a mounted filesystem the map is as fresh as the read that follows it. A group
+// whose descriptor or bitmap is in doubt is read whole, and `note` says why.
 // Benchmark before editing (bench/compare.ts).
 export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
   if (part.size < 2048) return undefined
@@ -181,31 +300,47 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
   const gdtStart = (g.firstDataBlock + 1) * bs
   const readDescriptors = async (first: number, count: number) => {
     const b = await part.read(gdtStart + first * g.descSize, count * g.descSize)
-    return Array.from({ length: count }, (_, i) => descriptorAt(b, i * g.descSize, g.is64))
+    return Array.from({ length: count }, (_, i) => descriptorAt(g, b, i * g.descSize, first + i))
   }
-  const outside = (d: Descriptor) => [d.blockBitmap, d.inodeBitmap, d.inodeTable + g.inodeTableBlocks - 1].some((b) => b >= g.blocksCount)
   const all = await readDescriptors(0, g.groups)
-  const bad = all.findIndex(outside)
-  if (bad >= 0) return { fs: parsed.fs, whole: `group ${bad}'s descriptor points past the end of the filesystem` }
+  for (const [i, d] of all.entries()) {
+    const where = misplaced(g, d, i)
+    if (where) return { fs: parsed.fs, whole: `group ${i}'s descriptor ${where}` }
+    if (!d.csumOk) return { fs: parsed.fs, whole: `group ${i}'s descriptor checksum is wrong` }
+  }
   const meta = metadataRuns(g, all)
   return {
     fs: parsed.fs,
     bytes: g.blocksCount * bs,
-    estimatedUsed: (g.blocksCount - g.freeBlocks) * bs,
-    async *used() {
+    estimatedUsed: (g.blocksCount - Math.min(g.freeBlocks, g.blocksCount)) * bs,
+    async *used(note) {
       // Block 0 (boot sector, and the superblock with 1 KiB blocks) precedes group 0.
       yield { start: 0, end: Math.max(2048, g.firstDataBlock * bs) }
       for (let group = 0; group < g.groups; group++) {
         // Its descriptor again, then its bitmap: a group first used during the image loses BLOCK_UNINIT.
         const d = (await readDescriptors(group, 1))[0]!
-        if (outside(d)) throw new SourceReadError(part.path, (part.base ?? 0) + gdtStart + group * g.descSize, `group ${group}'s descriptor changed to point past the end of the filesystem while it was read`)
+        const where = misplaced(g, d, group)
+        if (where) throw new SourceReadError(part.path, (part.base ?? 0) + gdtStart + group * g.descSize, `group ${group}'s descriptor changed while it was read and now ${where}`)
         const start = g.firstDataBlock + group * g.blocksPerGroup
         const end = Math.min(g.blocksCount, start + g.blocksPerGroup)
-        const runs =
-          g.uninitFlags && d.flags & BG_BLOCK_UNINIT
-            ? uninitRuns(g, group, start, end, meta)
-            : bitmapRuns(await part.read(d.blockBitmap * bs, bs), start, end - start)
-        for (const [a, b] of runs) yield { start: a * bs, end: b * bs }
+        const required = uninitRuns(g, group, start, end, meta)
+        let doubt: string | undefined
+        let runs: Array<[number, number]>
+        if (!d.csumOk) doubt = 'descriptor checksum is wrong'
+        else if (g.uninitFlags && d.flags & BG_BLOCK_UNINIT) {
+          const inUse = required.reduce((n, [a, b]) => n + b - a, 0)
+          if (end - start - inUse !== d.freeBlocks) doubt = `uninitialised group counts ${d.freeBlocks} free blocks, its metadata leaves ${end - start - inUse}`
+          runs = required
+        } else {
+          const bitmap = await part.read(d.blockBitmap * bs, bs)
+          doubt = bitmapDoubt(g, d, bitmap, start, end - start, required)
+          runs = bitmapRuns(bitmap, start, end - start)
+        }
+        if (doubt) {
+          note?.(`group ${group} read whole: ${doubt}`)
+          runs = [[start, end]]
+        }
+        for (const [a, b] of runs!) yield { start: a * bs, end: b * bs }
       }
     },
   }

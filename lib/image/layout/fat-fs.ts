@@ -12,37 +12,60 @@ export interface FatGeometry {
   readonly bytesPerSector: number
   readonly clusterBytes: number
   readonly fatOffset: number
+  /** Bytes of one FAT copy. */
   readonly fatBytes: number
+  readonly fats: number
   readonly dataOffset: number
   readonly clusters: number
   readonly totalBytes: number
+  /** FAT32: the root directory's first cluster, and the backup boot sector (0: none). */
+  readonly rootCluster?: number
+  readonly backupBoot?: number
 }
 
-// Parses a FAT boot sector; undefined when it is not one (the cluster count decides
-// FAT12/16/32, as the specification says, not the label).
-export function parseFatBootSector(b: Buffer): FatGeometry | undefined {
+// Linux's largest cluster counts (fs/fat: MAX_FAT12, MAX_FAT16, MAX_FAT32).
+const MAX_CLUSTERS = { FAT12: 0xff4, FAT16: 0xfff4, FAT32: 0x0ffffff6 } as const
+
+export type FatBoot = FatGeometry | { readonly whole: string; readonly type: FatGeometry['type'] }
+
+// Parses a FAT boot sector; undefined when it is not one. FAT32 is decided as Linux
+// and fsck.fat decide it (a 16-bit FAT size of 0), FAT12 against FAT16 by the
+// cluster count. Sizes and counts that disagree give `whole` with the reason.
+export function parseFatBootSector(b: Buffer): FatBoot | undefined {
   if (b.readUInt16LE(510) !== 0xaa55 || (b[0] !== 0xeb && b[0] !== 0xe9)) return undefined
   const bps = b.readUInt16LE(11)
   const spc = b[13]!
   const reserved = b.readUInt16LE(14)
   const fats = b[16]!
   const rootEntries = b.readUInt16LE(17)
-  const fatSectors = b.readUInt16LE(22) || b.readUInt32LE(36)
+  const fatSz16 = b.readUInt16LE(22)
+  const fatSectors = fatSz16 || b.readUInt32LE(36)
   const totalSectors = b.readUInt16LE(19) || b.readUInt32LE(32)
   if (![512, 1024, 2048, 4096].includes(bps) || spc === 0 || (spc & (spc - 1)) !== 0 || reserved === 0 || fats === 0 || fatSectors === 0) return undefined
   const rootSectors = Math.ceil((rootEntries * 32) / bps)
   const dataSector = reserved + fats * fatSectors + rootSectors
   if (totalSectors <= dataSector) return undefined
   const clusters = Math.floor((totalSectors - dataSector) / spc)
+  const type: FatGeometry['type'] = fatSz16 === 0 ? 'FAT32' : clusters <= MAX_CLUSTERS.FAT12 ? 'FAT12' : 'FAT16'
+  const whole = (reason: string) => ({ type, whole: reason })
+  if (fats > 4) return whole(`${fats} FAT copies`)
+  if (b[21] !== 0xf0 && b[21]! < 0xf8) return whole(`media byte 0x${b[21]!.toString(16)} is not valid`)
+  if (clusters > MAX_CLUSTERS[type]) return whole(`${clusters} clusters are more than ${type} can address`)
+  if (type === 'FAT32') {
+    const root = b.readUInt32LE(44)
+    if (rootEntries !== 0 || root < 2 || root >= clusters + 2) return whole('the FAT32 root directory fields are not valid')
+  } else if (rootEntries === 0) return whole(`a ${type} without root directory entries`)
   return {
-    type: clusters < 4085 ? 'FAT12' : clusters < 65525 ? 'FAT16' : 'FAT32',
+    type,
     bytesPerSector: bps,
     clusterBytes: spc * bps,
     fatOffset: reserved * bps,
     fatBytes: fatSectors * bps,
+    fats,
     dataOffset: dataSector * bps,
     clusters,
     totalBytes: totalSectors * bps,
+    ...(type === 'FAT32' ? { rootCluster: b.readUInt32LE(44), backupBoot: b.readUInt16LE(50) < reserved ? b.readUInt16LE(50) : 0 } : {}),
   }
 }
 
@@ -54,30 +77,41 @@ export function fatEntry(fat: Buffer, type: FatGeometry['type'], n: number): num
   return n & 1 ? v >> 4 : v & 0xfff
 }
 
+// The BPB fields a backup boot sector must repeat (FAT32: bytes per sector up to
+// the root cluster and FSInfo): a mismatch means one of them is damaged.
+const BPB = [11, 0x34] as const
+
 // FAT12/16/32 boot partitions: the reserved sectors, every FAT copy and the root
-// directory always; of the data area only clusters the first FAT marks in use.
+// directory always; of the data area the clusters that any FAT copy marks in use
+// (a damaged first FAT loses nothing the second one still holds).
 export async function probeFat(part: ByteReader): Promise<FsProbe | undefined> {
   if (part.size < 512) return undefined
-  const g = parseFatBootSector(await part.read(0, 512))
+  const boot = await part.read(0, 512)
+  const g = parseFatBootSector(boot)
   if (!g) return undefined
   const fs = `vfat (${g.type})`
+  if ('whole' in g) return { fs, whole: g.whole }
   if (g.totalBytes > part.size) return { fs, whole: `the filesystem (${g.totalBytes} bytes) is larger than its partition (${part.size})` }
   const entryBits = { FAT12: 12, FAT16: 16, FAT32: 32 }[g.type]
   if (g.fatBytes > MAX_FAT_BYTES || Math.ceil(((g.clusters + 2) * entryBits) / 8) > g.fatBytes) return { fs, whole: 'the FAT is too large to map or too small for its clusters' }
+  if (g.backupBoot) {
+    const copy = await part.read(g.backupBoot * g.bytesPerSector, 512)
+    if (!copy.subarray(...BPB).equals(boot.subarray(...BPB))) return { fs, whole: `the backup boot sector (sector ${g.backupBoot}) disagrees with the boot sector` }
+  }
   // Counted now for the progress estimate; read again just before use (boot partitions are small).
-  const inUse = usedClusters(await part.read(g.fatOffset, g.fatBytes), g)
+  const { inUse } = await usedClusters(part, g)
   return {
     fs,
     bytes: g.totalBytes,
     estimatedUsed: g.dataOffset + inUse * g.clusterBytes + (g.totalBytes - g.dataOffset - g.clusters * g.clusterBytes),
-    async *used(): AsyncGenerator<Extent> {
+    async *used(note): AsyncGenerator<Extent> {
       yield { start: 0, end: g.dataOffset }
-      const fat = await part.read(g.fatOffset, g.fatBytes)
+      const { used, differ } = await usedClusters(part, g)
+      if (differ) note?.(`the FAT copies differ in ${differ} clusters: reading every cluster any copy marks in use`)
       let runStart = -1
       for (let c = 2; c < g.clusters + 2; c++) {
-        const used = fatEntry(fat, g.type, c) !== 0
-        if (used && runStart < 0) runStart = c
-        if (!used && runStart >= 0) {
+        if (used[c] && runStart < 0) runStart = c
+        if (!used[c] && runStart >= 0) {
           yield cluster(g, runStart, c)
           runStart = -1
         }
@@ -90,10 +124,23 @@ export async function probeFat(part: ByteReader): Promise<FsProbe | undefined> {
   }
 }
 
-function usedClusters(fat: Buffer, g: FatGeometry): number {
-  let n = 0
-  for (let c = 2; c < g.clusters + 2; c++) if (fatEntry(fat, g.type, c) !== 0) n++
-  return n
+// The clusters any FAT copy marks in use (plus FAT32's root directory), one copy
+// in memory at a time; `differ` counts the clusters the copies disagree on.
+async function usedClusters(part: ByteReader, g: FatGeometry): Promise<{ used: Uint8Array; inUse: number; differ: number }> {
+  const used = new Uint8Array(g.clusters + 2)
+  let differ = 0
+  for (let copy = 0; copy < g.fats; copy++) {
+    const fat = await part.read(g.fatOffset + copy * g.fatBytes, g.fatBytes)
+    for (let c = 2; c < g.clusters + 2; c++) {
+      const bit = fatEntry(fat, g.type, c) !== 0 ? 1 : 0
+      if (copy > 0 && bit !== (used[c]! & 1)) differ++
+      used[c]! |= bit
+    }
+  }
+  if (g.rootCluster !== undefined) used[g.rootCluster] = 1
+  let inUse = 0
+  for (let c = 2; c < g.clusters + 2; c++) inUse += used[c]!
+  return { used, inUse, differ }
 }
 
 function cluster(g: FatGeometry, from: number, to: number): Extent {

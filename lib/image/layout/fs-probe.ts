@@ -12,8 +12,11 @@ export type FsProbe =
       readonly bytes: number
       /** Bytes in use by the filesystem's own count, for the progress estimate. */
       readonly estimatedUsed: number
-      /** Sorted extents in bytes from the partition's start. */
-      used(): AsyncGenerator<Extent>
+      /**
+       * Sorted extents in bytes from the partition's start. `note` is told each
+       * doubt that made a part be read whole (a bad checksum, counts that disagree).
+       */
+      used(note?: (doubt: string) => void): AsyncGenerator<Extent>
     }
   | { readonly fs: string; readonly whole: string }
 

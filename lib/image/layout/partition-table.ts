@@ -97,7 +97,10 @@ async function readGpt(src: ByteReader): Promise<PartitionTable> {
     const entriesLba = Number(h.readBigUInt64LE(72))
     const count = h.readUInt32LE(80)
     const entrySize = h.readUInt32LE(84)
-    if (entrySize < 128 || count > 4096 || (entriesLba * sector + count * entrySize) > src.size) return none('the GPT entry array is not understood')
+    // Bounded by what a table can hold (UEFI: 128 x 2^n bytes), never by the card's size.
+    if (entrySize < 128 || entrySize > 4096 || (entrySize & (entrySize - 1)) !== 0 || count > 4096 || entriesLba * sector + count * entrySize > src.size) {
+      return none('the GPT entry array is not understood')
+    }
     const table = await src.read(entriesLba * sector, count * entrySize)
     if (crc32(table) !== h.readUInt32LE(88)) return none('the GPT entry array checksum is wrong')
     const parts: Partition[] = []
@@ -114,8 +117,10 @@ async function readGpt(src: ByteReader): Promise<PartitionTable> {
   return none('a protective MBR (type 0xee) without a readable GPT header')
 }
 
-// Sorted by start; refused when a partition runs past the card or two overlap.
+// Sorted by start; refused when there is none (a superfloppy: the filesystem
+// starts in sector 0), when a partition runs past the card or two overlap.
 function checked(scheme: 'mbr' | 'gpt', sectorSize: number, parts: Partition[], size: number): PartitionTable {
+  if (parts.length === 0) return none(`the ${scheme.toUpperCase()} lists no partitions`)
   const sorted = [...parts].sort((a, b) => a.start - b.start)
   for (const [i, p] of sorted.entries()) {
     if (p.start + p.size > size) return none(`partition ${p.number} ends at byte ${p.start + p.size}, past the end of the card (${size})`)

@@ -1,3 +1,4 @@
+import { SourceReadError } from '../../errors.js'
 import type { ByteReader } from './byte-reader.js'
 import { probeExt } from './ext-fs.js'
 import type { Extent } from './extent.js'
@@ -15,6 +16,8 @@ export interface PartitionReport {
   readonly method: 'used' | 'whole'
   /** Why the partition was read whole, when it was. */
   readonly reason?: string
+  /** Doubts that made parts of it be read whole (a bad bitmap checksum, FAT copies that differ). */
+  notes?: string[]
   /** Bytes read from the card; the rest of the partition was written as zeros. */
   readBytes: number
 }
@@ -40,9 +43,25 @@ export interface PlanOptions {
 
 const GPT_BACKUP_SECTORS = 33
 
+// Doubts kept per partition in the log and manifest; the rest are counted.
+const MAX_NOTES = 20
+
+// A parser that fails on metadata it did not foresee reads the partition whole:
+// only a failing card read (SourceReadError) stops the image.
 async function probe(src: ByteReader, p: Partition): Promise<FsProbe | undefined> {
   const part = partitionReader(src, p.start, p.size)
-  return (await probeExt(part)) ?? (await probeFat(part))
+  try {
+    return (await probeExt(part)) ?? (await probeFat(part))
+  } catch (err) {
+    if (err instanceof SourceReadError) throw err
+    return { fs: 'unknown', whole: `its filesystem metadata could not be parsed (${(err as Error).message})` }
+  }
+}
+
+function addNote(report: PartitionReport, note: string): void {
+  const notes = (report.notes ??= [])
+  if (notes.length < MAX_NOTES) notes.push(note)
+  else if (notes.length === MAX_NOTES) notes.push('further doubts not listed')
 }
 
 // Reads the partition table and each partition's superblock or boot sector (not
@@ -88,14 +107,20 @@ export async function planReads(src: ByteReader, opts: PlanOptions = {}): Promis
         if (fs && fs.whole === undefined) {
           // Each run is passed on as soon as it is known (not merged with the next):
           // the reader then reads a group's blocks right after its bitmap.
-          const fsEnd = p.start + fs.bytes
+          let fsEnd = p.start + fs.bytes
           let done = p.start
-          for await (const r of fs.used()) {
-            const start = Math.max(p.start + r.start, done)
-            const stop = Math.min(p.start + r.end, fsEnd)
-            if (stop <= start) continue
-            yield count({ start, end: stop })
-            done = stop
+          try {
+            for await (const r of fs.used((n) => addNote(report, n))) {
+              const start = Math.max(p.start + r.start, done)
+              const stop = Math.min(p.start + r.end, fsEnd)
+              if (stop <= start) continue
+              yield count({ start, end: stop })
+              done = stop
+            }
+          } catch (err) {
+            if (err instanceof SourceReadError) throw err
+            addNote(report, `the map failed at byte ${done - p.start} (${(err as Error).message}): the rest is read whole`)
+            fsEnd = done
           }
           if (fsEnd < end) yield count({ start: Math.max(fsEnd, done), end })
         } else if (p.size > 0) yield count({ start: p.start, end })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { mkdirSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs'
 import path from 'node:path'
-import { bitmapRuns, probeExt } from '../../../lib/image/layout/ext-fs.js'
+import { bitmapRuns, probeExt, superblockChecksum } from '../../../lib/image/layout/ext-fs.js'
 import { SourceReadError } from '../../../lib/errors.js'
 import { mixedContent, sh } from '../../helpers/image.js'
 import { tmp } from '../../helpers/tmp.js'
@@ -32,6 +32,16 @@ function freeBlocks(img: string): Set<number> {
     }
   }
   return free
+}
+
+// A copy of the filesystem with `edit` applied to its superblock and the superblock
+// checksum made right again: what a tool that rewrites the superblock leaves.
+function resealed(fs: Buffer, edit: (sb: Buffer) => void): Buffer {
+  const b = Buffer.from(fs)
+  const sb = b.subarray(1024, 2048)
+  edit(sb)
+  sb.writeUInt32LE(superblockChecksum(sb), 0x3fc)
+  return b
 }
 
 function blocksOf(head: string): number {
@@ -82,14 +92,11 @@ t.test('ext: features that change the layout are read whole, saying which', asyn
   t.match(await probeExt(memReader(makeFs(tmp(t), '-O meta_bg,^resize_inode'))), { fs: 'ext4', whole: 'feature not understood: meta_bg' })
   const fs = makeFs(tmp(t), '', 32)
   t.match(await probeExt(memReader(fs, 16 * 2 ** 20)), { whole: `the filesystem (${32 * 2 ** 20} bytes) is larger than its partition (${16 * 2 ** 20})` })
-  const weird = Buffer.from(fs)
-  weird.writeUInt32LE(7, 1024 + 0x18)
+  const weird = resealed(fs, (sb) => sb.writeUInt32LE(7, 0x18))
   t.match(await probeExt(memReader(weird)), { whole: 'block size 2^17 is not understood' })
-  const geometry = Buffer.from(fs)
-  geometry.writeUInt32LE(0, 1024 + 0x20)
+  const geometry = resealed(fs, (sb) => sb.writeUInt32LE(0, 0x20))
   t.match(await probeExt(memReader(geometry)), { whole: 'the superblock geometry is not understood' })
-  const unknown = Buffer.from(fs)
-  unknown.writeUInt32LE(unknown.readUInt32LE(1024 + 0x64) | 0x40000000, 1024 + 0x64)
+  const unknown = resealed(fs, (sb) => sb.writeUInt32LE(sb.readUInt32LE(0x64) | 0x40000000, 0x64))
   t.match(await probeExt(memReader(unknown)), { whole: 'feature not understood: 0x40000000' })
   // Group 1's block bitmap moved past the end: the descriptor is not trusted.
   const bad = Buffer.from(fs)
@@ -107,7 +114,7 @@ t.test('ext: a descriptor that changes under a live filesystem stops the read in
   fs.writeUInt32LE(0xffffff, 4096 + 64) // after the probe, before the walk reaches group 1
   await t.rejects(async () => {
     for await (const _ of probe.used());
-  }, new SourceReadError('mem', 4096 + 64, "group 1's descriptor changed to point past the end of the filesystem while it was read"))
+  }, new SourceReadError('mem', 4096 + 64, "group 1's descriptor changed while it was read and now points past the end of the filesystem"))
 })
 
 t.test('bitmapRuns: bit i, least significant first, is block start + i', (t) => {
@@ -119,4 +126,95 @@ t.test('bitmapRuns: bit i, least significant first, is block start + i', (t) => 
   t.same(runs([0xff, 0xff], 12), [[100, 112]], 'bits past the group (padding) are ignored')
   t.same(runs([0x0e], 3), [[101, 103]])
   t.end()
+})
+
+// The map of a probe that did not refuse, as a set of block numbers, and the doubts it noted.
+async function mapOf(fs: Buffer, bs: number): Promise<{ used: Set<number>; notes: string[] } | { whole: string }> {
+  const probe = await probeExt(memReader(fs))
+  if (!probe) throw new Error('not ext')
+  if (probe.whole !== undefined) return { whole: probe.whole }
+  const used = new Set<number>()
+  const notes: string[] = []
+  for await (const e of probe.used((n) => notes.push(n))) for (let b = e.start / bs; b < e.end / bs; b++) used.add(b)
+  return { used, notes }
+}
+
+// Block numbers of a file's data, as debugfs (libext2fs) lists them.
+function blocksOfFile(img: string, file: string): number[] {
+  const out = sh(`debugfs -R 'blocks ${file}' '${img}' 2>/dev/null`)
+  return out.split(/\s+/).filter(Boolean).map(Number)
+}
+
+// The descriptor of `group` in a filesystem whose descriptor table starts at `gdt`.
+function descAt(fs: Buffer, gdt: number, group: number, size: number): Buffer {
+  return fs.subarray(gdt + group * size, gdt + (group + 1) * size)
+}
+
+t.test('ext: a corrupt superblock is read whole, never a crash', async (t) => {
+  const fs = makeFs(tmp(t), '', 32)
+  const cases: Array<[string, Buffer, string | RegExp]> = [
+    ['one bit of the superblock flipped (metadata_csum)', (() => { const b = Buffer.from(fs); b[1024 + 0x14] ^= 1; return b })(), 'the superblock checksum is wrong'],
+    ['first data block 0 → 1 with 4 KiB blocks', resealed(fs, (sb) => sb.writeUInt32LE(1, 0x14)), 'first data block 1 does not fit 4096-byte blocks'],
+    ['desc_size 32 on a 64bit filesystem', resealed(fs, (sb) => sb.writeUInt16LE(32, 0xfe)), 'descriptor size 32 is not valid for a 64bit filesystem'],
+    ['desc_size 96 (not a power of two)', resealed(fs, (sb) => sb.writeUInt16LE(96, 0xfe)), 'descriptor size 96 is not valid for a 64bit filesystem'],
+    ['first data block ≥ block count', resealed(fs, (sb) => { sb.writeUInt32LE(0, 0x4); sb.writeUInt32LE(0, 0x150) }), /leaves no data blocks|does not fit/],
+    ['inode count disagrees with the groups', resealed(fs, (sb) => sb.writeUInt32LE(sb.readUInt32LE(0) + 1, 0)), /inodes do not match/],
+    ['blocks per group not a multiple of 8', resealed(fs, (sb) => sb.writeUInt32LE(2047, 0x20)), 'the superblock geometry is not understood'],
+    ['inode size 100', resealed(fs, (sb) => sb.writeUInt16LE(100, 0x58)), 'the superblock geometry is not understood'],
+    ['reserved GDT blocks beyond the group', resealed(fs, (sb) => sb.writeUInt16LE(2000, 0xce)), /do not fit in group 0/],
+    ['the state records errors', resealed(fs, (sb) => sb.writeUInt16LE(sb.readUInt16LE(0x3a) | 2, 0x3a)), /records filesystem errors/],
+    ['an error count', resealed(fs, (sb) => sb.writeUInt32LE(3, 0x194)), /records filesystem errors .*3 errors/],
+  ]
+  for (const [what, b, why] of cases) t.match(await probeExt(memReader(b)), { fs: 'ext4', whole: why }, what)
+})
+
+t.test('ext: one flipped BLOCK_UNINIT bit in a checksummed descriptor makes the partition read whole', async (t) => {
+  const fs = makeFs(tmp(t), '', 32)
+  const d = descAt(fs, 4096, 2, 64)
+  t.equal(d.readUInt16LE(0x12) & 2, 0, 'group 2 holds data (its bitmap is written)')
+  d.writeUInt16LE(d.readUInt16LE(0x12) | 2, 0x12)
+  t.match(await probeExt(memReader(fs)), { whole: "group 2's descriptor checksum is wrong" })
+  const crc16fs = makeFs(tmp(t), '-O ^metadata_csum,uninit_bg', 32)
+  const d16 = descAt(crc16fs, 4096, 2, 64)
+  d16.writeUInt16LE(d16.readUInt16LE(0x12) | 2, 0x12)
+  t.match(await probeExt(memReader(crc16fs)), { whole: "group 2's descriptor checksum is wrong" }, 'uninit_bg: crc16')
+})
+
+t.test('ext: BLOCK_UNINIT without group checksums is ignored, as the kernel does', async (t) => {
+  const dir = tmp(t)
+  const fs = makeFs(dir, '-O ^metadata_csum,^uninit_bg', 32)
+  const img = path.join(dir, 'fs.img')
+  const file = blocksOfFile(img, '/a.bin')
+  const group = Math.floor(file[file.length - 1]! / 2048)
+  const d = descAt(fs, 4096, group, 64)
+  d.writeUInt16LE(d.readUInt16LE(0x12) | 2, 0x12)
+  const map = await mapOf(fs, 4096)
+  if ('whole' in map) throw new Error(map.whole)
+  t.same(file.filter((b) => !map.used.has(b)), [], `every block of /a.bin is read (group ${group} flagged BLOCK_UNINIT)`)
+})
+
+t.test('ext: a bitmap in doubt makes its group read whole, with a note', async (t) => {
+  for (const [name, opts] of [['metadata_csum', ''], ['no checksums', '-O ^metadata_csum,^uninit_bg']] as const) {
+    const dir = tmp(t)
+    const fs = makeFs(dir, opts, 32)
+    const img = path.join(dir, 'fs.img')
+    const file = blocksOfFile(img, '/a.bin')
+    const victim = file[100]!
+    const group = Math.floor(victim / 2048)
+    const bitmapBlock = descAt(fs, 4096, group, 64).readUInt32LE(0)
+    const at = bitmapBlock * 4096 + ((victim - group * 2048) >> 3)
+    fs[at] &= ~(1 << ((victim - group * 2048) & 7)) // the block of /a.bin now looks free
+    const map = await mapOf(fs, 4096)
+    if ('whole' in map) throw new Error(map.whole)
+    t.ok(map.used.has(victim), `${name}: the block marked free is still read`)
+    t.same(file.filter((b) => !map.used.has(b)), [], `${name}: every block of /a.bin is read`)
+    t.match(map.notes, [new RegExp(`group ${group} read whole: (block bitmap checksum is wrong|block bitmap shows)`)], `${name}: the note names the group`)
+  }
+})
+
+t.test('ext: without flex_bg, a descriptor that puts its bitmap in another group is not trusted', async (t) => {
+  const fs = makeFs(tmp(t), '-O ^flex_bg,^metadata_csum,^uninit_bg', 32)
+  const d = descAt(fs, 4096, 3, 64)
+  d.writeUInt32LE(d.readUInt32LE(0) - 2048, 0) // group 3's block bitmap now in group 2
+  t.match(await probeExt(memReader(fs)), { whole: "group 3's descriptor puts its metadata outside its group (no flex_bg)" })
 })

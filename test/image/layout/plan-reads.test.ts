@@ -77,3 +77,40 @@ t.test('a group bitmap is read only when the reader has taken the blocks before 
   t.ok(seen[0]! <= atPlan + 2, 'the filesystem\'s first blocks are handed out before later groups are read')
   t.ok(new Set(seen).size >= groups, `reads interleave with the blocks handed out (${new Set(seen).size} distinct points)`)
 })
+
+t.test('a superfloppy (MBR signature, no entries) is read whole, even with skip-tail', async (t) => {
+  const dir = tmp(t)
+  const file = path.join(dir, 'card.img')
+  sh(`head -c 8M /dev/urandom > '${file}' && mkfs.vfat --mbr=n '${file}' >/dev/null`) // FAT from sector 0: its boot sector carries 0x55AA
+  const plan = await planReads(memReader(readFileSync(file)), { skipTail: true })
+  t.match(plan, { scheme: 'none', reason: 'the MBR lists no partitions' })
+  t.same((await collect(plan)).extents, [{ start: 0, end: 8 * MIB }], 'every byte')
+})
+
+// A reader that fails with a plain Error (not a card read error) at one offset once armed.
+function failingAt(buf: Buffer, offset: number) {
+  const inner = memReader(buf)
+  const r = {
+    armed: false,
+    reader: { ...inner, read: (o: number, n: number) => (r.armed && o === offset ? Promise.reject(new TypeError('parser bug')) : inner.read(o, n)) },
+  }
+  return r
+}
+
+t.test('a parser that fails reads its partition whole, and never fails the image', async (t) => {
+  const buf = card(t, 'dos')
+  const atProbe = failingAt(buf, MIB + 1024)
+  atProbe.armed = true
+  const plan = await planReads(atProbe.reader)
+  t.match(plan.partitions[0], { method: 'whole', reason: 'its filesystem metadata could not be parsed (parser bug)' })
+  t.same((await collect(plan)).extents.slice(0, 2), [{ start: 0, end: MIB }, { start: MIB, end: 9 * MIB }], 'partition 1 whole')
+
+  const bitmap = MIB + buf.readUInt32LE(MIB + 4096) * 4096 // group 0's block bitmap
+  const midWalk = failingAt(buf, bitmap)
+  const plan2 = await planReads(midWalk.reader)
+  midWalk.armed = true
+  const { extents, done } = await collect(plan2)
+  const covered = extents.filter((e) => e.start >= MIB && e.end <= 9 * MIB).reduce((n, e) => n + e.end - e.start, 0)
+  t.equal(covered, 8 * MIB, 'from where the map failed, the partition is read whole')
+  t.match(done[0]!.notes, [/the map failed at byte \d+ \(parser bug\): the rest is read whole/])
+})
