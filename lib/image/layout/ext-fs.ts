@@ -156,7 +156,7 @@ interface Descriptor {
 }
 
 // A descriptor's checksum as e2fsprogs' ext2fs_group_desc_csum computes it.
-function descriptorChecksum(g: ExtGeometry, group: number, desc: Buffer): number {
+export function descriptorChecksum(g: ExtGeometry, group: number, desc: Buffer): number {
   const num = Buffer.alloc(4)
   num.writeUInt32LE(group)
   if (g.csum === 'crc32c') {
@@ -226,6 +226,30 @@ function metadataRuns(g: ExtGeometry, all: readonly Descriptor[]): Array<[number
   const runs: Array<[number, number]> = []
   for (const d of all) runs.push([d.blockBitmap, d.blockBitmap + 1], [d.inodeBitmap, d.inodeBitmap + 1], [d.inodeTable, d.inodeTable + g.inodeTableBlocks])
   return runs.sort((x, y) => x[0] - y[0])
+}
+
+// Without flex_bg, mke2fs and resize2fs put a group's block bitmap, inode bitmap and
+// inode table right after its superblock backup and descriptors: in a group whose
+// map is computed from them (BLOCK_UNINIT), anything else is not trusted.
+function canonical(g: ExtGeometry, d: Descriptor, group: number, start: number): boolean {
+  const base = start + (g.hasSuper(group) ? 1 + g.gdtBlocks + g.reservedGdtBlocks : 0)
+  return d.blockBitmap === base && d.inodeBitmap === base + 1 && d.inodeTable === base + 2
+}
+
+// Two pieces of metadata in one block (bitmaps, inode tables, superblock backups and
+// descriptors): e2fsck's "conflicts with some other fs block". A descriptor that
+// says so has been damaged, and the map it implies would drop blocks.
+function overlap(g: ExtGeometry, meta: ReadonlyArray<readonly [number, number]>): string | undefined {
+  const all = [...meta]
+  for (let group = 0; group < g.groups; group++) {
+    const start = g.firstDataBlock + group * g.blocksPerGroup
+    if (g.hasSuper(group)) all.push([start, start + 1 + g.gdtBlocks + g.reservedGdtBlocks])
+  }
+  all.sort((x, y) => x[0] - y[0])
+  for (let i = 1; i < all.length; i++) {
+    if (all[i]![0] < all[i - 1]![1]) return `group metadata overlaps at block ${all[i]![0]}`
+  }
+  return undefined
 }
 
 // The blocks in use of a group whose bitmap was never written (BLOCK_UNINIT): its
@@ -309,6 +333,8 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
     if (!d.csumOk) return { fs: parsed.fs, whole: `group ${i}'s descriptor checksum is wrong` }
   }
   const meta = metadataRuns(g, all)
+  const clash = overlap(g, meta)
+  if (clash) return { fs: parsed.fs, whole: clash }
   return {
     fs: parsed.fs,
     bytes: g.blocksCount * bs,
@@ -327,7 +353,9 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
         let doubt: string | undefined
         let runs: Array<[number, number]>
         if (!d.csumOk) doubt = 'descriptor checksum is wrong'
-        else if (g.uninitFlags && d.flags & BG_BLOCK_UNINIT) {
+        else if (g.uninitFlags && d.flags & BG_BLOCK_UNINIT && !g.flexBg && !canonical(g, d, group, start)) {
+          doubt = 'uninitialised group whose bitmaps and inode table are not where mke2fs puts them'
+        } else if (g.uninitFlags && d.flags & BG_BLOCK_UNINIT) {
           const inUse = required.reduce((n, [a, b]) => n + b - a, 0)
           if (end - start - inUse !== d.freeBlocks) doubt = `uninitialised group counts ${d.freeBlocks} free blocks, its metadata leaves ${end - start - inUse}`
           runs = required

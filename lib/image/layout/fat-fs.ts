@@ -23,6 +23,9 @@ export interface FatGeometry {
   readonly backupBoot?: number
 }
 
+// Entry 0 of a FAT is the media byte with every higher bit set.
+const ENTRY0 = { FAT12: 0xf00, FAT16: 0xff00, FAT32: 0x0fffff00 } as const
+
 // Linux's largest cluster counts (fs/fat: MAX_FAT12, MAX_FAT16, MAX_FAT32).
 const MAX_CLUSTERS = { FAT12: 0xff4, FAT16: 0xfff4, FAT32: 0x0ffffff6 } as const
 
@@ -54,7 +57,7 @@ export function parseFatBootSector(b: Buffer): FatBoot | undefined {
   if (type === 'FAT32') {
     const root = b.readUInt32LE(44)
     if (rootEntries !== 0 || root < 2 || root >= clusters + 2) return whole('the FAT32 root directory fields are not valid')
-  } else if (rootEntries === 0) return whole(`a ${type} without root directory entries`)
+  } else if (rootEntries === 0 || rootEntries % (bps / 32) !== 0) return whole(`${rootEntries} root directory entries do not fill whole sectors (Linux refuses them)`)
   return {
     type,
     bytesPerSector: bps,
@@ -93,11 +96,16 @@ export async function probeFat(part: ByteReader): Promise<FsProbe | undefined> {
   if ('whole' in g) return { fs, whole: g.whole }
   if (g.totalBytes > part.size) return { fs, whole: `the filesystem (${g.totalBytes} bytes) is larger than its partition (${part.size})` }
   const entryBits = { FAT12: 12, FAT16: 16, FAT32: 32 }[g.type]
-  if (g.fatBytes > MAX_FAT_BYTES || Math.ceil(((g.clusters + 2) * entryBits) / 8) > g.fatBytes) return { fs, whole: 'the FAT is too large to map or too small for its clusters' }
+  const needed = Math.ceil(((g.clusters + 2) * entryBits) / 8)
+  if (g.fatBytes > MAX_FAT_BYTES || needed > g.fatBytes) return { fs, whole: 'the FAT is too large to map or too small for its clusters' }
+  // mkfs sizes the FAT for its clusters: one far larger means the sizes disagree (and FAT12 against FAT16 may be misread).
+  if (g.fatBytes - needed > Math.max(needed, 2 * g.bytesPerSector)) return { fs, whole: `the FAT (${g.fatBytes} bytes) is far larger than its ${g.clusters} clusters need (${needed})` }
   if (g.backupBoot) {
     const copy = await part.read(g.backupBoot * g.bytesPerSector, 512)
     if (!copy.subarray(...BPB).equals(boot.subarray(...BPB))) return { fs, whole: `the backup boot sector (sector ${g.backupBoot}) disagrees with the boot sector` }
   }
+  const placement = await fatPlacementDoubt(part, g, boot[21]!)
+  if (placement) return { fs, whole: placement }
   // Counted now for the progress estimate; read again just before use (boot partitions are small).
   const { inUse } = await usedClusters(part, g)
   return {
@@ -122,6 +130,23 @@ export async function probeFat(part: ByteReader): Promise<FsProbe | undefined> {
       if (slack < g.totalBytes) yield { start: slack, end: g.totalBytes }
     },
   }
+}
+
+// Whether the FATs are where the boot sector says: each copy must begin with the
+// media byte (entry 0, as fsck.fat checks), and no further copy may follow the
+// counted ones. A wrong reserved-sector or FAT count would shift every cluster.
+async function fatPlacementDoubt(part: ByteReader, g: FatGeometry, media: number): Promise<string | undefined> {
+  const head = async (copy: number) => part.read(g.fatOffset + copy * g.fatBytes, 4)
+  const first = await head(0)
+  for (let copy = 0; copy < g.fats; copy++) {
+    const h = copy === 0 ? first : await head(copy)
+    if (fatEntry(h, g.type, 0) !== ENTRY0[g.type] + media) return `FAT copy ${copy + 1} does not begin with the media byte (0x${media.toString(16)}): the FATs are not where the boot sector puts them`
+  }
+  const after = g.fatOffset + g.fats * g.fatBytes
+  if (after + 4 <= g.dataOffset || after + 4 <= g.totalBytes) {
+    if ((await part.read(after, 4)).equals(first)) return `another FAT copy follows the ${g.fats} the boot sector counts`
+  }
+  return undefined
 }
 
 // The clusters any FAT copy marks in use (plus FAT32's root directory), one copy

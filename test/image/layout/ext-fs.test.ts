@@ -1,7 +1,7 @@
 import t from 'tap'
 import { mkdirSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs'
 import path from 'node:path'
-import { bitmapRuns, probeExt, superblockChecksum } from '../../../lib/image/layout/ext-fs.js'
+import { bitmapRuns, descriptorChecksum, parseExtSuperblock, probeExt, superblockChecksum } from '../../../lib/image/layout/ext-fs.js'
 import { SourceReadError } from '../../../lib/errors.js'
 import { mixedContent, sh } from '../../helpers/image.js'
 import { tmp } from '../../helpers/tmp.js'
@@ -217,4 +217,22 @@ t.test('ext: without flex_bg, a descriptor that puts its bitmap in another group
   const d = descAt(fs, 4096, 3, 64)
   d.writeUInt32LE(d.readUInt32LE(0) - 2048, 0) // group 3's block bitmap now in group 2
   t.match(await probeExt(memReader(fs)), { whole: "group 3's descriptor puts its metadata outside its group (no flex_bg)" })
+})
+
+t.test('ext: an uninitialised group without flex_bg whose metadata moved is read whole', async (t) => {
+  const fs = makeFs(tmp(t), '-O ^flex_bg,^metadata_csum,uninit_bg', 32)
+  const probeOf = await probeExt(memReader(fs))
+  if (!probeOf || probeOf.whole !== undefined) throw new Error('not mapped')
+  const groups = 32 * 2 ** 20 / 4096 / 2048
+  const uninit = Array.from({ length: groups }, (_, i) => i).filter((i) => descAt(fs, 4096, i, 64).readUInt16LE(0x12) & 2)
+  t.ok(uninit.length > 0, 'the filesystem has uninitialised groups')
+  const g = uninit.at(-1)!
+  const d = descAt(fs, 4096, g, 64)
+  d.writeUInt32LE(d.readUInt32LE(8) + 8, 8) // its inode table moved 8 blocks on, inside the group
+  const sb = parseExtSuperblock(fs.subarray(1024, 2048), fs.length)!.geometry!
+  d.writeUInt16LE(descriptorChecksum(sb, g, d), 0x1e) // and the crc16 made right again
+  const map = await mapOf(fs, 4096)
+  if ('whole' in map) throw new Error(map.whole)
+  t.match(map.notes, [new RegExp(`group ${g} read whole: uninitialised group whose bitmaps and inode table are not where mke2fs puts them`)])
+  for (let b = g * 2048; b < (g + 1) * 2048; b++) if (!map.used.has(b)) return t.fail(`block ${b} not read`)
 })

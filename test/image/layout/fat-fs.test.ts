@@ -168,7 +168,18 @@ t.test('FAT: boot sectors whose sizes and counts disagree are read whole', async
   const { img: f16 } = fatWithFile(tmp(t), '-F 16', 24, 2 ** 20)
   const noRoot = Buffer.from(f16)
   noRoot.writeUInt16LE(0, 17)
-  t.match(await probeFat(memReader(noRoot)), { whole: /FAT1[26] without root directory entries/ })
+  t.match(await probeFat(memReader(noRoot)), { whole: '0 root directory entries do not fill whole sectors (Linux refuses them)' })
+  noRoot.writeUInt16LE(1, 17)
+  t.match(await probeFat(memReader(noRoot)), { whole: '1 root directory entries do not fill whole sectors (Linux refuses them)' })
+  const fewer = Buffer.from(f16)
+  fewer.writeUInt16LE(f16.readUInt16LE(19) / 4, 19) // a quarter of the sectors: the FAT16 would be read as FAT12
+  t.match(await probeFat(memReader(fewer)), { whole: /the FAT \(\d+ bytes\) is far larger than its \d+ clusters need/ })
+  const reserved = Buffer.from(f16)
+  reserved.writeUInt16LE(f16.readUInt16LE(14) + 1, 14) // every cluster would shift by a sector
+  t.match(await probeFat(memReader(reserved)), { whole: /FAT copy 1 does not begin with the media byte/ })
+  const oneFat = Buffer.from(f16)
+  oneFat[16] = 1 // the second copy would be taken for the root directory
+  t.match(await probeFat(memReader(oneFat)), { whole: 'another FAT copy follows the 1 the boot sector counts' })
   // A 16-bit FAT size with more clusters than FAT16 can address (Linux refuses to mount it).
   const big = Buffer.alloc(512)
   f16.copy(big, 0, 0, 512)
