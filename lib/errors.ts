@@ -356,6 +356,15 @@ export class TargetExistsError extends SdBackupError {
   }
 }
 
+// restore of a snapshot: a path below --target that would have to be followed (a
+// symlink) or replaced (a directory where a file goes). Nothing is written through it.
+export class TargetBlockedError extends SdBackupError {
+  readonly code = 'SDB_TARGET_BLOCKED' as const
+  constructor(readonly path: string) {
+    super(`${path} is a symlink, or not what the snapshot has there: restore never writes through a symlink nor replaces a directory; move it away and restore again`)
+  }
+}
+
 // restore --verify: what the device reads back differs from the image.
 export class ReadBackMismatchError extends SdBackupError {
   readonly code = 'SDB_READBACK_MISMATCH' as const

@@ -38,6 +38,8 @@ export const EXIT_CODES = {
   SDB_READBACK_MISMATCH: 30,
   SDB_BEFORE_COMMAND_FAILED: 31,
   SDB_AFTER_COMMAND_FAILED: 32,
+  PARTIAL_CHANGED: 33,
+  SDB_TARGET_BLOCKED: 34,
   SIGINT: 130,
   SIGTERM: 143,
 } as const
@@ -77,6 +79,8 @@ export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = [
   [30, 'restore --verify: the device reads back different bytes'],
   [31, 'image: the before-image command failed (no image taken; after-image still ran)'],
   [32, 'image: the after-image command failed (the image itself may be complete: see the message)'],
+  [33, 'partial: some files kept changing while copied; stored as read and marked (files job)'],
+  [34, 'restore: a path below --target is a symlink or a directory where a file goes (never followed)'],
   [130, 'interrupted by SIGINT'],
   [143, 'interrupted by SIGTERM'],
 ]

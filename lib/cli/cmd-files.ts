@@ -1,6 +1,8 @@
 import { FILES_OPTIONS } from '../config/options.js'
 import { EXIT_CODES } from '../exit-codes.js'
+import { settingsFor } from '../config/load-config.js'
 import { runFiles } from '../files/run-files.js'
+import { defaultDatabases } from './cmd-database.js'
 import { finishJob } from '../jobs/finish-job.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
@@ -24,8 +26,17 @@ root-squashed export: they go into the snapshot's .sd-backup-manifest.json with
 mtime, size and SHA-256, and restore applies them. The snapshot is built as
 YYYY-MM-DD.in-progress-PID and renamed when complete.
 
-A file that cannot be read or vanishes is listed and counted, and the run ends
-as partial (exit 23 or 24, as rsync does); any other error fails the run.
+Each file is opened without following symlinks and checked to be the file that
+was listed. A file that changes while it is copied is copied once more; if it
+changes again, the bytes read are stored, with their size and SHA-256, and the
+entry is marked as changed. A file that cannot be read (or named on the NAS), or
+vanishes, or keeps changing is listed and counted, and the run ends as partial
+(exit 23, 24 or 33, as rsync does); only errors on the NAS fail the run.
+
+The SQLite databases of the database job (db = ..., else BirdNET-Pi's birds.db)
+and their -wal/-shm/-journal files are left out: a live database copied byte by
+byte is not a backup; the hourly copy is. A --path that is a symlink is kept as
+the link and followed.
 
 Default paths: ${DEFAULT_PATHS.join(' ')}
 Default excludes: ${DEFAULT_EXCLUDES.join(' ')}
@@ -37,14 +48,14 @@ ${optionHelp(FILES_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 23, 24])}
+${exitCodeLines([0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 23, 24, 33, 130, 143])}
 `
 
 // `sd-backup files`: flags and config → runFiles; partial runs exit 23/24.
 export async function cmdFiles(args: readonly string[], io: CliIo): Promise<number> {
   const got = await commandSettings(args, FILES_OPTIONS, FILES_HELP, io, 'files')
   if (!got) return 0
-  const { s } = got
+  const { s, config } = got
   const dest = requireDest(s)
   const station = stationOf(s)
   const job = jobContext(io, s, 'files', dest, station)
@@ -58,6 +69,7 @@ export async function cmdFiles(args: readonly string[], io: CliIo): Promise<numb
         mount: s.mount as string | undefined,
         station,
         onceADay: s['once-a-day'] === true,
+        databases: (settingsFor(config, 'database', {}).db as readonly string[] | undefined) ?? defaultDatabases(),
       },
       { log },
     )
@@ -66,10 +78,11 @@ export async function cmdFiles(args: readonly string[], io: CliIo): Promise<numb
       return 0
     }
     const files = m.entries.filter((e) => e.type === 'file').length
-    const problems = [...m.unreadable.map((p) => `unreadable: ${p}`), ...m.vanished.map((p) => `vanished: ${p}`)]
-    const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied:\n${problems.join('\n')}` : ''}`
-    const exitCode = m.unreadable.length ? EXIT_CODES.PARTIAL_UNREADABLE : m.vanished.length ? EXIT_CODES.PARTIAL_VANISHED : 0
-    log.info({ snapshot: m.snapshot, files, unreadable: m.unreadable, vanished: m.vanished }, text)
+    const changed = m.changed ?? []
+    const problems = [...m.unreadable.map((p) => `unreadable: ${p}`), ...m.vanished.map((p) => `vanished: ${p}`), ...changed.map((p) => `changed while copied (stored as read): ${p}`)]
+    const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied whole:\n${problems.join('\n')}` : ''}`
+    const exitCode = m.unreadable.length ? EXIT_CODES.PARTIAL_UNREADABLE : m.vanished.length ? EXIT_CODES.PARTIAL_VANISHED : changed.length ? EXIT_CODES.PARTIAL_CHANGED : 0
+    log.info({ snapshot: m.snapshot, files, unreadable: m.unreadable, vanished: m.vanished, changed }, text)
     if (problems.length) io.stderr.write(`${text}\n`)
     await finishJob({ ...job, outcome: { ok: true, message: text, ...(exitCode ? { partial: { exitCode } } : {}) } })
     return exitCode

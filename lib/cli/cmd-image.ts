@@ -8,7 +8,7 @@ import { isVerificationFailure } from '../verify/verify-errors.js'
 import { createLogger } from '../log/logger.js'
 import { detectRootDisk } from '../system/root-disk.js'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines, withSignals } from './common.js'
+import { commandSettings, exitCodeLines, withSignals, useDestGroup } from './common.js'
 import { optionHelp } from './parse-flags.js'
 
 export const IMAGE_HELP = `Usage: sd-backup image [options]
@@ -65,6 +65,7 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
   if (!got) return 0
   const settings = got.s
   const resolved = resolveImageOptions(settings)
+  useDestGroup(settings)
   const alerts = resolveAlertSettings(settings)
   const log = createLogger(io.sink, (settings['log-level'] as string | undefined) ?? 'info').child({
     job: 'image',

@@ -35,14 +35,17 @@ the SHA-256 of the whole image):
       appears under its name. Stop BirdNET before putting it in place.
   files snapshot      sd-backup restore .../files/2026-11-22 --target /
       Files, directories and symlinks below --target, with owner, group, mode
-      and mtime from the manifest (owners only when run as root). Existing files
+      and mtime from the manifest (owners only when run as root; setuid and
+      setgid bits only with --keep-setuid). Every path must stay below --target
+      (else exit 18, before anything is written); nothing is written through a
+      symlink, and the snapshot's own symlinks are made last. Existing files
       there are replaced: a non-empty --target asks first, unless --yes.
 
 Nothing restores from a backup whose manifest is missing or that fails its
 checks. An --output file is never overwritten. The image format is plain gzip:
 'gunzip -c IMAGE.img.gz | dd of=/dev/sdX bs=4M' gives the same bytes.
 
---device, --output, --target, --yes and --bmap are taken from the command line only,
+--device, --output, --target, --yes, --bmap and --keep-setuid are taken from the command line only,
 never from the config file.
 
 Options:
@@ -50,7 +53,7 @@ ${optionHelp(RESTORE_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 3, 11, 12, 17, 18, 19, 20, 21, 22, 25, 26, 27, 28, 29, 30, 130, 143])}
+${exitCodeLines([0, 1, 2, 3, 11, 12, 17, 18, 19, 20, 21, 22, 25, 26, 27, 28, 29, 30, 34, 130, 143])}
 `
 
 // `sd-backup restore FILE`: an image onto a card or into a file, a database copy
@@ -111,8 +114,9 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
       if (answer === undefined) throw new NotConfirmedError(target, 'it is not empty and there is no terminal to ask on; pass --yes')
       if (!answer) throw new NotConfirmedError(target, 'the answer was not yes')
     }
-    const r = await restoreSnapshot(source, target)
+    const r = await restoreSnapshot(source, target, { keepSetuid: flags['keep-setuid'] === true })
     say(`restored ${r.restored} entries below ${target}${r.owners ? ' with owners, modes and times' : ' with modes and times (owners need root)'}`)
+    if (r.setidDropped) say(`setuid/setgid bits of ${r.setidDropped} entries not applied (pass --keep-setuid to apply them)`)
     return 0
   })
 }

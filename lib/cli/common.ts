@@ -1,10 +1,13 @@
 import { resolveAlertSettings } from '../alert/alert-settings.js'
+import type { ParsedConfig } from '../config/config-file.js'
 import { loadConfig, settingsFor } from '../config/load-config.js'
 import { ALL_OPTIONS, type OptionSpec, type OptionValues } from '../config/options.js'
 import { parseFlags } from './parse-flags.js'
 export { requireDest, stationOf } from '../config/common-settings.js'
 import { EXIT_CODE_HELP } from '../exit-codes.js'
-import { InterruptedError } from '../errors.js'
+import { ConfigError, InterruptedError } from '../errors.js'
+import { setDestGroup } from '../dest/modes.js'
+import { groupId } from '../system/group-id.js'
 import { Progress } from '../image/progress.js'
 import type { Logger } from 'pino'
 import type { FinishJob } from '../jobs/finish-job.js'
@@ -21,8 +24,18 @@ export function exitCodeLines(codes?: readonly number[]): string {
     .join('\n')
 }
 
+// dest-group from the settings, for everything this run creates on the NAS.
+export function useDestGroup(s: OptionValues): void {
+  const name = s['dest-group'] as string | undefined
+  if (name === undefined) return setDestGroup(undefined)
+  const gid = groupId(name)
+  if (gid === undefined) throw new ConfigError('dest-group', `no group ${name} in /etc/group`)
+  setDestGroup(gid)
+}
+
 // A job's logger and the context finishJob needs, alerts resolved (and validated) up front.
 export function jobContext(io: CliIo, s: OptionValues, job: JobName, dest: string, station: string): Omit<FinishJob, 'outcome'> {
+  useDestGroup(s)
   const alerts = resolveAlertSettings(s)
   const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job, station })
   return { dest, mount: s.mount as string | undefined, station, job, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
@@ -37,14 +50,14 @@ export async function commandSettings(
   io: CliIo,
   section: string,
   maxPositionals = 0,
-): Promise<{ s: OptionValues; configFile: string | undefined; positionals: string[]; flags: OptionValues } | undefined> {
+): Promise<{ s: OptionValues; configFile: string | undefined; positionals: string[]; flags: OptionValues; config: ParsedConfig } | undefined> {
   const flags = parseFlags(args, specs, maxPositionals)
   if (flags.help) {
     io.stdout.write(help)
     return undefined
   }
   const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
-  return { s: settingsFor(config, section, flags.values), configFile: config.file, positionals: flags.positionals, flags: flags.values }
+  return { s: settingsFor(config, section, flags.values), configFile: config.file, positionals: flags.positionals, flags: flags.values, config }
 }
 
 // Runs `fn` with an AbortSignal that SIGINT/SIGTERM abort with InterruptedError.

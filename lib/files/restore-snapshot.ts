@@ -1,43 +1,95 @@
-import { chmod, chown, copyFile, lchown, lutimes, mkdir, rm, symlink, utimes } from 'node:fs/promises'
-import path from 'node:path'
+import { constants } from 'node:fs'
+import { lchown, lstat, lutimes, mkdir, open, rm, symlink } from 'node:fs/promises'
 import { verifySnapshot } from '../verify/verify-snapshot.js'
+import { TargetBlockedError } from '../errors.js'
+import { pathBytes } from './path-bytes.js'
+import type { FileEntry } from './snapshot-manifest.js'
+import { below, components, makeParents } from './snapshot-paths.js'
+
+export interface RestoreSnapshotOptions {
+  /** Apply setuid and setgid bits from the manifest (off: a snapshot on a shared NAS must not hand out root). */
+  readonly keepSetuid?: boolean
+}
+
+const NOFOLLOW = constants.O_NOFOLLOW
+const SETID = 0o6000
 
 // Restores a files snapshot below `target` (TARGET/etc/hosts for /etc/hosts), after
-// verifying it against its manifest: nothing is restored from a damaged snapshot.
-// The NAS could not keep owners and modes under root squash: they come from the
-// manifest. Owners are applied only when running as root (as tar does). Existing
-// files and symlinks at the same paths are replaced.
-export async function restoreSnapshot(snapshotDir: string, target: string): Promise<{ restored: number; owners: boolean }> {
+// verifying it against its manifest: nothing is restored from a damaged snapshot,
+// and every path was checked to stay below the target. Directories are made one
+// component at a time and never through a symlink; files are created without
+// following one; the snapshot's symlinks are made last, so no later entry can go
+// through them. Owners and modes come from the manifest (the NAS could not keep
+// them), owners only when running as root, setuid/setgid only with keepSetuid.
+export async function restoreSnapshot(snapshotDir: string, target: string, opts: RestoreSnapshotOptions = {}): Promise<{ restored: number; owners: boolean; setidDropped: number }> {
   const { manifest: m } = await verifySnapshot(snapshotDir)
   const asRoot = process.getuid?.() === 0
-  let restored = 0
+  await mkdir(target, { recursive: true })
+  const made = new Set<string>()
+  const refuse = (what: string) => new TargetBlockedError(what)
+  const placed: Array<{ e: FileEntry; to: Buffer }> = []
   for (const e of m.entries) {
-    const to = path.join(target, e.path)
-    const from = path.join(snapshotDir, e.path)
-    if (e.type === 'dir') await mkdir(to, { recursive: true })
-    else if (e.type === 'file') {
-      await mkdir(path.dirname(to), { recursive: true })
-      await rm(to, { force: true }).catch(() => {}) // never write through a symlink at the target
-      await copyFile(from, to)
-    } else if (e.type === 'symlink' && e.target !== undefined) {
-      await mkdir(path.dirname(to), { recursive: true })
-      await rm(to, { force: true })
-      await symlink(e.target, to)
-    } else continue
-    restored++
+    if (e.type !== 'dir' && e.type !== 'file') continue
+    const parts = components(pathBytes(e))!
+    const blocked = await makeParents(target, parts, made, e.type === 'dir')
+    if (blocked) throw refuse(blocked)
+    const to = below(target, parts)
+    if (e.type === 'file') {
+      const old = await lstat(to).catch(() => undefined)
+      if (old?.isDirectory()) throw refuse(to.toString('utf8'))
+      if (old) await rm(to, { force: true }) // a file or symlink there is replaced, never written through
+      const src = await open(below(snapshotDir, parts), constants.O_RDONLY | NOFOLLOW)
+      try {
+        const out = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600)
+        try {
+          const buf = Buffer.allocUnsafe(1024 * 1024)
+          for (;;) {
+            const { bytesRead } = await src.read(buf, 0, buf.length)
+            if (bytesRead === 0) break
+            await out.write(buf.subarray(0, bytesRead))
+          }
+        } finally {
+          await out.close()
+        }
+      } finally {
+        await src.close()
+      }
+    }
+    placed.push({ e, to })
   }
-  // Metadata last, deepest first, so restoring a file does not disturb its directory's mtime.
-  for (const e of [...m.entries].reverse()) {
-    const to = path.join(target, e.path)
+  const links: Array<{ e: FileEntry; to: Buffer }> = []
+  for (const e of m.entries) {
+    if (e.type !== 'symlink') continue
+    const parts = components(pathBytes(e))!
+    const blocked = await makeParents(target, parts, made)
+    if (blocked) throw refuse(blocked)
+    const to = below(target, parts)
+    const old = await lstat(to).catch(() => undefined)
+    if (old?.isDirectory()) throw refuse(to.toString('utf8'))
+    if (old) await rm(to, { force: true })
+    await symlink(e.rawTarget !== undefined ? Buffer.from(e.rawTarget, 'base64') : Buffer.from(e.target!), to)
+    links.push({ e, to })
+  }
+  // Metadata last, deepest first, so restoring a file does not disturb its directory's
+  // mtime; through a descriptor opened without following, so a symlink is never chmodded through.
+  let setidDropped = 0
+  for (const { e, to } of [...placed].reverse()) {
     const when = new Date(e.mtimeMs)
-    if (e.type === 'symlink') {
-      if (asRoot) await lchown(to, e.uid, e.gid)
-      await lutimes(to, when, when)
-    } else if (e.type === 'file' || e.type === 'dir') {
-      if (asRoot) await chown(to, e.uid, e.gid)
-      await chmod(to, e.mode)
-      await utimes(to, when, when)
+    const mode = opts.keepSetuid ? e.mode : e.mode & ~SETID
+    if (mode !== e.mode) setidDropped++
+    const h = await open(to, constants.O_RDONLY | NOFOLLOW | (e.type === 'dir' ? constants.O_DIRECTORY : 0))
+    try {
+      if (asRoot) await h.chown(e.uid, e.gid)
+      await h.chmod(mode)
+      await h.utimes(when, when)
+    } finally {
+      await h.close()
     }
   }
-  return { restored, owners: asRoot }
+  for (const { e, to } of links) {
+    const when = new Date(e.mtimeMs)
+    if (asRoot) await lchown(to, e.uid, e.gid)
+    await lutimes(to, when, when)
+  }
+  return { restored: placed.length + links.length, owners: asRoot, setidDropped }
 }

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises'
+import { link, lstat, mkdir, open, readdir, readFile, readlink, realpath, rename, rm, symlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { BackupExistsError, SdBackupError } from '../errors.js'
@@ -9,7 +7,10 @@ import { localDate } from '../image/naming.js'
 import { destError, fsyncDir, writeFileAtomic } from '../image/write-atomic.js'
 import { acquireJobLock } from '../jobs/job-lock.js'
 import { isInside, type MountEntry } from '../system/mountinfo.js'
+import { applyDestGroup, dirMode, fileMode } from '../dest/modes.js'
+import { copyStable, type CopySink } from './copy-stable.js'
 import { excluded, globToRegExp } from './glob.js'
+import { joinBytes, recordedPath } from './path-bytes.js'
 import { SNAPSHOT_MANIFEST, type FileEntry, type SnapshotManifest } from './snapshot-manifest.js'
 
 export interface FilesJobOptions {
@@ -20,6 +21,8 @@ export interface FilesJobOptions {
   readonly station: string
   /** When today's snapshot exists: return undefined instead of failing. */
   readonly onceADay?: boolean
+  /** Databases the database job copies: they and their -wal/-shm/-journal are left out. */
+  readonly databases?: readonly string[]
 }
 
 export interface FilesContext {
@@ -28,15 +31,25 @@ export interface FilesContext {
   readonly mountinfo?: readonly MountEntry[]
   /** Test hook: runs before each file is read (to make one vanish mid-run). */
   readonly beforeFile?: (abs: string) => Promise<void>
+  /** Test hook: runs after each copy attempt of a file, before it is checked (to change it mid-copy). */
+  readonly afterCopy?: (abs: string, attempt: number) => Promise<void>
+  readonly signal?: AbortSignal
 }
 
 const SNAPSHOT_NAME = /^\d{4}-\d{2}-\d{2}$/
-const DENIED = new Set(['EACCES', 'EPERM'])
+// Copies of a file that keeps changing: the last one is kept, marked as changed.
+const COPY_ATTEMPTS = 2
+
+// The files the database job copies consistently, and SQLite's side files.
+function databaseFiles(dbs: readonly string[]): Set<string> {
+  return new Set(dbs.flatMap((d) => ['', '-wal', '-shm', '-journal'].map((x) => path.resolve(d) + x)))
+}
 
 // The daily job: a dated snapshot of config, scripts and data on the NAS, pure Node.
 // Unchanged files (same type, size and mtime as in the previous snapshot's manifest:
 // never the NAS's own metadata, which root squashing rewrites) are hard-linked to it,
-// so a day costs what changed. Owners and modes go into the manifest, not onto the NAS.
+// so a day costs what changed. Owners and modes go into the manifest, not onto the
+// NAS. A file that cannot be read is listed, never a reason to fail the snapshot.
 export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promise<SnapshotManifest | undefined> {
   if (opts.mount !== undefined) await checkMounted(opts.mount, opts.dest, ctx.mountinfo)
   const started = (ctx.now ?? (() => new Date()))()
@@ -52,77 +65,116 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
       throw new BackupExistsError(final)
     }
     const previous = await previousSnapshot(root, name)
-    await mkdir(work).catch((err: unknown) => {
+    await mkdir(work, { mode: dirMode() }).catch((err: unknown) => {
       throw destError(path.join(work, 'x'), 0, err)
     })
+    await applyDestGroup(work)
+    const workBytes = Buffer.from(work)
     const globs = opts.excludes.map(globToRegExp)
+    const dbFiles = databaseFiles(opts.databases ?? [])
+    if (dbFiles.size) ctx.log.info({ databases: opts.databases }, `left out (the database job copies them hourly, consistently): ${[...dbFiles].join(', ')}`)
     const entries: FileEntry[] = []
     const unreadable: string[] = []
     const vanished: string[] = []
-    const problem = (abs: string, err: unknown) => {
-      const code = (err as NodeJS.ErrnoException).code ?? ''
-      if (DENIED.has(code)) unreadable.push(abs)
-      else if (code === 'ENOENT') vanished.push(abs)
-      else throw err
-      ctx.log.warn({ path: abs, code }, `${code === 'ENOENT' ? 'vanished' : 'unreadable'}: ${abs}`)
+    const changed: string[] = []
+    const problem = (abs: Buffer, err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO'
+      const shown = abs.toString('utf8')
+      if (code === 'ENOENT') vanished.push(shown)
+      else unreadable.push(shown)
+      ctx.log.warn({ path: shown, code }, `${code === 'ENOENT' ? 'vanished' : `unreadable (${code})`}: ${shown}`)
+    }
+    // Writes on the NAS: their errors fail the run, except a name too long to store there.
+    const onDest = async <T>(to: Buffer, fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn()
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') throw err
+        throw destError(to.toString('utf8'), 0, err)
+      }
+    }
+    const sinkAt = (to: Buffer) => async (): Promise<CopySink> => {
+      const out = await onDest(to, () => open(to, 'wx', fileMode()))
+      return {
+        write: (b) => onDest(to, async () => void (await out.write(b))),
+        close: () => out.close(),
+      }
     }
 
     // Never back up the backups: --path / would otherwise walk into the NAS itself.
     const destAbs = path.resolve(opts.dest)
-    const visit = async (abs: string): Promise<void> => {
-      if (excluded(abs, globs) || isInside(abs, destAbs)) return
-      let st
+    const visit = async (abs: Buffer, retry = true): Promise<void> => {
+      ctx.signal?.throwIfAborted()
+      const shown = abs.toString('utf8')
+      if (excluded(shown, globs) || isInside(shown, destAbs) || dbFiles.has(shown)) return
+      const to = joinBytes(workBytes, abs)
       try {
-        st = await lstat(abs)
+        const st = await lstat(abs)
+        const base = { ...recordedPath(abs), uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size: st.size }
+        if (st.isDirectory()) {
+          const names = (await readdir(abs, { encoding: 'buffer' })).sort(Buffer.compare)
+          await onDest(to, () => mkdir(to, { mode: dirMode() }))
+          await applyDestGroup(to)
+          entries.push({ ...base, type: 'dir', size: 0 })
+          for (const n of names) await visit(joinBytes(abs, n))
+        } else if (st.isSymbolicLink()) {
+          const target = await readlink(abs, { encoding: 'buffer' })
+          await onDest(to, () => symlink(target, to))
+          entries.push({ ...base, type: 'symlink', ...recordedTarget(target) })
+        } else if (st.isFile()) {
+          const prev = previous?.entries.get(base.rawPath ?? base.path)
+          await ctx.beforeFile?.(shown)
+          if (prev?.type === 'file' && prev.sha256 && !prev.changed && prev.size === st.size && prev.mtimeMs === st.mtimeMs && previous) {
+            const linked = await link(joinBytes(Buffer.from(previous.dir), abs), to).then(() => true, () => false)
+            if (linked) return void entries.push({ ...base, type: 'file', sha256: prev.sha256 })
+          }
+          for (let attempt = 1; ; attempt++) {
+            const got = await copyStable(abs, st, sinkAt(to))
+            await ctx.afterCopy?.(shown, attempt)
+            if (got.kind === 'swapped') {
+              if (!retry) throw Object.assign(new Error(`changed type while read: ${got.what}`), { code: 'ECHANGED' })
+              ctx.log.info({ path: shown }, `changed while listed (${got.what}): looked at again: ${shown}`)
+              return await visit(abs, false)
+            }
+            const after = await lstat(abs).catch(() => undefined)
+            const stable = got.stable && after !== undefined && after.size === got.size && after.mtimeMs === got.stat.mtimeMs
+            if (stable || attempt === COPY_ATTEMPTS) {
+              const b = got.stat
+              entries.push({ ...base, uid: b.uid, gid: b.gid, mode: b.mode & 0o7777, mtimeMs: b.mtimeMs, type: 'file', size: got.size, sha256: got.sha256, ...(stable ? {} : { changed: true as const }) })
+              if (!stable) {
+                changed.push(shown)
+                ctx.log.warn({ path: shown, stored: got.size }, `changed while copied, twice: stored the ${got.size} bytes read, marked as changed: ${shown}`)
+              }
+              return
+            }
+            await rm(to, { force: true })
+          }
+        } else entries.push({ ...base, type: 'other', size: 0 })
       } catch (err) {
-        return problem(abs, err)
+        if (err instanceof SdBackupError) throw err // the NAS side failed: the run fails
+        await rm(to, { force: true }).catch(() => {})
+        problem(abs, err)
       }
-      const base = { path: abs, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size: st.size }
-      const to = path.join(work, abs)
-      if (st.isDirectory()) {
-        let names: string[]
-        try {
-          names = (await readdir(abs)).sort()
-        } catch (err) {
-          return problem(abs, err)
-        }
-        await mkdir(to, { recursive: true }).catch((err: unknown) => {
-          throw destError(to, 0, err)
-        })
-        entries.push({ ...base, type: 'dir', size: 0 })
-        for (const n of names) await visit(path.join(abs, n))
-      } else if (st.isSymbolicLink()) {
-        const target = await readlink(abs).catch((err: unknown) => problem(abs, err))
-        if (target === undefined) return
-        await symlink(target, to).catch((err: unknown) => {
-          throw destError(to, 0, err)
-        })
-        entries.push({ ...base, type: 'symlink', target })
-      } else if (st.isFile()) {
-        const prev = previous?.entries.get(abs)
-        await ctx.beforeFile?.(abs)
-        if (prev?.type === 'file' && prev.sha256 && prev.size === st.size && prev.mtimeMs === st.mtimeMs && previous) {
-          const linked = await link(path.join(previous.dir, abs), to).then(() => true, () => false)
-          if (linked) return void entries.push({ ...base, type: 'file', sha256: prev.sha256 })
-        }
-        try {
-          entries.push({ ...base, type: 'file', sha256: await copyFile(abs, to) })
-        } catch (err) {
-          if (err instanceof SdBackupError) throw err // the NAS side failed: the run fails
-          await rm(to, { force: true })
-          problem(abs, err)
-        }
-      } else entries.push({ ...base, type: 'other', size: 0 })
     }
 
     for (const p of opts.paths) {
-      const abs = path.resolve(p)
-      if (!(await lstat(abs).then(() => true, () => false))) {
+      let abs = path.resolve(p)
+      const st = await lstat(abs).catch(() => undefined)
+      if (!st) {
         ctx.log.info({ path: abs }, `not present here, skipped: ${abs}`)
         continue
       }
-      await mkdir(path.join(work, path.dirname(abs)), { recursive: true })
-      await visit(abs)
+      await onDest(Buffer.from(path.join(work, path.dirname(abs))), () => mkdir(path.join(work, path.dirname(abs)), { recursive: true, mode: dirMode() }))
+      if (st.isSymbolicLink()) {
+        // A configured path that is a link: the link itself, then what it points to.
+        await visit(Buffer.from(abs))
+        const real = await realpath(abs).catch(() => undefined)
+        if (!real) continue
+        ctx.log.info({ path: abs, target: real }, `${abs} is a symlink to ${real}: following it`)
+        abs = real
+        await onDest(Buffer.from(path.join(work, path.dirname(abs))), () => mkdir(path.join(work, path.dirname(abs)), { recursive: true, mode: dirMode() }))
+      }
+      await visit(Buffer.from(abs))
     }
     const manifest: SnapshotManifest = {
       format: 'sd-backup-files',
@@ -133,9 +185,10 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
       excludes: opts.excludes,
       started: started.toISOString(),
       ended: new Date().toISOString(),
-      result: unreadable.length || vanished.length ? 'partial' : 'ok',
+      result: unreadable.length || vanished.length || changed.length ? 'partial' : 'ok',
       unreadable,
       vanished,
+      changed,
       entries,
     }
     await writeFileAtomic(path.join(work, SNAPSHOT_MANIFEST), `${JSON.stringify(manifest)}\n`)
@@ -152,32 +205,9 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
   }
 }
 
-// Copies one file, hashing as it goes; NAS-side errors come back as SdBackupErrors.
-async function copyFile(from: string, to: string): Promise<string> {
-  const hash = createHash('sha256')
-  const input = createReadStream(from)
-  await new Promise<void>((resolve, reject) => {
-    input.once('open', () => resolve())
-    input.once('error', reject)
-  })
-  let out
-  try {
-    out = await open(to, 'wx')
-  } catch (error) {
-    input.destroy()
-    throw destError(to, 0, error)
-  }
-  try {
-    for await (const chunk of input) {
-      hash.update(chunk as Buffer)
-      await out.write(chunk as Buffer).catch((error: unknown) => {
-        throw destError(to, 0, error)
-      })
-    }
-  } finally {
-    await out.close()
-  }
-  return hash.digest('hex')
+function recordedTarget(target: Buffer): { target: string; rawTarget?: string } {
+  const r = recordedPath(target)
+  return r.rawPath === undefined ? { target: r.path } : { target: r.path, rawTarget: r.rawPath }
 }
 
 // The newest complete snapshot before today, with its manifest entries by path.
@@ -186,7 +216,7 @@ async function previousSnapshot(root: string, today: string) {
   for (const n of names.reverse()) {
     try {
       const m = JSON.parse(await readFile(path.join(root, n, SNAPSHOT_MANIFEST), 'utf8')) as SnapshotManifest
-      return { dir: path.join(root, n), entries: new Map(m.entries.map((e) => [e.path, e])) }
+      return { dir: path.join(root, n), entries: new Map(m.entries.map((e) => [e.rawPath ?? e.path, e])) }
     } catch {
       // Not a complete snapshot: look further back.
     }

@@ -8,6 +8,7 @@ import {
   InsufficientSpaceError,
   NasNotMountedError,
 } from '../errors.js'
+import { applyDestGroup, dirMode } from '../dest/modes.js'
 import { devMajorMinor, wholeDiskName, wholeDiskOfPath } from '../system/block-device.js'
 import { isInside, mountOf, readMountinfo, type MountEntry } from '../system/mountinfo.js'
 import { isImageName } from './naming.js'
@@ -85,7 +86,8 @@ export async function makeDirs(dir: string): Promise<void> {
   }
   for (const d of missing) {
     try {
-      await mkdir(d)
+      await mkdir(d, { mode: dirMode() })
+      await applyDestGroup(d)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DestNotWritableError(d, errnoText(err), { cause: err })
     }

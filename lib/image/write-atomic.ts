@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { BackupExistsError, DestFullError, DestNotWritableError, DestWriteError } from '../errors.js'
+import { applyDestGroup, fileMode } from '../dest/modes.js'
 import { errnoText } from './read-source.js'
 
 const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG'])
@@ -46,7 +47,9 @@ export class AtomicFile {
     // pid plus a random tag: two runs, or two jobs in one process, never share a partial.
     const partialPath = `${finalPath}.${process.pid}-${randomBytes(3).toString('hex')}.partial`
     try {
-      return new AtomicFile(finalPath, partialPath, await open(partialPath, 'wx'), replace, existsError, syncEvery)
+      const handle = await open(partialPath, 'wx', fileMode())
+      await applyDestGroup(partialPath)
+      return new AtomicFile(finalPath, partialPath, handle, replace, existsError, syncEvery)
     } catch (err) {
       throw destError(partialPath, 0, err)
     }

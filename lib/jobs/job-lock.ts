@@ -3,6 +3,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { JobLockedError } from '../errors.js'
+import { fileMode } from '../dest/modes.js'
 import { destError } from '../image/write-atomic.js'
 
 // Who holds a lock: written into the lock file so a person (and `status`) can tell.
@@ -40,7 +41,7 @@ export async function acquireJobLock(
   const me: LockHolder = { pid: process.pid, host: opts.host ?? os.hostname(), started: (opts.now ?? (() => new Date()))().toISOString() }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const h = await open(file, 'wx')
+      const h = await open(file, 'wx', fileMode())
       try {
         await h.writeFile(`${JSON.stringify(me)}\n`)
         await h.sync()

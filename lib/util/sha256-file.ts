@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto'
+import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { Progress } from '../image/progress.js'
 
 // SHA-256 of a file or device, of `bytes` from `start` when given (a card is larger
 // than the image on it). Reads 4 MiB at a time; `progress` counts them.
-export async function sha256OfFile(file: string, opts: { start?: number; bytes?: number; progress?: Progress } = {}): Promise<string> {
-  const h = await open(file, 'r')
+// `noFollow`: a symlink in the last component is refused (ELOOP), never followed.
+export async function sha256OfFile(file: string | Buffer, opts: { start?: number; bytes?: number; progress?: Progress; noFollow?: boolean } = {}): Promise<string> {
+  const h = await open(file, opts.noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : constants.O_RDONLY)
   const hash = createHash('sha256')
   const buf = Buffer.allocUnsafe(4 * 2 ** 20)
   const start = opts.start ?? 0

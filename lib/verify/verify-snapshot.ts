@@ -1,25 +1,40 @@
 import { lstat, readlink } from 'node:fs/promises'
 import path from 'node:path'
-import { BackupCorruptError } from '../errors.js'
+import { BackupCorruptError, ManifestMismatchError } from '../errors.js'
+import { pathBytes } from '../files/path-bytes.js'
 import { SNAPSHOT_MANIFEST, type FileEntry, type SnapshotManifest } from '../files/snapshot-manifest.js'
+import { below, components, parentsAreDirs, snapshotManifestProblem } from '../files/snapshot-paths.js'
 import { readManifestFile } from './read-manifest.js'
 import { sha256OfFile } from '../util/sha256-file.js'
 
-export function readSnapshotManifest(dir: string): Promise<SnapshotManifest> {
-  return readManifestFile<SnapshotManifest>(dir, path.join(dir, SNAPSHOT_MANIFEST), 'sd-backup-files', (m) => m.snapshot)
+// Reads a snapshot's manifest and validates every entry (types, ranges, paths
+// absolute and normalised, none twice) before anything else is done with it.
+export async function readSnapshotManifest(dir: string): Promise<SnapshotManifest> {
+  const where = path.join(dir, SNAPSHOT_MANIFEST)
+  const m = await readManifestFile<SnapshotManifest>(dir, where, 'sd-backup-files', (x) => x.snapshot)
+  const problem = snapshotManifestProblem(m)
+  if (problem) throw new ManifestMismatchError(dir, where, problem)
+  return m
 }
 
 // What is wrong with one entry of the snapshot, or undefined when it is as recorded.
-async function entryProblem(dir: string, e: FileEntry): Promise<string | undefined> {
-  const at = path.join(dir, e.path)
-  const st = await lstat(at).catch(() => undefined)
+// Only paths inside the snapshot are read: a directory above the entry that is a
+// symlink makes the entry missing, and the last component is never followed.
+async function entryProblem(dir: string, e: FileEntry, known: Set<string>): Promise<string | undefined> {
   if (e.type === 'other') return undefined // FIFOs and devices are only recorded
+  const parts = components(pathBytes(e))!
+  if (!(await parentsAreDirs(dir, parts, known))) return 'a directory above it is missing or a symlink'
+  const at = below(dir, parts)
+  const st = await lstat(at).catch(() => undefined)
   if (!st) return 'missing'
   if (e.type === 'dir') return st.isDirectory() ? undefined : 'not a directory'
-  if (e.type === 'symlink') return st.isSymbolicLink() && (await readlink(at)) === e.target ? undefined : `not a symlink to ${e.target}`
+  if (e.type === 'symlink') {
+    const want = e.rawTarget !== undefined ? Buffer.from(e.rawTarget, 'base64') : Buffer.from(e.target!)
+    return st.isSymbolicLink() && (await readlink(at, { encoding: 'buffer' })).equals(want) ? undefined : `not a symlink to ${e.target}`
+  }
   if (!st.isFile()) return 'not a regular file'
   if (st.size !== e.size) return `${st.size} bytes, the manifest says ${e.size}`
-  const sum = await sha256OfFile(at)
+  const sum = await sha256OfFile(at, { noFollow: true })
   return sum === e.sha256 ? undefined : `SHA-256 ${sum} differs from the manifest's`
 }
 
@@ -28,9 +43,10 @@ async function entryProblem(dir: string, e: FileEntry): Promise<string | undefin
 export async function verifySnapshot(dir: string): Promise<{ manifest: SnapshotManifest; entries: number; bytes: number }> {
   const manifest = await readSnapshotManifest(dir)
   const problems: Array<[string, string]> = []
+  const known = new Set<string>()
   let bytes = 0
   for (const e of manifest.entries) {
-    const p = await entryProblem(dir, e)
+    const p = await entryProblem(dir, e, known)
     if (p) problems.push([e.path, p])
     else if (e.type === 'file') bytes += e.size
   }
