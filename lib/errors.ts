@@ -365,6 +365,15 @@ export class TargetBlockedError extends SdBackupError {
   }
 }
 
+// cleanup: the clock is earlier than the newest backup, or far past the newest hourly
+// copy; a Pi without an RTC can boot with any date. Nothing was removed.
+export class ClockDoubtError extends SdBackupError {
+  readonly code = 'SDB_CLOCK_DOUBT' as const
+  constructor(readonly reason: string) {
+    super(`cleanup removed nothing: ${reason}; check the clock (timedatectl) and that the database job runs`)
+  }
+}
+
 // restore --verify: what the device reads back differs from the image.
 export class ReadBackMismatchError extends SdBackupError {
   readonly code = 'SDB_READBACK_MISMATCH' as const

@@ -40,6 +40,7 @@ export const EXIT_CODES = {
   SDB_AFTER_COMMAND_FAILED: 32,
   PARTIAL_CHANGED: 33,
   SDB_TARGET_BLOCKED: 34,
+  SDB_CLOCK_DOUBT: 35,
   SIGINT: 130,
   SIGTERM: 143,
 } as const
@@ -81,6 +82,7 @@ export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = [
   [32, 'image: the after-image command failed (the image itself may be complete: see the message)'],
   [33, 'partial: some files kept changing while copied; stored as read and marked (files job)'],
   [34, 'restore: a path below --target is a symlink or a directory where a file goes (never followed)'],
+  [35, 'cleanup: the clock is not trusted (earlier than the newest backup, or far past the hourly copies): nothing removed'],
   [130, 'interrupted by SIGINT'],
   [143, 'interrupted by SIGTERM'],
 ]

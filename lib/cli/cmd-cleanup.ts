@@ -1,3 +1,5 @@
+import { ClockDoubtError } from '../errors.js'
+import { exitCodeFor } from '../exit-codes.js'
 import { CLEANUP_OPTIONS } from '../config/options.js'
 import { DEFAULT_POLICY } from '../retention/apply-policy.js'
 import { runCleanup } from '../retention/run-cleanup.js'
@@ -28,7 +30,7 @@ Example:
   sd-backup cleanup --dest /mnt/nas/backups --keep-weekly 7 --dry-run
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 4, 5, 11, 14, 130, 143])}
+${exitCodeLines([0, 1, 2, 4, 5, 11, 14, 35, 130, 143])}
 `
 
 // `sd-backup cleanup`: flags and config → runCleanup, decisions printed one per line.
@@ -56,9 +58,13 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
     }
     io.stderr.write(`${dryRun ? "dry run: nothing removed" : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`)
     if (r.spaceWarning) io.stderr.write(`warning: ${r.spaceWarning}\n`)
+    if (r.clockWarning) io.stderr.write(`warning: nothing removed: ${r.clockWarning}\n`)
     const removed = r.decisions.filter((d) => d.action === 'remove').length
-    if (!dryRun) await finishJob({ ...job, outcome: { ok: true, message: `removed ${removed}, freed ${formatBytes(r.freedBytes)}${r.spaceWarning ? `; ${r.spaceWarning}` : ''}` } })
-    return 0
+    const message = `removed ${removed}, freed ${formatBytes(r.freedBytes)}${r.spaceWarning ? `; ${r.spaceWarning}` : ''}`
+    // A clock in doubt is reported like a failure (status and alert), though nothing was harmed.
+    const clock = r.clockWarning ? new ClockDoubtError(r.clockWarning) : undefined
+    if (!dryRun) await finishJob({ ...job, outcome: clock ? { ok: false, error: clock } : { ok: true, message } })
+    return clock ? exitCodeFor(clock) : 0
   } catch (err) {
     log.error({ err }, (err as Error).message)
     if (!dryRun) await finishJob({ ...job, outcome: { ok: false, error: err } })

@@ -37,11 +37,14 @@ export interface DatabaseManifest {
 
 const FRAME = 16 * 2 ** 20 // zstd frames of 16 MiB: the copy never sits in memory whole
 
-// DEST/STATION/database/NAME-YYYY-MM-DDTHHMM.db.zst for a database file at a local time.
+// DEST/STATION/database/NAME-TAG-YYYY-MM-DDTHHMM.db.zst for a database file at a local
+// time: NAME says which database, TAG (8 hex digits of the SHA-256 of its absolute
+// path) keeps two databases of one file name (two users' birds.db) apart.
 export function databaseFileName(db: string, at: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0')
   const name = path.basename(db).replace(/\.(db|sqlite3?)$/, '')
-  return `${name}-${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}${pad(at.getMinutes())}.db.zst`
+  const tag = createHash('sha256').update(path.resolve(db)).digest('hex').slice(0, 8)
+  return `${name}-${tag}-${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}${pad(at.getMinutes())}.db.zst`
 }
 
 // The hourly job: each database copied consistently while it is written, checked,

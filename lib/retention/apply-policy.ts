@@ -18,6 +18,11 @@ export interface Backup {
    * Absent for kinds checked as they are written (database, files).
    */
   readonly verification?: 'ok' | 'failed' | 'skipped'
+  /**
+   * Which series it belongs to within its kind: a database copy's source database
+   * (each database keeps its own hourly and daily copies). Absent: one series.
+   */
+  readonly series?: string
 }
 
 export interface Policy {
@@ -42,7 +47,14 @@ export interface PolicyResult {
   readonly keep: Backup[]
   readonly remove: Backup[]
   readonly reasons: Record<string, string>
+  /** Set when the clock cannot be trusted: then nothing is removed. */
+  readonly clockDoubt?: string
 }
+
+// A clock this far behind the newest backup, or this far ahead of the newest copy of
+// the hourly job, is not trusted to age anything (a Pi has no RTC).
+export const CLOCK_BEHIND_MS = 3600 * 1000
+export const HOURLY_SILENT_MS = 7 * 24 * 3600 * 1000
 
 const HOUR = 3600 * 1000
 const DAY = 24 * HOUR
@@ -56,7 +68,31 @@ export function isoWeek(d: Date): string {
   return `${t.getUTCFullYear()}-W${String(Math.ceil(((t.getTime() - yearStart) / DAY + 1) / 7)).padStart(2, '0')}`
 }
 
-// Each rule keeps the newest backup of each unit (week, day, hour) it covers.
+// Why the clock is not trusted to age backups, or undefined: it is earlier than the
+// newest backup, or far later than the newest copy of a job that runs every hour.
+export function clockDoubt(backups: readonly Backup[], now: Date): string | undefined {
+  const complete = backups.filter((b) => b.complete && b.kind !== 'partial')
+  const newest = (bs: readonly Backup[]) => bs.reduce<Backup | undefined>((n, b) => (!n || b.time > n.time ? b : n), undefined)
+  const all = newest(complete)
+  if (all && all.time.getTime() - now.getTime() > CLOCK_BEHIND_MS) {
+    return `the clock (${now.toISOString()}) is earlier than the newest backup ${all.name} (${all.time.toISOString()})`
+  }
+  const hourly = newest(complete.filter((b) => b.kind === 'database'))
+  if (hourly && now.getTime() - hourly.time.getTime() > HOURLY_SILENT_MS) {
+    const days = Math.floor((now.getTime() - hourly.time.getTime()) / (24 * HOUR))
+    return `the clock (${now.toISOString()}) is ${days} days past the newest hourly database copy ${hourly.name}: either the clock jumped or the database job stopped`
+  }
+  return undefined
+}
+
+// How many of the newest complete backups of a kind (per series) no age removes.
+function newestKept(kind: BackupKind, p: Policy): number {
+  return kind === 'image' ? p.keepWeekly : kind === 'files' ? p.keepDaily : p.keepHourly
+}
+
+// Each rule keeps the newest backup of each unit (week, day, hour) it covers, per
+// kind and series. Whatever the clock says, the newest N of each are not removed
+// for their age; a clock in doubt removes nothing at all.
 export function applyPolicy(backups: readonly Backup[], policy: Policy, now: Date): PolicyResult {
   const reasons: Record<string, string> = {}
   const keep: Backup[] = []
@@ -66,12 +102,19 @@ export function applyPolicy(backups: readonly Backup[], policy: Policy, now: Dat
     reasons[b.name] = reason
   }
   const newestFirst = [...backups].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.name < b.name ? 1 : -1))
+  const doubt = clockDoubt(backups, now)
+  if (doubt) {
+    for (const b of newestFirst) decide(b, true, `clock in doubt, nothing removed: ${doubt}`)
+    return { keep, remove, reasons, clockDoubt: doubt }
+  }
+  const group = (b: Backup) => (b.series === undefined ? b.kind : `${b.kind}:${b.series}`)
   const newestComplete = new Map<string, Backup>()
   // Only a verified backup can be the one that is never removed: an image nobody
   // read back might be the one that does not restore.
   const verified = (b: Backup) => b.verification === undefined || b.verification === 'ok'
-  for (const b of newestFirst) if (b.complete && b.kind !== 'partial' && verified(b) && !newestComplete.has(b.kind)) newestComplete.set(b.kind, b)
+  for (const b of newestFirst) if (b.complete && b.kind !== 'partial' && verified(b) && !newestComplete.has(group(b))) newestComplete.set(group(b), b)
   const keptUnits = new Set<string>()
+  const rank = new Map<string, number>()
   let keptImages = 0
 
   for (const b of newestFirst) {
@@ -83,13 +126,18 @@ export function applyPolicy(backups: readonly Backup[], policy: Policy, now: Dat
       else decide(b, true, `${what}, less than a day old: may still be written`)
     } else {
       const rule = ruleFor(b.kind, b.time, age, policy, keptImages)
-      const unit = `${b.kind}:${rule.unit}:${rule.key}`
+      const unit = `${group(b)}:${rule.unit}:${rule.key}`
+      const n = rank.get(group(b)) ?? 0
+      rank.set(group(b), n + 1)
+      const protectedN = newestKept(b.kind, policy)
       const [keepIt, reason]: [boolean, string] =
-        newestComplete.get(b.kind) === b
+        newestComplete.get(group(b)) === b
           ? [true, b.verification === 'ok' ? `newest verified ${b.kind} backup` : `newest complete ${b.kind} backup`]
           : keptUnits.has(unit)
             ? [false, `a newer ${b.kind} backup covers the same ${rule.unit}`]
-            : [rule.keep, rule.reason]
+            : !rule.keep && n < protectedN && b.kind !== 'image'
+              ? [true, `one of the newest ${protectedN} ${b.kind} backups: not removed for its age alone`]
+              : [rule.keep, rule.reason]
       decide(b, keepIt, reason)
       if (keepIt) {
         keptUnits.add(unit)

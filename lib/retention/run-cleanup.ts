@@ -29,6 +29,8 @@ export interface CleanupResult {
   readonly availableBytes: number
   /** Set when the NAS has less free space than the next weekly image needs (newest x 1.2). */
   readonly spaceWarning: string | undefined
+  /** Set when the clock was not trusted: nothing was removed. */
+  readonly clockWarning: string | undefined
 }
 
 // `sd-backup cleanup`: applies the retention policy to this station's backups on the
@@ -44,6 +46,7 @@ export async function runCleanup(
   try {
     const found = await scanBackups(stationDir, opts.station, host, ctx.alive)
     const result = applyPolicy(found, opts.policy, ctx.now ?? new Date())
+    if (result.clockDoubt) ctx.log.warn({ reason: result.clockDoubt }, `nothing removed: ${result.clockDoubt}; check the clock (timedatectl) and the database job`)
     const decisions: CleanupDecision[] = found
       .map((b) => ({ backup: b, action: result.remove.includes(b) ? ('remove' as const) : ('keep' as const), reason: result.reasons[b.name]! }))
       .sort((a, b) => (a.backup.name < b.backup.name ? -1 : 1))
@@ -64,7 +67,7 @@ export async function runCleanup(
         ? `the NAS has ${availableBytes} bytes free, less than the next weekly image needs (~${needed}, the newest image x 1.2): free space or lower --keep-weekly`
         : undefined
     if (spaceWarning) ctx.log.warn({ availableBytes, needed }, spaceWarning)
-    return { decisions, freedBytes, availableBytes, spaceWarning }
+    return { decisions, freedBytes, availableBytes, spaceWarning, clockWarning: result.clockDoubt }
   } finally {
     await lock?.release()
   }

@@ -17,12 +17,17 @@ export interface FoundBackup extends Backup {
 // What a backup's manifest says about it. A manifest that is not JSON is never
 // trusted ('failed'); one that cannot be read throws, so cleanup stops instead of
 // deciding on an NFS hiccup.
-async function manifestFacts(file: string, kind: 'image' | 'database' | 'files'): Promise<Pick<FoundBackup, 'rawBytes' | 'verification'>> {
+async function manifestFacts(file: string, kind: 'image' | 'database' | 'files'): Promise<Pick<FoundBackup, 'rawBytes' | 'verification' | 'series'>> {
   const text = await readFile(file, 'utf8')
   try {
-    const m = JSON.parse(text) as { raw?: { bytes: number }; verification?: { result: 'ok' | 'failed' | 'skipped' }; entries?: Array<{ size: number; type: string }> }
+    const m = JSON.parse(text) as { raw?: { bytes: number }; verification?: { result: 'ok' | 'failed' | 'skipped' }; entries?: Array<{ size: number; type: string }>; source?: unknown }
     const rawBytes = kind === 'files' ? (m.entries ?? []).reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) : m.raw?.bytes
-    return { rawBytes, ...(kind === 'image' ? { verification: m.verification?.result ?? 'skipped' } : {}) }
+    return {
+      rawBytes,
+      ...(kind === 'image' ? { verification: m.verification?.result ?? 'skipped' } : {}),
+      // Each database keeps its own slots: its copies are one series, named by the source path.
+      ...(kind === 'database' && typeof m.source === 'string' ? { series: m.source } : {}),
+    }
   } catch {
     return { verification: 'failed' }
   }
@@ -30,6 +35,7 @@ async function manifestFacts(file: string, kind: 'image' | 'database' | 'files')
 
 const PARTIAL_FILE = /^(.+)\.(\d+)-[0-9a-f]{6}\.partial$/
 const DB_NAME = /^.+-(\d{4})-(\d{2})-(\d{2})T(\d{2})(\d{2})\.db\.zst$/
+const DB_STAMP = /-\d{4}-\d{2}-\d{2}T\d{4}\.db\.zst$/
 const SNAPSHOT = /^(\d{4})-(\d{2})-(\d{2})$/
 const IN_PROGRESS = /^\d{4}-\d{2}-\d{2}\.in-progress-(\d+)$/
 
@@ -84,9 +90,11 @@ export async function scanBackups(stationDir: string, station: string, host: str
         const manifest = manifestPathFor(file)
         const complete = names.includes(path.basename(manifest))
         const facts = complete ? await manifestFacts(manifest, kind) : {}
+        // A copy whose manifest names no source: its series is its name without the time.
+        const series = kind === 'database' ? { series: name.replace(DB_STAMP, '') } : {}
         // A used-block image's .bmap goes with it; removed in reverse: manifest first, image last.
         const bmap = names.includes(path.basename(bmapPathFor(file))) ? [bmapPathFor(file)] : []
-        found.push({ name: `${sub}/${name}`, kind, time, complete, files: [file, ...bmap, ...(complete ? [manifest] : [])], bytes: (await stat(file)).size, ...facts })
+        found.push({ name: `${sub}/${name}`, kind, time, complete, files: [file, ...bmap, ...(complete ? [manifest] : [])], bytes: (await stat(file)).size, ...series, ...facts })
       }
     }
   }

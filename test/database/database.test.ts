@@ -83,16 +83,18 @@ t.test('a corrupted database fails with its own code; nothing is left on the NAS
 })
 
 t.test('names, several databases, defaults and errors', async (t) => {
-  t.equal(databaseFileName('/home/pi/BirdNET-Pi/scripts/birds.db', new Date(2026, 10, 29, 3, 15)), 'birds-2026-11-29T0315.db.zst')
-  t.equal(databaseFileName('x.sqlite3', new Date(2026, 0, 2, 13, 5)), 'x-2026-01-02T1305.db.zst')
+  const tag = (p: string) => sh(`printf %s '${p}' | sha256sum`).slice(0, 8)
+  t.equal(databaseFileName('/home/pi/BirdNET-Pi/scripts/birds.db', new Date(2026, 10, 29, 3, 15)), `birds-${tag('/home/pi/BirdNET-Pi/scripts/birds.db')}-2026-11-29T0315.db.zst`)
+  t.equal(databaseFileName('x.sqlite3', new Date(2026, 0, 2, 13, 5)), `x-${tag(path.resolve('x.sqlite3'))}-2026-01-02T1305.db.zst`)
+  t.not(databaseFileName('/home/pi/BirdNET-Pi/scripts/birds.db', new Date()), databaseFileName('/home/bob/BirdNET-Pi/scripts/birds.db', new Date()), "two users' birds.db never share a name")
   const dir = tmp(t)
   const a = birdsDb(dir, 10)
   const b = path.join(dir, 'other.db')
   sh(`sqlite3 '${b}' 'CREATE TABLE t (x); INSERT INTO t VALUES (1), (2)'`)
   const done = await runDatabase({ dbs: [a, b], dest: path.join(dir, 'nas'), mount: undefined, station: 's', level: 3, tmpDir: dir }, { log: pino({ level: 'silent' }), now: () => new Date(2026, 10, 29, 3, 15) })
   t.same(done.map((m) => [m.file, m.rowCounts]), [
-    ['birds-2026-11-29T0315.db.zst', { detections: 10, notes: 1 }],
-    ['other-2026-11-29T0315.db.zst', { t: 2 }],
+    [`birds-${tag(a)}-2026-11-29T0315.db.zst`, { detections: 10, notes: 1 }],
+    [`other-${tag(b)}-2026-11-29T0315.db.zst`, { t: 2 }],
   ])
   t.same(listTree(dir).filter((f) => f.startsWith('sd-backup-db-')), [], 'the checked copies are gone')
   await t.rejects(

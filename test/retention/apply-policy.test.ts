@@ -107,3 +107,46 @@ t.test('only a verified image can be the newest one kept whatever the policy; fa
     t.equal(r.keep.includes(b), keep, `${b.name} ${keep ? 'kept' : 'removed'}`)
   }
 })
+
+t.test('each database keeps its own hourly and daily copies', async (t) => {
+  const backups: Backup[] = []
+  for (const series of ['/home/pi/BirdNET-Pi/scripts/birds.db', '/home/bob/BirdNET-Pi/scripts/birds.db']) {
+    for (let h = 0; h < 3; h++) backups.push({ name: `${series}@${h}`, kind: 'database', series, time: new Date(now.getTime() - h * 3600e3), complete: true })
+  }
+  const r = applyPolicy(backups, DEFAULT_POLICY, now)
+  t.same(r.remove, [], 'two copies in the same hour of different databases are not the same slot')
+  t.equal(r.reasons['/home/bob/BirdNET-Pi/scripts/birds.db@0'], 'newest complete database backup', 'each has its own newest')
+  t.equal(r.reasons['/home/pi/BirdNET-Pi/scripts/birds.db@0'], 'newest complete database backup')
+})
+
+// The same history seen by a clock that is 60 days ahead, behind, or right.
+function history(): Backup[] {
+  const out: Backup[] = []
+  for (let d = 0; d < 14; d++) out.push({ name: `files-${d}`, kind: 'files', time: new Date(now.getTime() - d * 86400e3 - 10 * 3600e3), complete: true })
+  for (let h = 0; h < 12; h++) out.push({ name: `db-${h}`, kind: 'database', time: new Date(now.getTime() - h * 3600e3 - 1800e3), complete: true })
+  return out
+}
+
+t.test('a clock 60 days ahead removes nothing and says why', async (t) => {
+  const r = applyPolicy(history(), DEFAULT_POLICY, new Date(now.getTime() + 60 * 86400e3))
+  t.same(r.remove, [])
+  t.match(r.clockDoubt, /is 60 days past the newest hourly database copy db-0/)
+})
+
+t.test('a clock earlier than the newest backup removes nothing', async (t) => {
+  const r = applyPolicy(history(), DEFAULT_POLICY, new Date(now.getTime() - 5 * 86400e3))
+  t.same(r.remove, [])
+  t.match(r.clockDoubt, /is earlier than the newest backup db-0/)
+})
+
+t.test('whatever the clock, the newest N of a kind are not removed for their age alone', async (t) => {
+  // Without database copies to betray it, a clock 60 days ahead looks plausible: the newest 14 snapshots stay anyway.
+  const snapshots = history().filter((b) => b.kind === 'files')
+  const r = applyPolicy(snapshots, DEFAULT_POLICY, new Date(now.getTime() + 60 * 86400e3))
+  t.equal(r.clockDoubt, undefined)
+  t.same(r.remove, [])
+  t.equal(r.reasons['files-13'], 'one of the newest 14 files backups: not removed for its age alone')
+  const more = [...snapshots, { name: 'files-old', kind: 'files', time: new Date(now.getTime() - 40 * 86400e3), complete: true } as Backup]
+  t.same(applyPolicy(more, DEFAULT_POLICY, now).remove.map((b) => b.name), ['files-old'], 'the 15th, older than 14 days, goes')
+  t.equal(applyPolicy(history(), DEFAULT_POLICY, now).clockDoubt, undefined, 'a right clock is trusted')
+})

@@ -1,11 +1,12 @@
 import t from 'tap'
-import { mkdirSync, truncateSync, utimesSync, writeFileSync, existsSync } from 'node:fs'
+import { rmSync, mkdirSync, readFileSync, truncateSync, utimesSync, writeFileSync, existsSync } from 'node:fs'
 import path from 'node:path'
 import { pino } from 'pino'
 import { DEFAULT_POLICY } from '../../lib/retention/apply-policy.js'
 import { runCleanup } from '../../lib/retention/run-cleanup.js'
 import { runCli } from '../helpers/cli.js'
-import { listTree } from '../helpers/image.js'
+import { runDatabase } from '../../lib/database/run-database.js'
+import { listTree, sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
 
 const now = new Date(2026, 10, 29, 12, 0)
@@ -86,7 +87,7 @@ t.test('database copies and file snapshots follow their own rules', async (t) =>
   const r = await runCleanup({ dest, mount: undefined, station: 'zolder', policy: DEFAULT_POLICY, dryRun: false }, { log: silent, now, host: 'zolder', alive: () => false })
   const of = (prefix: string) => r.decisions.filter((d) => d.backup.name.startsWith(prefix)).map((d) => [d.backup.name, d.action, d.reason])
   t.same(of('database/'), [
-    ['database/birds-2026-10-01T0315.db.zst', 'remove', 'older than 48 hours plus 30 days'],
+    ['database/birds-2026-10-01T0315.db.zst', 'keep', 'one of the newest 48 database backups: not removed for its age alone'],
     ['database/birds-2026-11-20T0215.db.zst', 'remove', 'a newer database backup covers the same day'],
     ['database/birds-2026-11-20T0315.db.zst', 'keep', 'daily copy within 30 days after the hourly ones'],
     ['database/birds-2026-11-29T1015.db.zst', 'keep', 'hourly copy within 48 hours'],
@@ -94,14 +95,14 @@ t.test('database copies and file snapshots follow their own rules', async (t) =>
     ['database/birds-2026-11-29T1215.db.zst', 'keep', 'incomplete (no manifest), less than a day old: may still be written'],
   ])
   t.same(of('files/'), [
-    ['files/2026-11-01', 'remove', 'daily snapshot older than 14 days'],
+    ['files/2026-11-01', 'keep', 'one of the newest 14 files backups: not removed for its age alone'],
     ['files/2026-11-20.in-progress-555', 'remove', 'partial file of an unfinished run, older than a day'],
     ['files/2026-11-27', 'remove', 'incomplete (no manifest), older than a day'],
     ['files/2026-11-28', 'keep', 'daily snapshot within 14 days'],
     ['files/2026-11-29', 'keep', 'newest complete files backup'],
   ])
-  t.same(listTree(files).map((f) => f.split('/')[0]).filter((v, i, a) => a.indexOf(v) === i), ['2026-11-28', '2026-11-29'], 'snapshot directories removed whole')
-  t.notOk(existsSync(path.join(db, 'birds-2026-10-01T0315.db.zst.manifest.json')))
+  t.same(listTree(files).map((f) => f.split('/')[0]).filter((v, i, a) => a.indexOf(v) === i), ['2026-11-01', '2026-11-28', '2026-11-29'], 'snapshot directories removed whole')
+  t.notOk(existsSync(path.join(files, '2026-11-27')))
 })
 
 t.test('warns when the NAS lacks room for the next weekly image', async (t) => {
@@ -112,11 +113,13 @@ t.test('warns when the NAS lacks room for the next weekly image', async (t) => {
 })
 
 t.test('the CLI: --dry-run lists every decision; an unmounted NAS is refused', async (t) => {
-  const { dest } = nas(t)
+  const { dest, images, sundays } = nas(t)
+  // The CLI runs on today's clock: the fixture's newest Sunday (2026-11-29) would lie in its future.
+  for (const x of ['', '.manifest.json', '.bmap']) rmSync(path.join(images, sundays[0] + x))
   const r = await runCli(['cleanup', '--dest', dest, '--station', 'zolder', '--dry-run', '--keep-weekly', '8'])
   t.equal(r.code, 0, r.stderr)
-  t.match(r.stderr, /^keep +images\/zolder-2026-10-11\.img\.gz  \(one of the newest 8 weekly images\)$/m)
-  t.match(r.stderr, /^would remove images\/zolder-2026-10-04\.img\.gz  \(older than the newest 8 weekly images\)$/m)
+  t.match(r.stderr, /^keep +images\/zolder-2026-10-04\.img\.gz  \(one of the newest 8 weekly images\)$/m)
+  t.match(r.stderr, /^would remove images\/zolder-2026-09-27\.img\.gz  \(older than the newest 8 weekly images\)$/m)
   t.match(r.stderr, /^dry run: nothing removed; .* free on the NAS after cleanup$/m)
   t.ok(r.logs.every((l) => l.job === 'cleanup'))
   const un = await runCli(['cleanup', '--dest', dest, '--mount', dest, '--station', 'zolder'])
@@ -124,4 +127,32 @@ t.test('the CLI: --dry-run lists every decision; an unmounted NAS is refused', a
   t.match(un.stderr, /is not a mounted filesystem/)
   t.equal((await runCli(['cleanup', '--help'])).code, 0)
   t.equal((await runCli(['cleanup'])).code, 2)
+})
+
+t.test("two users' birds.db: each keeps its own hourly copies, none collide", async (t) => {
+  const dir = tmp(t)
+  const dest = path.join(dir, 'nas')
+  const dbs = ['pi', 'bob'].map((u) => {
+    const d = path.join(dir, 'home', u, 'BirdNET-Pi', 'scripts')
+    mkdirSync(d, { recursive: true })
+    sh(`sqlite3 '${path.join(d, 'birds.db')}' 'CREATE TABLE detections (x); INSERT INTO detections VALUES (1)'`)
+    return path.join(d, 'birds.db')
+  })
+  for (let h = 0; h < 3; h++) {
+    const done = await runDatabase({ dbs, dest, mount: undefined, station: 'zolder', level: 3, tmpDir: dir }, { log: silent, now: () => new Date(2026, 10, 29, 9 + h, 15) })
+    t.equal(done.length, 2, `hour ${h}: both copied`)
+  }
+  const r = await runCleanup({ dest, mount: undefined, station: 'zolder', policy: DEFAULT_POLICY, dryRun: false }, { log: silent, now, host: 'zolder', alive: () => false })
+  t.same(r.decisions.filter((d) => d.action === 'remove'), [], 'nothing removed')
+  for (const db of dbs) t.equal(r.decisions.filter((d) => d.backup.series === db).length, 3, `${db}: its 3 copies are one series`)
+})
+
+t.test('the CLI: a clock earlier than the newest backup removes nothing, exits 35 and records it', async (t) => {
+  const { dest, images } = nas(t) // the fixture's newest Sunday, 2026-11-29, lies after today's clock
+  const before = listTree(images)
+  const r = await runCli(['cleanup', '--dest', dest, '--station', 'zolder'])
+  t.equal(r.code, 35)
+  t.match(r.stderr, /warning: nothing removed: the clock \(.*\) is earlier than the newest backup images\/zolder-2026-11-29\.img\.gz/)
+  t.same(listTree(images).filter((f) => !f.startsWith('.')), before.filter((f) => !f.startsWith('.')), 'every file still there')
+  t.match(JSON.parse(readFileSync(path.join(dest, 'zolder', 'status.json'), 'utf8')), { jobs: { cleanup: { result: 'failed', exitCode: 35, code: 'SDB_CLOCK_DOUBT' } } })
 })
