@@ -17,6 +17,8 @@ export interface MappedRange extends Extent {
 export async function readBmap(file: string, m: ImageManifest): Promise<MappedRange[]> {
   const where = bmapPathFor(file)
   const fail = (reason: string, cause?: unknown) => new BmapUnusableError(file, where, reason, { cause })
+  // A full image has no .bmap of its own: whatever lies beside it was written by someone else.
+  if (!m.layout) throw fail('the manifest records no .bmap (a full image): restore without --bmap')
   let text: string
   try {
     text = await readFile(where, 'utf8')
@@ -27,7 +29,7 @@ export async function readBmap(file: string, m: ImageManifest): Promise<MappedRa
   const sum = field('BmapFileChecksum')
   if (!sum || !/^[0-9a-f]{64}$/.test(sum) || field('ChecksumType') !== 'sha256') throw fail('it has no SHA-256 file checksum')
   if (createHash('sha256').update(text.replace(sum, '0'.repeat(64))).digest('hex') !== sum) throw fail('its checksum does not match its content (damaged)')
-  if (m.layout && createHash('sha256').update(text).digest('hex') !== m.layout.bmap.sha256) throw fail('it is not the .bmap the manifest recorded')
+  if (createHash('sha256').update(text).digest('hex') !== m.layout.bmap.sha256) throw fail('it is not the .bmap the manifest recorded')
   const blockSize = Number(field('BlockSize'))
   const imageSize = Number(field('ImageSize'))
   if (!(blockSize > 0)) throw fail('it has no block size')

@@ -2,6 +2,7 @@ import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { BmapUnusableError } from '../../lib/errors.js'
+import type { ImageManifest } from '../../lib/image/manifest.js'
 import { readImageManifest } from '../../lib/verify/read-image-manifest.js'
 import { readBmap } from '../../lib/restore/read-bmap.js'
 import { buildCard, checkMapped, rangeSha } from '../helpers/card.js'
@@ -43,6 +44,11 @@ function sha(b: Buffer): string {
   return sh('sha256sum', { input: b }).split(' ')[0]!
 }
 
+// The manifest as if it had recorded the .bmap now beside the image: to reach the checks after that one.
+function recording(manifest: ImageManifest, bmap: string): ImageManifest {
+  return { ...manifest, layout: { ...manifest.layout!, bmap: { ...manifest.layout!.bmap, sha256: sha(readFileSync(bmap)) } } }
+}
+
 t.test('restore --bmap refuses a missing, damaged or foreign .bmap before touching a device', async (t) => {
   const { dir, file, manifest } = await usedImage(t)
   const nowhere = path.join(dir, 'no-such-device')
@@ -59,10 +65,11 @@ t.test('restore --bmap refuses a missing, damaged or foreign .bmap before touchi
   const other = text.replace(/<ImageSize> \d+ <\/ImageSize>/, '<ImageSize> 4096 </ImageSize>').replace(/<BmapFileChecksum> [0-9a-f]{64} /, `<BmapFileChecksum> ${'0'.repeat(64)} `)
   writeFileSync(bmap, other.replace('0'.repeat(64), sha(Buffer.from(other))))
   await t.rejects(readBmap(file, manifest), { code: 'SDB_BMAP_UNUSABLE', reason: 'it is not the .bmap the manifest recorded' })
-  await t.rejects(readBmap(file, { ...manifest, layout: undefined }), { reason: `it describes an image of 4096 bytes, the manifest ${manifest.raw.bytes}` })
+  await t.rejects(readBmap(file, recording(manifest, bmap)), { reason: `it describes an image of 4096 bytes, the manifest ${manifest.raw.bytes}` })
+  await t.rejects(readBmap(file, { ...manifest, mode: 'full', layout: undefined }), { reason: 'the manifest records no .bmap (a full image): restore without --bmap' }, 'a full image takes no .bmap, however valid')
   const noBlock = text.replace(/<BlockSize> \d+ <\/BlockSize>/, '<BlockSize> 0 </BlockSize>').replace(/<BmapFileChecksum> [0-9a-f]{64} /, `<BmapFileChecksum> ${'0'.repeat(64)} `)
   writeFileSync(bmap, noBlock.replace('0'.repeat(64), sha(Buffer.from(noBlock))))
-  await t.rejects(readBmap(file, { ...manifest, layout: undefined }), { reason: 'it has no block size' })
+  await t.rejects(readBmap(file, recording(manifest, bmap)), { reason: 'it has no block size' })
   writeFileSync(bmap, text.replace('<ChecksumType> sha256', '<ChecksumType> md5'))
   await t.rejects(readBmap(file, manifest), { reason: 'it has no SHA-256 file checksum' })
   sh(`rm '${bmap}'`)
@@ -80,7 +87,7 @@ t.test('read-bmap: ranges out of order are refused', async (t) => {
   ;[lines[i], lines[i + 1]] = [lines[i + 1]!, lines[i]!]
   const swapped = lines.join('\n').replace(/<BmapFileChecksum> [0-9a-f]{64} /, `<BmapFileChecksum> ${'0'.repeat(64)} `)
   writeFileSync(`${file}.bmap`, swapped.replace('0'.repeat(64), sha(Buffer.from(swapped))))
-  await t.rejects(readBmap(file, { ...manifest, layout: undefined }), { reason: /is out of order or past the image/ })
+  await t.rejects(readBmap(file, recording(manifest, `${file}.bmap`)), { reason: /is out of order or past the image/ })
 })
 
 t.test('restore --output of a used-block image writes no more than the mapped ranges', async (t) => {

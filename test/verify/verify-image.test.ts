@@ -128,6 +128,33 @@ t.test('a manifest that describes another image, is not JSON, or has a broken in
   await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason: /^its members add up to/ })
 })
 
+t.test('malformed manifests are refused before anything is sized from them (exit 18, never 1)', async (t) => {
+  const { dir, file, manifestFile, m } = await setup(t)
+  const member = (i: number, f: (e: number[]) => unknown) => ({ ...m, members: m.members.map((e, k) => (k === i ? f([...e]) : e)) })
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['a negative raw length', member(2, (e) => [e[0], e[1], -5, e[3]]), /member 2 decodes to -5 bytes/],
+    ['a fractional compressed length', member(2, (e) => [e[0], e[1]! + 0.5, e[2], e[3]]), /member 2 has a compressed length of/],
+    ['a compressed length of 2^40', member(0, (e) => [e[0], 2 ** 40, e[2], e[3]]), /member 0 has a compressed length of 1099511627776/],
+    ['a raw length above the chunk size', member(1, (e) => [e[0], e[1], 2 ** 30, e[3]]), /member 1 decodes to 1073741824 bytes, not 1 to the chunk size/],
+    ['a null member', member(1, () => null), /member 1 is not \[offset, compressed, raw, crc32\]/],
+    ['a member of three fields', member(1, (e) => e.slice(0, 3)), /member 1 is not/],
+    ['no CRC', member(1, (e) => [e[0], e[1], e[2], 'x']), /member 1 has no valid CRC-32/],
+    ['no raw section', { ...m, raw: undefined }, /raw size or SHA-256/],
+    ['no compressed section', { ...m, compressed: null }, /compressed size, codec or chunk size/],
+    ['an unknown codec', { ...m, compressed: { ...m.compressed, codec: 'lz4' } }, /codec/],
+    ['a million members for a small image', { ...m, members: Array.from({ length: 100000 }, (_, i) => [i, 1, 1, 0]) }, /members are more than/],
+    ['format version 9', { ...m, formatVersion: 9 }, /format version 9 is not understood/],
+  ]
+  for (const [what, bad, reason] of cases) {
+    writeFileSync(manifestFile, JSON.stringify(bad))
+    await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason }, what)
+    const cli = await runCli(['verify', file])
+    t.equal(cli.code, 18, `${what}: verify exits 18`)
+    const out = await runCli(['restore', file, '--output', path.join(dir, `out-${cases.indexOf([what, bad, reason] as never)}.img`)])
+    t.equal(out.code, 18, `${what}: restore exits 18`)
+  }
+})
+
 t.test('members that all decode but a SHA-256 that differs', async (t) => {
   const { file, manifestFile, m } = await setup(t)
   writeFileSync(manifestFile, JSON.stringify({ ...m, raw: { ...m.raw, sha256: '0'.repeat(64) } }))
