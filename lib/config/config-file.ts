@@ -8,8 +8,14 @@ export interface ParsedConfig {
   readonly sections: Readonly<Record<string, OptionValues>>
 }
 
+// The sections a config file may have: one per command.
+export const CONFIG_SECTIONS = ['image', 'database', 'files', 'cleanup', 'status', 'alert', 'verify', 'list', 'restore', 'install'] as const
+
 // Parses and validates the text; every error names the file, the line and the key.
+// A key given twice in one section is an error (which one was meant?), except a
+// list key (db, path, exclude), whose lines add up; so is a section no command reads.
 export function parseConfigText(text: string, file: string, specs: readonly OptionSpec[]): ParsedConfig {
+  const known: readonly string[] = CONFIG_SECTIONS
   const byKey = new Map(specs.map((s) => [s.key, s]))
   const global: OptionValues = {}
   const sections: Record<string, OptionValues> = {}
@@ -18,9 +24,11 @@ export function parseConfigText(text: string, file: string, specs: readonly Opti
     const line = i + 1
     const body = stripComment(raw).trim()
     if (body === '') return
-    const section = /^\[([a-z][a-z0-9-]*)\]$/.exec(body)
+    const section = /^\[([^\]]*)\]$/.exec(body)
     if (section) {
-      current = sections[section[1]!] ??= {}
+      const name = section[1]!.trim().toLowerCase()
+      if (!known.includes(name)) throw new ConfigError(`[${section[1]}]`, `unknown section (known sections: ${known.join(', ')})`, file, line)
+      current = sections[name] ??= {}
       return
     }
     const kv = /^([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*)$/.exec(body)
@@ -30,7 +38,10 @@ export function parseConfigText(text: string, file: string, specs: readonly Opti
     if (!spec) {
       throw new ConfigError(key, `unknown key (known keys: ${[...byKey.keys()].join(', ')})`, file, line)
     }
-    current[key] = parseOptionValue(spec, unquote(kv[2]!), file, line)
+    const value = parseOptionValue(spec, unquote(kv[2]!), file, line)
+    const before = current[key]
+    if (before !== undefined && !spec.multiple) throw new ConfigError(key, 'is set twice in this section: keep one line', file, line)
+    current[key] = before !== undefined ? [...(before as readonly string[]), ...(value as readonly string[])] : value
   })
   return { global, sections }
 }

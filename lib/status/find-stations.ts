@@ -10,7 +10,10 @@ export async function findStations(dest: string): Promise<StationStatus[]> {
   for (const e of (await readdir(dest, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     if (!e.isDirectory() || e.name.startsWith('.')) continue
     const has = async (p: string) => stat(p).then(() => true, () => false)
-    if ((await has(statusPath(dest, e.name))) || (await has(path.join(dest, e.name, 'images')))) out.push(await readStationStatus(dest, e.name))
+    if ((await has(statusPath(dest, e.name))) || (await has(path.join(dest, e.name, 'images')))) {
+      // One station's status that cannot even be read must not hide the others.
+      out.push(await readStationStatus(dest, e.name).catch((err: unknown) => ({ station: e.name, updated: '', jobs: {}, unreadable: String((err as Error).message) })))
+    }
   }
   return out
 }

@@ -34,20 +34,42 @@ export interface StationStatus {
   readonly station: string
   readonly updated: string
   readonly jobs: Partial<Record<JobName, JobRecord>>
+  /** Set when status.json is there but not valid (written by another tool, or damaged): why. */
+  readonly unreadable?: string
 }
 
 export function statusPath(dest: string, station: string): string {
   return path.join(dest, station, 'status.json')
 }
 
-// Reads a station's status; a missing file is a station whose jobs never ran.
+// Why a parsed status.json cannot be shown, or undefined.
+function statusProblem(v: unknown): string | undefined {
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
+  if (!isObj(v) || !isObj(v.jobs)) return 'not a status object'
+  for (const [job, r] of Object.entries(v.jobs)) {
+    if (!isObj(r) || typeof r.result !== 'string' || typeof r.finished !== 'string' || Number.isNaN(Date.parse(r.finished))) return `the ${job} record is not valid`
+  }
+  return undefined
+}
+
+// Reads a station's status; a missing file is a station whose jobs never ran, one
+// that is not valid JSON of the right shape is 'unreadable' (the next job rewrites it).
 export async function readStationStatus(dest: string, station: string): Promise<StationStatus> {
+  let text: string
   try {
-    return JSON.parse(await readFile(statusPath(dest, station), 'utf8')) as StationStatus
+    text = await readFile(statusPath(dest, station), 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { station, updated: '', jobs: {} }
     throw err
   }
+  let v: unknown
+  try {
+    v = JSON.parse(text)
+  } catch (err) {
+    return { station, updated: '', jobs: {}, unreadable: `not valid JSON (${(err as Error).message})` }
+  }
+  const problem = statusProblem(v)
+  return problem ? { station, updated: '', jobs: {}, unreadable: problem } : { ...(v as StationStatus), station }
 }
 
 // Records one job's result. Several jobs of a station may end at once (the hourly

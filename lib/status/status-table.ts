@@ -13,6 +13,7 @@ export type NextRuns = Partial<Record<string, Partial<Record<JobName, Date>>>>
 
 // One cell: last result and its age, plus the next run where systemd told us.
 function cell(s: StationStatus, job: JobName, now: Date, next: Date | undefined): string {
+  if (s.unreadable) return 'unreadable status.json'
   const r = s.jobs[job]
   const result = r?.result === 'ok' ? (r.verified === 'skipped' ? 'OK (unverified)' : 'OK') : r?.result.toUpperCase()
   const last = r ? `${result} ${ago(now.getTime() - Date.parse(r.finished))} ago` : 'never'

@@ -3,10 +3,11 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseConfigText } from '../../lib/config/config-file.js'
 import { loadConfig, settingsFor } from '../../lib/config/load-config.js'
-import { IMAGE_OPTIONS, parseOptionValue, type OptionSpec } from '../../lib/config/options.js'
+import { ALL_OPTIONS, IMAGE_OPTIONS, parseOptionValue, type OptionSpec } from '../../lib/config/options.js'
 import { ConfigError } from '../../lib/errors.js'
 import { resolveImageOptions } from '../../lib/image/image-options.js'
 import { formatBytes, formatDuration, parseSize } from '../../lib/util/size.js'
+import { runCli } from '../helpers/cli.js'
 import { tmp } from '../helpers/tmp.js'
 
 const spec = (key: string): OptionSpec => IMAGE_OPTIONS.find((s) => s.key === key)!
@@ -49,6 +50,18 @@ t.test('the file: comments, quotes, sections, unknown keys and bad lines', async
   })
   t.throws(() => parseConfigText('dest = /x\ncolour = blue\n', 'x', IMAGE_OPTIONS), { name: 'ConfigError', key: 'colour', line: 2, problem: /^unknown key \(known keys: device, dest, mount,/ })
   t.throws(() => parseConfigText('just words\n', 'x', IMAGE_OPTIONS), new ConfigError('just words', "is not a 'key = value' line", 'x', 1))
+})
+
+t.test('a key set twice is an error, except list keys, which add up; an unknown section is named with its line', async (t) => {
+  t.throws(() => parseConfigText('dest = /a\nlevel = 1\ndest = /b\n', 'f.conf', IMAGE_OPTIONS), new ConfigError('dest', 'is set twice in this section: keep one line', 'f.conf', 3))
+  t.same(parseConfigText('dest = /a\n[image]\ndest = /b\n', 'f.conf', IMAGE_OPTIONS).sections, { image: { dest: '/b' } }, 'a section may override a global key')
+  t.same(parseConfigText('db = /a.db\ndb = /b.db, /c.db\n', 'f.conf', ALL_OPTIONS).global, { db: ['/a.db', '/b.db', '/c.db'] })
+  t.throws(() => parseConfigText('dest = /a\n\n[imgae]\nlevel = 9\n', 'f.conf', IMAGE_OPTIONS), { name: 'ConfigError', key: '[imgae]', line: 3, problem: /^unknown section \(known sections: image, database, files,/ })
+  const dir = tmp(t)
+  writeFileSync(path.join(dir, 'c.conf'), 'dest = /a\ndest = /b\n')
+  const r = await runCli(['cleanup', '--config', path.join(dir, 'c.conf'), '--dry-run'])
+  t.equal(r.code, 2)
+  t.match(r.stderr, 'c.conf:2: dest: is set twice')
 })
 
 t.test('lookup order: --config, then $SD_BACKUP_CONFIG, then the default path', async (t) => {

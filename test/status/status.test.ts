@@ -103,3 +103,21 @@ t.test('a failure with the NAS unmounted never writes status.json into the mount
   t.equal(r.code, 3, 'the source error comes first')
   t.notOk(existsSync(path.join(mnt, 'b', 'zolder', 'status.json')), 'nothing written onto the card')
 })
+
+t.test('a corrupt status.json shows as unreadable for that station only, and the next job rewrites it', async (t) => {
+  const dest = tmp(t)
+  mkdirSync(path.join(dest, 'zolder'))
+  await recordJobResult(dest, 'zolder', 'files', rec('ok', '2026-11-29T02:00:00Z'))
+  mkdirSync(path.join(dest, 'berging'))
+  writeFileSync(path.join(dest, 'berging', 'status.json'), '{"jobs": {"files": ')
+  mkdirSync(path.join(dest, 'schuur'))
+  writeFileSync(path.join(dest, 'schuur', 'status.json'), JSON.stringify({ jobs: { files: { result: 7 } } }))
+  const r = await runCli(['status', '--dest', dest, '--station', 'zolder'])
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stdout, /^sd-backup-daily +unreadable status\.json +unreadable status\.json +OK /m)
+  t.match(await readStationStatus(dest, 'schuur'), { unreadable: 'the files record is not valid' })
+  await recordJobResult(dest, 'berging', 'database', rec('ok', '2026-11-29T03:15:00Z'))
+  const fixed = JSON.parse(readFileSync(path.join(dest, 'berging', 'status.json'), 'utf8')) as StationStatus
+  t.match(fixed, { station: 'berging', jobs: { database: { result: 'ok' } } })
+  t.equal(fixed.unreadable, undefined)
+})
