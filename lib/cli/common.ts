@@ -1,6 +1,7 @@
+import { stat } from 'node:fs/promises'
 import { resolveAlertSettings } from '../alert/alert-settings.js'
 import type { ParsedConfig } from '../config/config-file.js'
-import { loadConfig, settingsFor } from '../config/load-config.js'
+import { loadConfig, settingsFor, type LoadedConfig } from '../config/load-config.js'
 import { ALL_OPTIONS, type OptionSpec, type OptionValues } from '../config/options.js'
 import { parseFlags } from './parse-flags.js'
 export { requireDest, stationOf } from '../config/common-settings.js'
@@ -57,7 +58,17 @@ export async function commandSettings(
     return undefined
   }
   const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
+  await warnIfSecretReadable(config, io)
   return { s: settingsFor(config, section, flags.values), configFile: config.file, positionals: flags.positionals, flags: flags.values, config }
+}
+
+// A config that holds smtp-password must not be readable by others: said once per run.
+async function warnIfSecretReadable(config: LoadedConfig, io: CliIo): Promise<void> {
+  if (!config.file || ![config.global, ...Object.values(config.sections)].some((v) => v['smtp-password'] !== undefined)) return
+  const st = await stat(config.file).catch(() => undefined)
+  if (st && st.mode & 0o077) {
+    io.stderr.write(`warning: ${config.file} holds smtp-password and is readable by others (mode ${(st.mode & 0o777).toString(8)}): chmod 600 ${config.file}\n`)
+  }
 }
 
 // Runs `fn` with an AbortSignal that SIGINT/SIGTERM abort with InterruptedError.

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { writeFileSync } from 'node:fs'
+import { chmodSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseConfigText } from '../../lib/config/config-file.js'
 import { loadConfig, settingsFor } from '../../lib/config/load-config.js'
@@ -108,4 +108,15 @@ t.test('sizes and durations read the way people write them', async (t) => {
   t.equal(formatDuration(61 * 60 + 5), '1 h 1 min')
   t.equal(formatDuration(59 * 60 + 5), '59 min 5 s')
   t.equal(formatDuration(-3), '0 s')
+})
+
+t.test('a config holding smtp-password that others can read is warned about, once', async (t) => {
+  const dir = tmp(t)
+  const conf = path.join(dir, 'sd-backup.conf')
+  writeFileSync(conf, `dest = ${dir}\nsmtp-password = hunter2\n`, { mode: 0o644 })
+  chmodSync(conf, 0o644)
+  const r = await runCli(['cleanup', '--config', conf, '--dry-run', '--station', 'zolder'])
+  t.equal(r.stderr.split(`warning: ${conf} holds smtp-password and is readable by others (mode 644): chmod 600 ${conf}`).length - 1, 1)
+  chmodSync(conf, 0o600)
+  t.notMatch((await runCli(['cleanup', '--config', conf, '--dry-run', '--station', 'zolder'])).stderr, 'readable by others')
 })
