@@ -374,6 +374,18 @@ export class ClockDoubtError extends SdBackupError {
   }
 }
 
+// A lock file that is not one this tool wrote (damaged, or put there by hand).
+export class LockUnreadableError extends SdBackupError {
+  readonly code = 'SDB_LOCK_UNREADABLE' as const
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the lock ${path} cannot be read (${reason}): if no sd-backup job of this station is running, remove it (rm '${path}') and run again`, options)
+  }
+}
+
 // restore --verify: what the device reads back differs from the image.
 export class ReadBackMismatchError extends SdBackupError {
   readonly code = 'SDB_READBACK_MISMATCH' as const

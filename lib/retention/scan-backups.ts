@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { bmapPathFor, isImageName, manifestPathFor } from '../image/naming.js'
 import { SNAPSHOT_MANIFEST } from '../files/snapshot-manifest.js'
-import { pidAlive, readLockHolder } from '../jobs/job-lock.js'
+import { lockHeld, readLockHolder } from '../jobs/job-lock.js'
 import type { Backup } from './apply-policy.js'
 
 // A backup found on the NAS, with the files or directory that make it up.
@@ -60,10 +60,11 @@ function databaseTime(name: string): Date | undefined {
 // snapshots, and the leftovers of unfinished runs. Names the tool does not write
 // are never listed, so never removed. A leftover whose pid holds its job's lock on
 // this host belongs to a running job: it is held.
-export async function scanBackups(stationDir: string, station: string, host: string, alive = pidAlive): Promise<FoundBackup[]> {
+// `alive` (tests) decides alone whether a pid of this host still holds its lock.
+export async function scanBackups(stationDir: string, station: string, host: string, alive?: (pid: number) => boolean): Promise<FoundBackup[]> {
   const runningPid = async (job: string) => {
     const h = await readLockHolder(path.join(stationDir, `.lock-${job}`)).catch(() => undefined)
-    return h && h.host === host && alive(h.pid) ? h.pid : undefined
+    return h && h.host === host && (alive ? alive(h.pid) : lockHeld(h, host)) ? h.pid : undefined
   }
   const list = async (sub: string) => (await readdir(path.join(stationDir, sub)).catch(() => [] as string[])).sort()
   const found: FoundBackup[] = []
