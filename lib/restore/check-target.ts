@@ -37,6 +37,14 @@ export function deviceModel(sysBlock: string): string {
   return parts.join(' ') || (backing ? `loop device backed by ${backing}` : 'unknown model')
 }
 
+function tryRootDisk(entries: readonly MountEntry[], sysfs: string): string | undefined {
+  try {
+    return detectRootDisk(entries, sysfs)
+  } catch {
+    return undefined
+  }
+}
+
 // Decides whether `device` may be overwritten with an image of `needed` bytes: a
 // whole disk, not the system disk (nor the disk holding the backup), nothing on it
 // mounted, used as swap or held by device-mapper/md, and large enough.
@@ -52,8 +60,9 @@ export async function checkTargetDevice(device: string, needed: number, env: Tar
   if (existsSync(path.join(sysBlock, 'partition'))) {
     throw new UsageError(`--device ${device} is a partition of /dev/${path.basename(path.dirname(sysBlock))}: an image restores to the whole disk`)
   }
-  const system = env.systemDisk ?? detectRootDisk(env.mountinfo ?? readMountinfo(), sysfs)
-  if (path.basename(system) === name) throw new TargetIsSystemDiskError(device, `it is ${system}, the disk the running system lives on`)
+  // Where the system disk cannot be told (an unusual root), the mount checks below still refuse it: its partitions are mounted.
+  const system = env.systemDisk ?? tryRootDisk(env.mountinfo ?? readMountinfo(), sysfs)
+  if (system !== undefined && path.basename(system) === name) throw new TargetIsSystemDiskError(device, `it is ${system}, the disk the running system lives on`)
   if (env.backupFile) {
     const { major: bm, minor: bn } = devMajorMinor((await stat(env.backupFile)).dev)
     if (wholeDiskName(bm, bn, sysfs) === name) throw new TargetIsSystemDiskError(device, `it holds the backup being restored (${env.backupFile})`)

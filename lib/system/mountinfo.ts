@@ -8,6 +8,8 @@ export interface MountEntry {
   readonly mountPoint: string
   readonly fsType: string
   readonly source: string
+  /** The filesystem's own options (an overlay's lowerdir=...). */
+  readonly superOptions?: string
 }
 
 // Octal escapes (\040 for space) as the kernel writes them in mountinfo.
@@ -31,6 +33,7 @@ export function parseMountinfo(text: string): MountEntry[] {
       mountPoint: unescape(f[4]),
       fsType: r[0] ?? '',
       source: unescape(r[1] ?? ''),
+      superOptions: r[2] ?? '',
     })
   }
   return out

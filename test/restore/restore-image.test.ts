@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { TargetInUseError, TargetIsSystemDiskError, TargetTooSmallError } from '../../lib/errors.js'
 import { checkTargetDevice } from '../../lib/restore/check-target.js'
+import { parseMountinfo } from '../../lib/system/mountinfo.js'
 import { restoreImageToDevice } from '../../lib/restore/restore-image.js'
 import { runCli } from '../helpers/cli.js'
 import { image, mixedContent, sh, sha256File } from '../helpers/image.js'
@@ -97,4 +98,20 @@ t.test('refuses the system disk (injected), swap, and what is not a whole block 
   await t.rejects(checkTargetDevice(dev, bytes, { swaps: `Filename Type Size Used Priority\n${dev} partition 8192 0 -2\n` }), new TargetInUseError(dev, `${dev} is in use as swap`))
   t.match(await runCli(['restore', file, '--device', src, '--yes']), { code: 2, stderr: /is not a block device; to restore into a file use --output/ })
   t.match(await runCli(['restore', file, '--device', path.join(dir, 'nope'), '--yes']), { code: 2, stderr: /no such device/ })
+})
+
+t.test('with an overlay root (read-only mode), restore finds the card under it, and works where it cannot', async (t) => {
+  if (!needsRoot(t)) return
+  const { dir, file, bytes } = await setup(t)
+  const { dev } = blankCard(t, dir, 8 * MiB)
+  const rdev = sh(`stat -c '%t:%T' ${dev}`).trim().split(':').map((h) => parseInt(h, 16))
+  const overlay = (lower: string) => parseMountinfo(`1 0 0:20 / / rw - overlay overlay rw,lowerdir=/media/root-ro,upperdir=/media/root-rw/overlay\n2 1 ${lower} / /media/root-ro ro - ext4 /dev/x ro\n`)
+  // The lower layer on the loop device: it is the system disk, refused as such.
+  const err = await checkTargetDevice(dev, bytes, { mountinfo: overlay(`${rdev[0]}:${rdev[1]}`), swaps: '' }).catch((e: unknown) => e)
+  t.match(err, { code: 'SDB_TARGET_SYSTEM_DISK' }, 'the loop device under the overlay is the system disk')
+  // The lower layer on a disk this machine does not have: the target is checked by its mounts alone and accepted.
+  const ok = await checkTargetDevice(dev, bytes, { mountinfo: overlay('250:99'), swaps: '' })
+  t.equal(ok.path, dev)
+  const r = await restoreImageToDevice(file, dev, { workers: 2, readBack: true, confirm: async () => true, env: { mountinfo: overlay('250:99'), swaps: '' } })
+  t.ok(r, 'restore --device with an overlay root works')
 })
