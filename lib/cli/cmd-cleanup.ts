@@ -6,7 +6,7 @@ import { runCleanup } from '../retention/run-cleanup.js'
 import { finishJob } from '../jobs/finish-job.js'
 import { formatBytes } from '../util/size.js'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
+import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf, withSignals } from './common.js'
 import { optionHelp } from './parse-flags.js'
 
 export const CLEANUP_HELP = `Usage: sd-backup cleanup [options]
@@ -50,24 +50,26 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
     keepHourly: num('keep-hourly', DEFAULT_POLICY.keepHourly),
     keepDailyDatabase: num('keep-daily-database', DEFAULT_POLICY.keepDailyDatabase),
   }
-  try {
-    const r = await runCleanup({ dest, mount: s.mount as string | undefined, station, policy, dryRun }, { log })
-    for (const d of r.decisions) {
-      const verb = d.action === 'keep' ? 'keep  ' : dryRun ? 'would remove' : 'removed'
-      io.stderr.write(`${verb.padEnd(12)} ${d.backup.name}  (${d.reason})\n`)
+  return withSignals(io, async (signal) => {
+    try {
+      const r = await runCleanup({ dest, mount: s.mount as string | undefined, station, policy, dryRun }, { log, signal })
+      for (const d of r.decisions) {
+        const verb = d.action === 'keep' ? 'keep  ' : dryRun ? 'would remove' : 'removed'
+        io.stderr.write(`${verb.padEnd(12)} ${d.backup.name}  (${d.reason})\n`)
+      }
+      io.stderr.write(`${dryRun ? "dry run: nothing removed" : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`)
+      if (r.spaceWarning) io.stderr.write(`warning: ${r.spaceWarning}\n`)
+      if (r.clockWarning) io.stderr.write(`warning: nothing removed: ${r.clockWarning}\n`)
+      const removed = r.decisions.filter((d) => d.action === 'remove').length
+      const message = `removed ${removed}, freed ${formatBytes(r.freedBytes)}${r.spaceWarning ? `; ${r.spaceWarning}` : ''}`
+      // A clock in doubt is reported like a failure (status and alert), though nothing was harmed.
+      const clock = r.clockWarning ? new ClockDoubtError(r.clockWarning) : undefined
+      if (!dryRun) await finishJob({ ...job, outcome: clock ? { ok: false, error: clock } : { ok: true, message } })
+      return clock ? exitCodeFor(clock) : 0
+    } catch (err) {
+      log.error({ err }, (err as Error).message)
+      if (!dryRun) await finishJob({ ...job, outcome: { ok: false, error: err } })
+      throw err
     }
-    io.stderr.write(`${dryRun ? "dry run: nothing removed" : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`)
-    if (r.spaceWarning) io.stderr.write(`warning: ${r.spaceWarning}\n`)
-    if (r.clockWarning) io.stderr.write(`warning: nothing removed: ${r.clockWarning}\n`)
-    const removed = r.decisions.filter((d) => d.action === 'remove').length
-    const message = `removed ${removed}, freed ${formatBytes(r.freedBytes)}${r.spaceWarning ? `; ${r.spaceWarning}` : ''}`
-    // A clock in doubt is reported like a failure (status and alert), though nothing was harmed.
-    const clock = r.clockWarning ? new ClockDoubtError(r.clockWarning) : undefined
-    if (!dryRun) await finishJob({ ...job, outcome: clock ? { ok: false, error: clock } : { ok: true, message } })
-    return clock ? exitCodeFor(clock) : 0
-  } catch (err) {
-    log.error({ err }, (err as Error).message)
-    if (!dryRun) await finishJob({ ...job, outcome: { ok: false, error: err } })
-    throw err
-  }
+  })
 }

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js'
 import { runDatabase } from '../database/run-database.js'
 import { finishJob } from '../jobs/finish-job.js'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
+import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf, withSignals } from './common.js'
 import { optionHelp } from './parse-flags.js'
 
 export const DATABASE_HELP = `Usage: sd-backup database [--db PATH]... [options]
@@ -23,7 +23,7 @@ ${optionHelp(DATABASE_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 16])}
+${exitCodeLines([0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 16, 130, 143])}
 `
 
 // BirdNET-Pi's database wherever a user's home holds one.
@@ -45,18 +45,20 @@ export async function cmdDatabase(args: readonly string[], io: CliIo): Promise<n
   const station = stationOf(s)
   const job = jobContext(io, s, 'database', dest, station)
   const { log } = job
-  try {
-    const done = await runDatabase(
-      { dbs, dest, mount: s.mount as string | undefined, station, level: (s['db-level'] as number | undefined) ?? 3, tmpDir: (s['tmp-dir'] as string | undefined) ?? os.tmpdir() },
-      { log },
-    )
-    const text = done.map((m) => `${m.file}: ${Object.entries(m.rowCounts).map(([t, n]) => `${t} ${n} rows`).join(', ')}`).join('; ')
-    log.info({ copies: done.map((m) => m.file) }, `database done: ${text}`)
-    await finishJob({ ...job, outcome: { ok: true, message: `database done: ${text}` } })
-    return 0
-  } catch (err) {
-    log.error({ err }, (err as Error).message)
-    await finishJob({ ...job, outcome: { ok: false, error: err } })
-    throw err
-  }
+  return withSignals(io, async (signal) => {
+    try {
+      const done = await runDatabase(
+        { dbs, dest, mount: s.mount as string | undefined, station, level: (s['db-level'] as number | undefined) ?? 3, tmpDir: (s['tmp-dir'] as string | undefined) ?? os.tmpdir() },
+        { log, signal },
+      )
+      const text = done.map((m) => `${m.file}: ${Object.entries(m.rowCounts).map(([t, n]) => `${t} ${n} rows`).join(', ')}`).join('; ')
+      log.info({ copies: done.map((m) => m.file) }, `database done: ${text}`)
+      await finishJob({ ...job, outcome: { ok: true, message: `database done: ${text}` } })
+      return 0
+    } catch (err) {
+      log.error({ err }, (err as Error).message)
+      await finishJob({ ...job, outcome: { ok: false, error: err } })
+      throw err
+    }
+  })
 }

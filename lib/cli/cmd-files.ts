@@ -5,7 +5,7 @@ import { runFiles } from '../files/run-files.js'
 import { defaultDatabases } from './cmd-database.js'
 import { finishJob } from '../jobs/finish-job.js'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf } from './common.js'
+import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf, withSignals } from './common.js'
 import { optionHelp } from './parse-flags.js'
 
 // What a BirdNET station needs back after a new card: system config (with the
@@ -60,35 +60,37 @@ export async function cmdFiles(args: readonly string[], io: CliIo): Promise<numb
   const station = stationOf(s)
   const job = jobContext(io, s, 'files', dest, station)
   const { log } = job
-  try {
-    const m = await runFiles(
-      {
-        paths: (s.path as readonly string[] | undefined) ?? DEFAULT_PATHS,
-        excludes: (s.exclude as readonly string[] | undefined) ?? DEFAULT_EXCLUDES,
-        dest,
-        mount: s.mount as string | undefined,
-        station,
-        onceADay: s['once-a-day'] === true,
-        databases: (settingsFor(config, 'database', {}).db as readonly string[] | undefined) ?? defaultDatabases(),
-      },
-      { log },
-    )
-    if (!m) {
-      log.info("today's snapshot exists already: nothing to do (--once-a-day)")
-      return 0
+  return withSignals(io, async (signal) => {
+    try {
+      const m = await runFiles(
+        {
+          paths: (s.path as readonly string[] | undefined) ?? DEFAULT_PATHS,
+          excludes: (s.exclude as readonly string[] | undefined) ?? DEFAULT_EXCLUDES,
+          dest,
+          mount: s.mount as string | undefined,
+          station,
+          onceADay: s['once-a-day'] === true,
+          databases: (settingsFor(config, 'database', {}).db as readonly string[] | undefined) ?? defaultDatabases(),
+        },
+        { log, signal },
+      )
+      if (!m) {
+        log.info("today's snapshot exists already: nothing to do (--once-a-day)")
+        return 0
+      }
+      const files = m.entries.filter((e) => e.type === 'file').length
+      const changed = m.changed ?? []
+      const problems = [...m.unreadable.map((p) => `unreadable: ${p}`), ...m.vanished.map((p) => `vanished: ${p}`), ...changed.map((p) => `changed while copied (stored as read): ${p}`)]
+      const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied whole:\n${problems.join('\n')}` : ''}`
+      const exitCode = m.unreadable.length ? EXIT_CODES.PARTIAL_UNREADABLE : m.vanished.length ? EXIT_CODES.PARTIAL_VANISHED : changed.length ? EXIT_CODES.PARTIAL_CHANGED : 0
+      log.info({ snapshot: m.snapshot, files, unreadable: m.unreadable, vanished: m.vanished, changed }, text)
+      if (problems.length) io.stderr.write(`${text}\n`)
+      await finishJob({ ...job, outcome: { ok: true, message: text, ...(exitCode ? { partial: { exitCode } } : {}) } })
+      return exitCode
+    } catch (err) {
+      log.error({ err }, (err as Error).message)
+      await finishJob({ ...job, outcome: { ok: false, error: err } })
+      throw err
     }
-    const files = m.entries.filter((e) => e.type === 'file').length
-    const changed = m.changed ?? []
-    const problems = [...m.unreadable.map((p) => `unreadable: ${p}`), ...m.vanished.map((p) => `vanished: ${p}`), ...changed.map((p) => `changed while copied (stored as read): ${p}`)]
-    const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied whole:\n${problems.join('\n')}` : ''}`
-    const exitCode = m.unreadable.length ? EXIT_CODES.PARTIAL_UNREADABLE : m.vanished.length ? EXIT_CODES.PARTIAL_VANISHED : changed.length ? EXIT_CODES.PARTIAL_CHANGED : 0
-    log.info({ snapshot: m.snapshot, files, unreadable: m.unreadable, vanished: m.vanished, changed }, text)
-    if (problems.length) io.stderr.write(`${text}\n`)
-    await finishJob({ ...job, outcome: { ok: true, message: text, ...(exitCode ? { partial: { exitCode } } : {}) } })
-    return exitCode
-  } catch (err) {
-    log.error({ err }, (err as Error).message)
-    await finishJob({ ...job, outcome: { ok: false, error: err } })
-    throw err
-  }
+  })
 }

@@ -49,7 +49,7 @@ export function databaseFileName(db: string, at: Date): string {
 
 // The hourly job: each database copied consistently while it is written, checked,
 // compressed and written atomically to the NAS with its manifest.
-export async function runDatabase(opts: DatabaseJobOptions, ctx: { log: Logger; now?: () => Date; mountinfo?: readonly MountEntry[] }): Promise<DatabaseManifest[]> {
+export async function runDatabase(opts: DatabaseJobOptions, ctx: { log: Logger; now?: () => Date; mountinfo?: readonly MountEntry[]; signal?: AbortSignal }): Promise<DatabaseManifest[]> {
   if (opts.mount !== undefined) await checkMounted(opts.mount, opts.dest, ctx.mountinfo)
   const dir = path.join(opts.dest, opts.station, 'database')
   await makeDirs(dir)
@@ -58,11 +58,12 @@ export async function runDatabase(opts: DatabaseJobOptions, ctx: { log: Logger; 
   try {
     const out: DatabaseManifest[] = []
     for (const db of opts.dbs) {
+      ctx.signal?.throwIfAborted()
       const started = (ctx.now ?? (() => new Date()))()
       const copy = path.join(work, path.basename(db))
       const check = copyDatabase(db, copy)
       const file = path.join(dir, databaseFileName(db, started))
-      const written = await compressFile(copy, file, opts.level)
+      const written = await compressFile(copy, file, opts.level, ctx.signal)
       const manifest: DatabaseManifest = {
         format: 'sd-backup-database',
         formatVersion: 1,
@@ -95,7 +96,7 @@ export async function runDatabase(opts: DatabaseJobOptions, ctx: { log: Logger; 
 }
 
 // Streams the checked copy through zstd, frame by frame, into an atomic file.
-async function compressFile(src: string, file: string, level: number) {
+async function compressFile(src: string, file: string, level: number, signal?: AbortSignal) {
   const zstd = await loadZstd()
   const out = await AtomicFile.create(file)
   const h = await open(src, 'r')
@@ -104,6 +105,7 @@ async function compressFile(src: string, file: string, level: number) {
   try {
     const buf = Buffer.allocUnsafe(FRAME)
     for (;;) {
+      signal?.throwIfAborted()
       const { bytesRead } = await h.read(buf, 0, FRAME, bytes)
       if (bytesRead === 0) break
       const chunk = buf.subarray(0, bytesRead)

@@ -28,7 +28,7 @@ const BUF = 1024 * 1024
 // swapped for a symlink is not followed) and O_NONBLOCK (one swapped for a FIFO
 // does not hang the job), and the descriptor's fstat must be the file that lstat
 // listed (device, inode, regular): otherwise it is 'swapped' and nothing is read.
-export async function copyStable(from: Buffer, listed: Stats, openSink: () => Promise<CopySink>): Promise<CopyResult> {
+export async function copyStable(from: Buffer, listed: Stats, openSink: () => Promise<CopySink>, signal?: AbortSignal): Promise<CopyResult> {
   let src
   try {
     src = await open(from, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
@@ -46,6 +46,7 @@ export async function copyStable(from: Buffer, listed: Stats, openSink: () => Pr
     let size = 0
     try {
       for (;;) {
+        signal?.throwIfAborted()
         const { bytesRead } = await src.read(buf, 0, BUF, size)
         if (bytesRead === 0) break
         const piece = buf.subarray(0, bytesRead)

@@ -129,7 +129,7 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
             if (linked) return void entries.push({ ...base, type: 'file', sha256: prev.sha256 })
           }
           for (let attempt = 1; ; attempt++) {
-            const got = await copyStable(abs, st, sinkAt(to))
+            const got = await copyStable(abs, st, sinkAt(to), ctx.signal)
             await ctx.afterCopy?.(shown, attempt)
             if (got.kind === 'swapped') {
               if (!retry) throw Object.assign(new Error(`changed type while read: ${got.what}`), { code: 'ECHANGED' })
@@ -151,7 +151,7 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
           }
         } else entries.push({ ...base, type: 'other', size: 0 })
       } catch (err) {
-        if (err instanceof SdBackupError) throw err // the NAS side failed: the run fails
+        if (err instanceof SdBackupError) throw err // the NAS side failed (or a signal came): the run fails
         await rm(to, { force: true }).catch(() => {})
         problem(abs, err)
       }

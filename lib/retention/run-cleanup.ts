@@ -37,7 +37,7 @@ export interface CleanupResult {
 // NAS. Only names the tool writes are considered; with dryRun nothing is removed.
 export async function runCleanup(
   opts: CleanupOptions,
-  ctx: { log: Logger; now?: Date; host?: string; mountinfo?: readonly MountEntry[]; alive?: (pid: number) => boolean },
+  ctx: { log: Logger; now?: Date; host?: string; mountinfo?: readonly MountEntry[]; alive?: (pid: number) => boolean; signal?: AbortSignal },
 ): Promise<CleanupResult> {
   if (opts.mount !== undefined) await checkMounted(opts.mount, opts.dest, ctx.mountinfo)
   const stationDir = path.join(opts.dest, opts.station)
@@ -54,6 +54,7 @@ export async function runCleanup(
     for (const d of decisions) {
       ctx.log.info({ backup: d.backup.name, action: d.action, reason: d.reason, dryRun: opts.dryRun }, `${d.action} ${d.backup.name}: ${d.reason}`)
       if (d.action !== 'remove' || opts.dryRun) continue
+      ctx.signal?.throwIfAborted() // between removals: a backup is removed whole or not at all
       // Manifest first: if interrupted, what is left is an incomplete image, removed next time.
       for (const f of [...d.backup.files].reverse()) await rm(f, { recursive: true, force: true })
       freedBytes += d.backup.bytes
