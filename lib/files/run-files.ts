@@ -11,6 +11,7 @@ import { applyDestGroup, dirMode, fileMode } from '../dest/modes.js'
 import { copyStable, type CopySink } from './copy-stable.js'
 import { excluded, globToRegExp } from './glob.js'
 import { joinBytes, recordedPath } from './path-bytes.js'
+import { snapshotManifestProblem } from './snapshot-paths.js'
 import { SNAPSHOT_MANIFEST, type FileEntry, type SnapshotManifest } from './snapshot-manifest.js'
 
 export interface FilesJobOptions {
@@ -210,12 +211,14 @@ function recordedTarget(target: Buffer): { target: string; rawTarget?: string } 
   return r.rawPath === undefined ? { target: r.path } : { target: r.path, rawTarget: r.rawPath }
 }
 
-// The newest complete snapshot before today, with its manifest entries by path.
+// The newest complete snapshot before today, with its manifest entries by path. A
+// manifest that does not validate is not trusted to vouch for a hard link.
 async function previousSnapshot(root: string, today: string) {
   const names = (await readdir(root)).filter((n) => SNAPSHOT_NAME.test(n) && n < today).sort()
   for (const n of names.reverse()) {
     try {
       const m = JSON.parse(await readFile(path.join(root, n, SNAPSHOT_MANIFEST), 'utf8')) as SnapshotManifest
+      if (m?.format !== 'sd-backup-files' || snapshotManifestProblem(m)) continue
       return { dir: path.join(root, n), entries: new Map(m.entries.map((e) => [e.rawPath ?? e.path, e])) }
     } catch {
       // Not a complete snapshot: look further back.

@@ -156,3 +156,42 @@ t.test('a source that ends early while being read fails the job with the byte wh
   t.match(err, { code: 'SDB_SOURCE_READ', reason: 'ended early' })
   t.same(sh(`ls '${path.join(dir, 'nas', 'zolder', 'images')}'`).trim(), '', 'nothing left behind')
 })
+
+t.test('a corrupt card: nothing the card holds is left out, the image exits 0 and says why it read more', async (t) => {
+  const dir = tmp(t)
+  const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'vfat', mib: 40, mkfs: ['-F', '32', '-s', '1'] }, { fs: 'ext4', mib: 40, mkfs: ['-b', '4096', '-g', '2048'] }] })
+  const [fat, ext] = card.parts as [typeof card.parts[0], typeof card.parts[0]]
+  const buf = readFileSync(card.file)
+  // ext4: BLOCK_UNINIT set on every group that holds data (one bit in each descriptor; checksums now wrong).
+  for (let g = 1; g < 5; g++) {
+    const flags = ext.start + 4096 + g * 64 + 0x12
+    buf.writeUInt16LE(buf.readUInt16LE(flags) | 2, flags)
+  }
+  // FAT32: the first FAT zeroed past its reserved entries; the second is intact.
+  const bps = buf.readUInt16LE(fat.start + 11)
+  const fatOffset = fat.start + buf.readUInt16LE(fat.start + 14) * bps
+  const fatBytes = buf.readUInt32LE(fat.start + 36) * bps
+  buf.fill(0, fatOffset + 12, fatOffset + fatBytes)
+  writeFileSync(card.file, buf)
+  const logs: Array<{ msg: string }> = []
+  const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) })
+  const r = await image(dir, card.file, { level: 1, chunkSize: 256 * 1024 }, { log })
+  t.match(r.manifest.layout?.partitions, [{ method: 'used', notes: [/the FAT copies differ/] }, { method: 'whole', reason: /descriptor checksum is wrong/ }])
+  t.ok(logs.some((l) => /^partition 2 .*read whole.*descriptor checksum is wrong/.test(l.msg)), 'the log says why partition 2 was read whole')
+  const restored = path.join(dir, 'restored.img')
+  sh(`gzip -dc '${r.file}' > '${restored}'`)
+  // e2fsck -fy on the card and on the image keep the same files.
+  for (const [what, file] of [['card', card.file], ['image', restored]] as const) {
+    const part = extractPart(file, ext, path.join(dir, `${what}-ext.img`))
+    sh(`e2fsck -fy '${part}' >/dev/null 2>&1 || [ $? -le 2 ]`)
+  }
+  t.same(treeDigest(dumpFiles(path.join(dir, 'image-ext.img'), { ...ext, start: 0 }, path.join(dir, 'image-files'))), treeDigest(ext.content), 'ext4: every file, after e2fsck -fy on the image')
+  t.same(treeDigest(dumpFiles(path.join(dir, 'card-ext.img'), { ...ext, start: 0 }, path.join(dir, 'card-files'))), treeDigest(ext.content), 'the same as e2fsck -fy keeps on the card')
+  // FAT: the image holds every cluster the second FAT uses; put that FAT back as the first and fsck.vfat and mcopy find every file.
+  const img = readFileSync(restored)
+  img.copy(img, fatOffset, fatOffset + fatBytes, fatOffset + 2 * fatBytes)
+  writeFileSync(restored, img)
+  const fatPart = extractPart(restored, fat, path.join(dir, 'image-fat.img'))
+  t.doesNotThrow(() => sh(`fsck.vfat -n '${fatPart}' >/dev/null 2>&1`), 'fsck.vfat -n is clean with the second FAT')
+  t.same(treeDigest(dumpFiles(restored, fat, path.join(dir, 'fat-files'))), treeDigest(fat.content), 'FAT32: every file')
+})
