@@ -96,6 +96,7 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
     }
     const sinkAt = (to: Buffer) => async (): Promise<CopySink> => {
       const out = await onDest(to, () => open(to, 'wx', fileMode()))
+      await applyDestGroup(to)
       return {
         write: (b) => onDest(to, async () => void (await out.write(b))),
         close: () => out.close(),

@@ -96,3 +96,19 @@ t.test('zstd frames are found from their headers alone', async (t) => {
   t.throws(() => zstdFrames(all.subarray(0, all.length - 2)), /a zstd frame is cut off at byte/)
   t.throws(() => zstdFrames(Buffer.from('not zstd')), /no zstd frame at byte 0/)
 })
+
+t.test('a malformed database manifest is refused (exit 18), never a crash', async (t) => {
+  const { dir, file } = await copy(t, 100)
+  const manifest = `${file}.manifest.json`
+  const m = JSON.parse(readFileSync(manifest, 'utf8')) as DatabaseManifest
+  for (const [what, bad] of [
+    ['no compressed section', { ...m, compressed: undefined }],
+    ['a negative size', { ...m, raw: { ...m.raw, bytes: -1 } }],
+    ['row counts that are not counts', { ...m, rowCounts: { detections: 'many' } }],
+    ['format version 2', { ...m, formatVersion: 2 }],
+  ] as const) {
+    writeFileSync(manifest, JSON.stringify(bad))
+    t.equal((await runCli(['verify', file])).code, 18, `${what}: verify`)
+    t.equal((await runCli(['restore', file, '--output', path.join(dir, `out-${what.length}.db`)])).code, 18, `${what}: restore`)
+  }
+})
