@@ -76,7 +76,7 @@ export async function imagePass(source: Source, out: AtomicFile, opts: ImageJobO
         onRead(c) {
           hash.update(c.data)
           rawBytes += c.data.length
-          const read = c.mapped ? c.mapped.reduce((n, e) => n + e.end - e.start, 0) : c.data.length
+          const read = c.mapped ? c.mapped.reduce((n, e) => n + (e.zero ? 0 : e.end - e.start), 0) : c.data.length
           readBytes += read
           progress.addRead(read)
           bmap?.add(c.offset, c.data, c.mapped ?? [])

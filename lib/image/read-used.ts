@@ -23,16 +23,18 @@ export async function* readUsedChunks(source: Source, extents: AsyncIterable<Ext
     while (cur && cur.start < end) {
       const start = Math.max(cur.start, offset)
       const stop = Math.min(cur.end, end)
-      if (stop > start) pieces.push({ start, end: stop })
+      if (stop > start) pieces.push(cur.zero ? { start, end: stop, zero: true } : { start, end: stop })
       if (cur.end > end) break
       cur = (await it.next()).value as Extent | undefined
     }
-    if (pieces.length === 0) {
+    const toRead = pieces.filter((p) => !p.zero)
+    if (toRead.length === 0) {
+      // Nothing to read (free space, or only known zeros, which stay mapped for the .bmap).
       yield { index, offset, data: zeros.subarray(0, end - offset), zero: true, mapped: pieces }
     } else {
       const buf = await pool.acquire()
       try {
-        await fillChunk(source, buf, offset, end, pieces)
+        await fillChunk(source, buf, offset, end, toRead)
       } catch (err) {
         pool.release(buf)
         throw err

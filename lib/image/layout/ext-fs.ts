@@ -18,6 +18,7 @@ const RO_SPARSE_SUPER = 0x1
 const RO_GDT_CSUM = 0x10
 const RO_METADATA_CSUM = 0x400
 const BG_BLOCK_UNINIT = 0x2
+const BG_INODE_UNINIT = 0x1
 const INCOMPAT_FLEX_BG = 0x200
 const INCOMPAT_CSUM_SEED = 0x2000
 const STATE_ERRORS = 0x2
@@ -38,6 +39,8 @@ export interface ExtGeometry {
   readonly gdtBlocks: number
   readonly reservedGdtBlocks: number
   readonly inodeTableBlocks: number
+  readonly inodesPerGroup: number
+  readonly inodeSize: number
   /** BLOCK_UNINIT is only meaningful with group descriptor checksums (the kernel ignores it otherwise). */
   readonly uninitFlags: boolean
   /** Which checksums the descriptors and bitmaps carry. */
@@ -134,6 +137,8 @@ export function parseExtSuperblock(sb: Buffer, partitionSize: number): Parsed | 
       gdtBlocks,
       reservedGdtBlocks,
       inodeTableBlocks: Math.ceil((inodesPerGroup * inodeSize) / blockSize),
+      inodesPerGroup,
+      inodeSize,
       uninitFlags: csum !== 'none',
       csum,
       csumSeed: incompat & INCOMPAT_CSUM_SEED ? sb.readUInt32LE(0x270) : crc32cLe(0xffffffff, uuid),
@@ -151,6 +156,8 @@ interface Descriptor {
   readonly flags: number
   readonly freeBlocks: number
   readonly blockBitmapCsum: number
+  /** Inodes at the end of the group's table that were never used (bg_itable_unused). */
+  readonly itableUnused: number
   /** Whether the descriptor's own checksum holds (true when the filesystem has none). */
   readonly csumOk: boolean
 }
@@ -180,6 +187,7 @@ function descriptorAt(g: ExtGeometry, b: Buffer, at: number, group: number): Des
     flags: b.readUInt16LE(at + 0x12),
     freeBlocks: b.readUInt16LE(at + 0xc) + hi16(0x2c),
     blockBitmapCsum: b.readUInt16LE(at + 0x18) + hi16(0x38),
+    itableUnused: b.readUInt16LE(at + 0x1c) + hi16(0x32),
     csumOk: g.csum === 'none' || descriptorChecksum(g, group, raw) === b.readUInt16LE(at + 0x1e),
   }
 }
@@ -226,6 +234,33 @@ function metadataRuns(g: ExtGeometry, all: readonly Descriptor[]): Array<[number
   const runs: Array<[number, number]> = []
   for (const d of all) runs.push([d.blockBitmap, d.blockBitmap + 1], [d.inodeBitmap, d.inodeBitmap + 1], [d.inodeTable, d.inodeTable + g.inodeTableBlocks])
   return runs.sort((x, y) => x[0] - y[0])
+}
+
+// The blocks at the end of a group's inode table that hold no inode ever used:
+// INODE_UNINIT groups use none, others the table's first (ipg - itable_unused).
+// Trusted only from a descriptor whose checksum holds, on a filesystem that keeps
+// these fields (uninit_bg or metadata_csum; pi-gen's root has metadata_csum).
+export function unusedTableTail(g: ExtGeometry, d: Descriptor): [number, number] | undefined {
+  if (!g.uninitFlags || !d.csumOk) return undefined
+  const used = d.flags & BG_INODE_UNINIT ? 0 : g.inodesPerGroup - Math.min(d.itableUnused, g.inodesPerGroup)
+  const usedBlocks = Math.ceil((used * g.inodeSize) / g.blockSize)
+  return usedBlocks < g.inodeTableBlocks ? [d.inodeTable + usedBlocks, d.inodeTable + g.inodeTableBlocks] : undefined
+}
+
+// Block runs with the parts inside `tails` (sorted, disjoint) marked as known zeros.
+function markTails(runs: ReadonlyArray<readonly [number, number]>, tails: ReadonlyArray<readonly [number, number]>): Array<[number, number, boolean]> {
+  const out: Array<[number, number, boolean]> = []
+  for (const [a, b] of runs) {
+    let at = a
+    for (const [x, y] of tails) {
+      if (y <= at || x >= b) continue
+      if (x > at) out.push([at, x, false])
+      out.push([Math.max(x, at), Math.min(y, b), true])
+      at = Math.min(y, b)
+    }
+    if (at < b) out.push([at, b, false])
+  }
+  return out
 }
 
 // Without flex_bg, mke2fs and resize2fs put a group's block bitmap, inode bitmap and
@@ -335,10 +370,29 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
   const meta = metadataRuns(g, all)
   const clash = overlap(g, meta)
   if (clash) return { fs: parsed.fs, whole: clash }
+  // Which groups' inode tables lie in each group (with flex_bg, the leader holds 16):
+  // their descriptors are read again just before that group's blocks go by.
+  const groupOf = (block: number) => Math.floor((block - g.firstDataBlock) / g.blocksPerGroup)
+  const tablesIn = new Map<number, number[]>()
+  let unusedBlocks = 0
+  for (const [i, d] of all.entries()) {
+    for (let h = groupOf(d.inodeTable); h <= groupOf(d.inodeTable + g.inodeTableBlocks - 1); h++) tablesIn.set(h, [...(tablesIn.get(h) ?? []), i])
+    const tail = unusedTableTail(g, d)
+    if (tail) unusedBlocks += tail[1] - tail[0]
+  }
+  const freshTails = async (group: number) => {
+    const tails: Array<[number, number]> = []
+    for (const owner of tablesIn.get(group) ?? []) {
+      const d = (await readDescriptors(owner, 1))[0]!
+      const tail = d.inodeTable === all[owner]!.inodeTable ? unusedTableTail(g, d) : undefined
+      if (tail) tails.push(tail)
+    }
+    return tails.sort((x, y) => x[0] - y[0])
+  }
   return {
     fs: parsed.fs,
     bytes: g.blocksCount * bs,
-    estimatedUsed: (g.blocksCount - Math.min(g.freeBlocks, g.blocksCount)) * bs,
+    estimatedUsed: Math.max(0, g.blocksCount - Math.min(g.freeBlocks, g.blocksCount) - unusedBlocks) * bs,
     async *used(note) {
       // Block 0 (boot sector, and the superblock with 1 KiB blocks) precedes group 0.
       yield { start: 0, end: Math.max(2048, g.firstDataBlock * bs) }
@@ -368,7 +422,9 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
           note?.(`group ${group} read whole: ${doubt}`)
           runs = [[start, end]]
         }
-        for (const [a, b] of runs!) yield { start: a * bs, end: b * bs }
+        // Never-used inode table blocks become zeros instead of being read.
+        const tails = doubt ? [] : await freshTails(group)
+        for (const [a, b, zero] of markTails(runs!, tails)) yield zero ? { start: a * bs, end: b * bs, zero: true } : { start: a * bs, end: b * bs }
       }
     },
   }

@@ -101,7 +101,7 @@ export async function planReads(src: ByteReader, opts: PlanOptions = {}): Promis
         const fs = probes[i]
         const end = p.start + p.size
         const count = (e: Extent) => {
-          report.readBytes += e.end - e.start
+          if (!e.zero) report.readBytes += e.end - e.start
           return e
         }
         if (fs && fs.whole === undefined) {
@@ -114,7 +114,7 @@ export async function planReads(src: ByteReader, opts: PlanOptions = {}): Promis
               const start = Math.max(p.start + r.start, done)
               const stop = Math.min(p.start + r.end, fsEnd)
               if (stop <= start) continue
-              yield count({ start, end: stop })
+              yield count(r.zero ? { start, end: stop, zero: true } : { start, end: stop })
               done = stop
             }
           } catch (err) {

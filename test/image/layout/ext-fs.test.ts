@@ -75,14 +75,18 @@ for (const [name, opts] of variants) {
     const blocks = probe.bytes / bs
     const free = freeBlocks(path.join(dir, 'fs.img'))
     const used = new Set<number>()
-    for await (const e of probe.used()) for (let b = Math.floor(e.start / bs); b < Math.ceil(e.end / bs); b++) used.add(b)
+    let zeroBlocks = 0
+    for await (const e of probe.used()) {
+      for (let b = Math.floor(e.start / bs); b < Math.ceil(e.end / bs); b++) used.add(b)
+      if (e.zero) zeroBlocks += (e.end - e.start) / bs
+    }
     const both = [...used].filter((b) => free.has(b))
     const neither: number[] = []
     for (let b = 0; b < blocks; b++) if (!used.has(b) && !free.has(b)) neither.push(b)
     t.same(both.slice(0, 10), [], 'no block is both used and free')
     t.same(neither.slice(0, 10), [], 'every block is used or free')
     t.ok(free.size > blocks * 0.3, `a real share is skipped (${free.size} of ${blocks} blocks of ${bs} bytes, ${groups} groups)`)
-    t.ok(Math.abs(probe.estimatedUsed / bs - (blocks - free.size)) <= blocks * 0.01, 'the estimate is the superblock free count')
+    t.ok(Math.abs(probe.estimatedUsed / bs - (blocks - free.size - zeroBlocks)) <= blocks * 0.01, 'the estimate is the superblock free count, less never-used inode table blocks')
   })
 }
 
@@ -235,4 +239,36 @@ t.test('ext: an uninitialised group without flex_bg whose metadata moved is read
   if ('whole' in map) throw new Error(map.whole)
   t.match(map.notes, [new RegExp(`group ${g} read whole: uninitialised group whose bitmaps and inode table are not where mke2fs puts them`)])
   for (let b = g * 2048; b < (g + 1) * 2048; b++) if (!map.used.has(b)) return t.fail(`block ${b} not read`)
+})
+
+// Per group, from dumpe2fs: where its inode table lies and how many inodes were never used.
+function tablesOf(img: string): Array<{ first: number; last: number; unused: number; zeroed: boolean }> {
+  const out: Array<{ first: number; last: number; unused: number; zeroed: boolean }> = []
+  for (const m of sh(`dumpe2fs '${img}' 2>/dev/null`).matchAll(/^Group \d+:.*?(\[.*?\])?\n[\s\S]*?Inode table at (\d+)-(\d+)[\s\S]*?(\d+) unused inodes/gm)) {
+    out.push({ first: Number(m[2]), last: Number(m[3]), unused: Number(m[4]), zeroed: (m[1] ?? '').includes('INODE_UNINIT') })
+  }
+  return out
+}
+
+t.test('ext: the never-used end of each inode table is zeros, not read, as dumpe2fs counts it', async (t) => {
+  for (const [name, opts] of [['metadata_csum', ''], ['uninit_bg', '-O ^metadata_csum,uninit_bg'], ['no checksums: tables read', '-O ^metadata_csum,^uninit_bg']] as const) {
+    const dir = tmp(t)
+    const buf = makeFs(dir, opts)
+    const head = sh(`dumpe2fs -h '${path.join(dir, 'fs.img')}' 2>/dev/null`)
+    const isz = Number(/Inode size:\s+(\d+)/.exec(head)![1])
+    const ipg = Number(/Inodes per group:\s+(\d+)/.exec(head)![1])
+    const want = new Set<number>()
+    if (!opts.includes('^uninit_bg')) {
+      for (const tb of tablesOf(path.join(dir, 'fs.img'))) {
+        const usedBlocks = Math.ceil(((tb.zeroed ? 0 : ipg - tb.unused) * isz) / 4096)
+        for (let b = tb.first + usedBlocks; b <= tb.last; b++) want.add(b)
+      }
+    }
+    const probe = await probeExt(memReader(buf))
+    if (!probe || probe.whole !== undefined) throw new Error('not mapped')
+    const zero = new Set<number>()
+    for await (const e of probe.used()) if (e.zero) for (let b = e.start / 4096; b < e.end / 4096; b++) zero.add(b)
+    t.same([...zero].sort((a, b) => a - b), [...want].sort((a, b) => a - b), `${name}: ${zero.size} table blocks are zeros`)
+    if (!opts.includes('^uninit_bg')) t.ok(zero.size > 100, `${name}: a real share of the tables`)
+  }
 })
