@@ -4,6 +4,7 @@ import { RESTORE_OPTIONS } from '../config/options.js'
 import { decodeDatabaseCopy } from '../database/decode-copy.js'
 import { NotConfirmedError, UsageError } from '../errors.js'
 import { restoreSnapshot } from '../files/restore-snapshot.js'
+import { digestText } from '../image/manifest.js'
 import { createLogger } from '../log/logger.js'
 import { restoreImageToDevice, restoreImageToFile } from '../restore/restore-image.js'
 import { formatBytes } from '../util/size.js'
@@ -80,7 +81,7 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
       const progress = progressFor(io, log)
       if (output !== undefined) {
         const r = await restoreImageToFile(source, output, { workers, signal, progress })
-        say(`restored ${formatBytes(r.bytes)} to ${output} (${formatBytes(r.written)} of data, the rest holes); SHA-256 ${r.sha256} as recorded`)
+        say(`restored ${formatBytes(r.bytes)} to ${output} (${formatBytes(r.written)} of data, the rest holes); ${digestText(r)} as recorded`)
         return 0
       }
       const r = await restoreImageToDevice(source, device!, {
@@ -98,7 +99,7 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
         },
       })
       const mapped = r.written < r.bytes ? ` (${formatBytes(r.written)} written: the blocks the .bmap maps)` : ''
-      say(`restored ${formatBytes(r.bytes)} to ${r.target.path} (${r.target.model})${mapped}; SHA-256 ${r.sha256}${r.readBack ? ', read back and compared' : ''}`)
+      say(`restored ${formatBytes(r.bytes)} to ${r.target.path} (${r.target.model})${mapped}; ${digestText(r)}${r.readBack ? ', read back and compared' : ''}`)
       return 0
     }
     if (kind === 'database') {

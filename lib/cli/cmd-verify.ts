@@ -13,11 +13,14 @@ export const VERIFY_HELP = `Usage: sd-backup verify FILE [options]
 Proves that a backup restores to exactly what was backed up, reading nothing but
 the backup and its manifest:
 
-  image (.img.gz/.img.zst)  every member decoded on worker threads and checked
-                            against its CRC-32 and length, the file's size against
-                            the manifest (a file cut exactly between two members
-                            passes 'gzip -t', not this), then the SHA-256 of the
-                            whole image
+  image (.img.gz/.img.zst)  every member decoded and hashed on worker threads and
+                            checked against its CRC-32, length and SHA-256, the
+                            file's size against the manifest (a file cut exactly
+                            between two members passes 'gzip -t', not this), then
+                            the root of the member digests (images from before
+                            0.2: the SHA-256 of the whole image). A member of
+                            zeros written as the image job writes zeros is
+                            compared byte for byte instead of decoded.
   database copy (.db.zst)   decoded to --tmp-dir, SHA-256, integrity_check and the
                             row count of every table against the manifest
   files snapshot (a dir)    every file's size and SHA-256, every directory and

@@ -61,7 +61,8 @@ export const IMAGE_ONLY_OPTIONS: readonly OptionSpec[] = [
   { key: 'before-image', type: 'string', help: "shell command run before reading (e.g. 'systemctl stop birdnet_recording')" },
   { key: 'after-image', type: 'string', help: 'shell command run after reading, even when the image failed' },
   { key: 'command-timeout', type: 'int', min: 1, max: 86400, help: 'seconds before-image/after-image may take [300]' },
-  { key: 'verify', type: 'bool', help: 'read the image back and check every member and the SHA-256 [true; --no-verify skips]' },
+  { key: 'verify', type: 'bool', help: 'read the image back and check every member against its SHA-256 [true; --no-verify skips]' },
+  { key: 'whole-sha256', type: 'bool', help: 'also record one SHA-256 of the whole image (a pass over every byte, free space included) [false]' },
   { key: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error'], help: 'log level [info]' },
 ]
 

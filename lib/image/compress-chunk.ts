@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import { deflateChunk, ownCopy } from './gzip-member.js'
 
@@ -9,6 +10,8 @@ export type Codec = 'gzip' | 'zstd'
 export interface CompressedChunk {
   readonly body: Buffer
   readonly crc32: number
+  /** SHA-256 of the raw chunk, hex: hashed where the chunk already is (its thread). */
+  readonly sha256: string
   /** The chunk was all zeros and got the cached payload: no compression work. */
   readonly zero: boolean
 }
@@ -22,10 +25,11 @@ export function loadZstd(): Promise<ZstdModule> {
 }
 
 async function encode(codec: Codec, level: number, data: Buffer): Promise<CompressedChunk> {
-  if (codec === 'gzip') return { ...deflateChunk(data, level), zero: false }
+  const sha256 = createHash('sha256').update(data).digest('hex')
+  if (codec === 'gzip') return { ...deflateChunk(data, level), sha256, zero: false }
   // Copied: the binding's buffer may be external memory, which cannot be transferred.
   const frame = ownCopy(await (await loadZstd()).compress(data, level))
-  return { body: frame, crc32: crc32(data), zero: false }
+  return { body: frame, crc32: crc32(data), sha256, zero: false }
 }
 
 // Per-thread state: a zero buffer to compare against and the payloads made from zeros.

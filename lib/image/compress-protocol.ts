@@ -16,6 +16,7 @@ export type WorkerReply =
       readonly body: ArrayBuffer
       readonly bodyLength: number
       readonly crc32: number
+      readonly sha256: string
       readonly zero: boolean
       readonly raw: ArrayBuffer
     }

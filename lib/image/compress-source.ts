@@ -30,6 +30,10 @@ export interface Member {
   readonly length: number
   readonly rawLength: number
   readonly crc32: number
+  /** SHA-256 of the raw chunk (hex), from the worker that compressed it. */
+  readonly sha256: string
+  /** All zeros (free space): its digest follows from its length. */
+  readonly zero: boolean
 }
 
 export interface CompressHooks {
@@ -57,7 +61,7 @@ export async function compressSource(source: Source, opts: CompressSourceOptions
       async (done: AsyncIterable<DoneChunk>) => {
         for await (const d of done) {
           const parts = header ? [header, d.body, gzipTrailer(d.crc32, d.rawLength)] : [d.body]
-          await hooks.write({ parts, length: parts.reduce((n, p) => n + p.length, 0), rawLength: d.rawLength, crc32: d.crc32 })
+          await hooks.write({ parts, length: parts.reduce((n, p) => n + p.length, 0), rawLength: d.rawLength, crc32: d.crc32, sha256: d.sha256, zero: d.zero })
           freeNow(d.body) // written: give its memory back now, not at the next GC
         }
       },

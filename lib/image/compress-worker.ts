@@ -21,7 +21,7 @@ port.on('message', (req: WorkerRequest) => {
     (out) => {
       // ChunkCompressor hands out bodies that own their whole ArrayBuffer.
       const body = out.body.buffer as ArrayBuffer
-      const reply: WorkerReply = { op: 'done', id: req.id, body, bodyLength: out.body.length, crc32: out.crc32, zero: out.zero, raw: req.raw }
+      const reply: WorkerReply = { op: 'done', id: req.id, body, bodyLength: out.body.length, crc32: out.crc32, sha256: out.sha256, zero: out.zero, raw: req.raw }
       port.postMessage(reply, [body, req.raw])
     },
     (err: unknown) => {

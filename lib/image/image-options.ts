@@ -40,6 +40,7 @@ export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): 
     minFree: s['min-free'] as number | undefined,
     progressIntervalSeconds: (s['progress-interval'] as number | undefined) ?? 30,
     verify: (s.verify as boolean | undefined) ?? true,
+    wholeSha256: (s['whole-sha256'] as boolean | undefined) ?? false,
     full,
     skipTail: (s['skip-tail'] as boolean | undefined) ?? false,
     beforeImage: s['before-image'] as string | undefined,

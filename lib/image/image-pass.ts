@@ -12,7 +12,10 @@ import type { AtomicFile } from './write-atomic.js'
 
 // What the one pass over the card produced, for the manifest and the .bmap.
 export interface PassResult {
-  readonly sha256: string
+  /** The whole image's SHA-256, when asked for (whole-sha256). */
+  readonly sha256: string | undefined
+  /** SHA-256 over the members' digests (manifest version 2). */
+  readonly root: string
   readonly rawBytes: number
   /** Bytes actually read from the card. */
   readonly readBytes: number
@@ -56,7 +59,10 @@ export async function imagePass(source: Source, out: AtomicFile, opts: ImageJobO
   const plan = await choosePlan(source, opts, ctx)
   const bmap = plan ? new BmapBuilder(source.size) : undefined
   const progress = new Progress(plan?.estimatedReadBytes ?? source.size, { tty: ctx.tty, log: ctx.log, intervalSeconds: opts.progressIntervalSeconds })
-  const hash = createHash('sha256')
+  // The whole-image SHA-256 costs a pass over every byte on this thread, zeros
+  // included: only on request. Member digests come from the workers.
+  const hash = opts.wholeSha256 ? createHash('sha256') : undefined
+  const root = createHash('sha256')
   const members: MemberEntry[] = []
   let rawBytes = 0
   let readBytes = 0
@@ -74,7 +80,7 @@ export async function imagePass(source: Source, out: AtomicFile, opts: ImageJobO
       },
       {
         onRead(c) {
-          hash.update(c.data)
+          hash?.update(c.data)
           rawBytes += c.data.length
           const read = c.mapped ? c.mapped.reduce((n, e) => n + (e.zero ? 0 : e.end - e.start), 0) : c.data.length
           readBytes += read
@@ -83,13 +89,14 @@ export async function imagePass(source: Source, out: AtomicFile, opts: ImageJobO
         },
         async write(m) {
           await ctx.beforeWrite?.(m.length)
-          members.push([out.bytesWritten, m.length, m.rawLength, m.crc32])
+          members.push([out.bytesWritten, m.length, m.rawLength, m.crc32, m.zero ? 0 : m.sha256])
+          root.update(Buffer.from(m.sha256, 'hex'))
           await out.write(...m.parts)
           progress.addCompressed(m.rawLength, m.length)
         },
       },
     )
-    return { sha256: hash.digest('hex'), rawBytes, readBytes, members, peakChunksInMemory, ...(plan && bmap ? { used: { plan, bmap } } : {}) }
+    return { sha256: hash?.digest('hex'), root: root.digest('hex'), rawBytes, readBytes, members, peakChunksInMemory, ...(plan && bmap ? { used: { plan, bmap } } : {}) }
   } finally {
     progress.stop()
     ctx.sink?.setLineOwner(undefined)

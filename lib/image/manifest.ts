@@ -1,8 +1,14 @@
 import type { Codec } from './compress-chunk.js'
 
 // The fields of each entry of `members`, in order (tuples keep a 60 000-member index small).
-export const MEMBER_FIELDS = ['offset', 'compressedLength', 'rawLength', 'crc32'] as const
-export type MemberEntry = [offset: number, compressedLength: number, rawLength: number, crc32: number]
+// Version 2 adds each member's SHA-256 (hex), or 0 for a member of zeros, whose
+// digest follows from its length: a mostly empty card's manifest stays small.
+export const MEMBER_FIELDS = ['offset', 'compressedLength', 'rawLength', 'crc32', 'sha256'] as const
+export const MEMBER_FIELDS_V1 = ['offset', 'compressedLength', 'rawLength', 'crc32'] as const
+export type MemberEntry = [offset: number, compressedLength: number, rawLength: number, crc32: number, sha256?: string | 0]
+
+// The image's identity in version 2: SHA-256 of the members' 32-byte digests, in order.
+export const ROOT_DIGEST = 'SHA-256 of the concatenated 32-byte SHA-256 digests of the members, in order'
 
 // The read-back check the image job ran before writing the manifest: the image
 // decoded member by member against this index and the SHA-256. Retention counts
@@ -14,6 +20,11 @@ export interface ImageVerification {
   /** The error code and message when it failed. */
   readonly code?: string
   readonly message?: string
+  /**
+   * Where the read-back came from: 'direct' (O_DIRECT on NFS: the server's copy)
+   * or 'page-cache' (this machine may have served what it had just written).
+   */
+  readonly readBack?: 'direct' | 'page-cache'
 }
 
 // One partition of a used-block image: how it was read (the per-partition log line).
@@ -46,7 +57,8 @@ export interface ImageLayout {
 // because a .gz cut at a member boundary still passes `gzip -t`.
 export interface ImageManifest {
   readonly format: 'sd-backup-image'
-  readonly formatVersion: 1
+  /** 1: one SHA-256 of the whole image; 2: a SHA-256 per member and their root digest. */
+  readonly formatVersion: 1 | 2
   readonly tool: { readonly name: 'sd-backup'; readonly version: string }
   readonly station: string
   readonly image: string
@@ -54,9 +66,13 @@ export interface ImageManifest {
   readonly mode: 'full' | 'used'
   readonly layout?: ImageLayout
   readonly source: { readonly path: string; readonly kind: 'block' | 'file'; readonly size: number }
-  readonly raw: { readonly bytes: number; readonly sha256: string }
+  /**
+   * `root` (version 2) identifies the image by its member digests; `sha256` of the
+   * whole image is always there in version 1, on request (whole-sha256) in version 2.
+   */
+  readonly raw: { readonly bytes: number; readonly sha256?: string; readonly root?: string }
   readonly compressed: { readonly bytes: number; readonly codec: Codec; readonly level: number; readonly chunkSize: number }
-  readonly memberFields: typeof MEMBER_FIELDS
+  readonly memberFields: typeof MEMBER_FIELDS | typeof MEMBER_FIELDS_V1
   readonly members: readonly MemberEntry[]
   readonly started: string
   readonly ended: string
@@ -71,4 +87,9 @@ export function manifestText(m: ImageManifest): string {
   const head = JSON.stringify(rest, null, 2).slice(0, -2)
   const body = members.map((e) => `    ${JSON.stringify(e)}`).join(',\n')
   return `${head},\n  "members": [\n${body}${members.length ? '\n' : ''}  ]\n}\n`
+}
+
+// How the image is identified in messages: the whole SHA-256 when recorded, else the root of the member digests.
+export function digestText(d: { readonly sha256?: string; readonly root?: string }): string {
+  return d.sha256 !== undefined ? `SHA-256 ${d.sha256}` : `root digest ${d.root}`
 }

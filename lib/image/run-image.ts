@@ -8,6 +8,7 @@ import { VERSION } from '../version.js'
 import type { Codec } from './compress-chunk.js'
 import { MEMBER_FIELDS, manifestText, type ImageLayout, type ImageManifest, type ImageVerification } from './manifest.js'
 import { isVerificationFailure } from '../verify/verify-errors.js'
+import { isNfs } from '../system/fs-type.js'
 import { verifyImage } from '../verify/verify-image.js'
 import { bmapPathFor, imagePaths } from './naming.js'
 import { preflight } from './preflight.js'
@@ -36,6 +37,8 @@ export interface ImageJobOptions {
   readonly progressIntervalSeconds: number
   /** Read the image back and check it before the manifest is written (default on). */
   readonly verify: boolean
+  /** Also hash the whole image in one SHA-256 (one more pass over every byte, zeros included). */
+  readonly wholeSha256?: boolean
   /** Read every byte (the old mode) instead of only what the filesystems use. */
   readonly full: boolean
   /** Used-block mode: leave unpartitioned space after the last partition out. */
@@ -88,14 +91,16 @@ async function verifyWritten(file: string, draft: ImageManifest, opts: ImageJobO
     ctx.sink?.setLineOwner(progress)
     return progress
   }
+  // On NFS, O_DIRECT reads what the server holds, not this Pi's page cache (NFS takes unaligned direct I/O).
+  const readBack = (await isNfs(file)) ? 'direct' : 'page-cache'
   try {
-    await verifyImage(file, { workers: opts.workers, signal: ctx.signal, manifest: draft, progress: makeProgress })
-    ctx.log.info({ file, seconds: seconds() }, `verified: every member and the SHA-256 read back as written`)
-    return { verification: { result: 'ok', at: started.toISOString(), seconds: seconds() } }
+    await verifyImage(file, { workers: opts.workers, signal: ctx.signal, manifest: draft, progress: makeProgress, direct: readBack === 'direct' })
+    ctx.log.info({ file, seconds: seconds(), readBack }, `verified: every member and its SHA-256 read back as written (${readBack === 'direct' ? 'from the NAS, O_DIRECT' : 'through the page cache'})`)
+    return { verification: { result: 'ok', at: started.toISOString(), seconds: seconds(), readBack } }
   } catch (err) {
     if (!isVerificationFailure(err)) throw err
     ctx.log.error({ err, file }, `verification failed: ${err.message}`)
-    return { verification: { result: 'failed', at: started.toISOString(), seconds: seconds(), code: err.code, message: err.message }, failure: err }
+    return { verification: { result: 'failed', at: started.toISOString(), seconds: seconds(), code: err.code, message: err.message, readBack }, failure: err }
   } finally {
     progress?.stop()
     ctx.sink?.setLineOwner(undefined)
@@ -177,14 +182,14 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
       const endedAt = (ctx.now ?? (() => new Date()))()
       const draft: ImageManifest = {
         format: 'sd-backup-image',
-        formatVersion: 1,
+        formatVersion: 2,
         tool: { name: 'sd-backup', version: VERSION },
         station: opts.station,
         image: paths.file.slice(paths.dir.length + 1),
         mode: layout ? 'used' : 'full',
         ...(layout ? { layout } : {}),
         source: { path: source.path, kind: source.kind, size: source.size },
-        raw: { bytes: pass.result.rawBytes, sha256: pass.result.sha256 },
+        raw: { bytes: pass.result.rawBytes, root: pass.result.root, ...(pass.result.sha256 ? { sha256: pass.result.sha256 } : {}) },
         compressed: { bytes: out.bytesWritten, codec: opts.codec, level: opts.level, chunkSize: opts.chunkSize },
         memberFields: MEMBER_FIELDS,
         members: pass.result.members,

@@ -13,7 +13,8 @@ export function imageSummary(m: ImageManifest, file: string) {
     durationSeconds: m.durationSeconds,
     mibPerSec: Number(mibPerSec.toFixed(1)),
     path: file,
-    sha256: m.raw.sha256,
+    ...(m.raw.sha256 !== undefined ? { sha256: m.raw.sha256 } : {}),
+    ...(m.raw.root !== undefined ? { root: m.raw.root } : {}),
     verified: m.verification?.result ?? 'skipped',
     readBytes: m.layout?.usedBytes ?? m.raw.bytes,
   }

@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { NotConfirmedError, ReadBackMismatchError, TargetExistsError, TargetInUseError, DestWriteError } from '../errors.js'
 import type { Progress } from '../image/progress.js'
 import { AtomicFile } from '../image/write-atomic.js'
 import { errnoText } from '../image/read-source.js'
-import { inflateImage } from '../verify/inflate-image.js'
+import { inflateImage, type InflatedImage } from '../verify/inflate-image.js'
+import { ZeroMembers } from '../verify/zero-members.js'
+import type { ImageManifest } from '../image/manifest.js'
 import { sha256OfFile } from '../util/sha256-file.js'
 import { checkImageSize, readImageManifest } from '../verify/read-image-manifest.js'
 import { readBmap, type MappedRange } from './read-bmap.js'
@@ -42,6 +45,35 @@ async function writeMapped(h: FileHandle, raw: Buffer, at: number, ranges: reado
   return { next: k, written }
 }
 
+// Version 2 read-back: the card, member by member, against each member's SHA-256
+// (zeros' digest from the length), through one descriptor in 4 MiB reads.
+async function readBackMembers(device: string, m: ImageManifest, progress?: Progress): Promise<void> {
+  const zeros = new ZeroMembers(m.compressed.codec, m.compressed.level)
+  const h = await open(device, 'r')
+  const buf = Buffer.allocUnsafe(4 * 2 ** 20)
+  progress?.start()
+  try {
+    let at = 0
+    for (const [index, [, , rawLength, , digest]] of m.members.entries()) {
+      const hash = createHash('sha256')
+      for (let done = 0; done < rawLength; ) {
+        const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, rawLength - done), at + done)
+        if (bytesRead === 0) throw new ReadBackMismatchError(device, String(digest), 'nothing (the card ends early)', `member ${index}`)
+        hash.update(buf.subarray(0, bytesRead))
+        done += bytesRead
+        progress?.addRead(bytesRead)
+      }
+      const want = digest === 0 ? zeros.digest(rawLength) : String(digest)
+      const got = hash.digest('hex')
+      if (got !== want) throw new ReadBackMismatchError(device, want, got, `member ${index} (bytes ${at}-${at + rawLength})`)
+      at += rawLength
+    }
+  } finally {
+    progress?.stop()
+    await h.close()
+  }
+}
+
 // Reads and checks an image's manifest and size before a byte of the target is touched.
 async function openImage(file: string) {
   const manifest = await readImageManifest(file)
@@ -56,7 +88,7 @@ async function writeFully(h: FileHandle, buf: Uint8Array, position: number): Pro
 // Writes an image onto a card: every byte, in order, checked member by member as
 // it is decoded. Refuses the system disk, anything mounted or too small, and asks
 // first. O_EXCL makes the kernel refuse a device that something has mounted.
-export async function restoreImageToDevice(file: string, device: string, opts: RestoreToDeviceOptions): Promise<{ target: TargetDevice; bytes: number; sha256: string; readBack: boolean; written: number }> {
+export async function restoreImageToDevice(file: string, device: string, opts: RestoreToDeviceOptions): Promise<InflatedImage & { target: TargetDevice; bytes: number; readBack: boolean; written: number }> {
   const manifest = await openImage(file)
   const ranges = opts.bmap ? await readBmap(file, manifest) : undefined
   const target = await checkTargetDevice(device, manifest.raw.bytes, { backupFile: file, ...opts.env })
@@ -74,7 +106,7 @@ export async function restoreImageToDevice(file: string, device: string, opts: R
   let written = 0
   let next = 0
   try {
-    result = await inflateImage(file, manifest, opts, async (p) => {
+    result = await inflateImage(file, manifest, { ...opts, raw: true }, async (p) => {
       try {
         if (!ranges) {
           await writeFully(h, p.raw, p.rawOffset)
@@ -102,22 +134,27 @@ export async function restoreImageToDevice(file: string, device: string, opts: R
       if (sha !== r.sha256) throw new ReadBackMismatchError(device, r.sha256, sha, `bytes ${r.start}-${r.end}`)
     }
   } else if (opts.readBack) {
-    const sha = await sha256OfFile(device, { bytes: manifest.raw.bytes, progress: opts.progress?.(manifest.raw.bytes, 'read back') })
-    if (sha !== manifest.raw.sha256) throw new ReadBackMismatchError(device, manifest.raw.sha256, sha)
+    const whole = manifest.raw.sha256
+    // Version 1 has only the whole image's SHA-256; version 2 says which member differs.
+    if (manifest.raw.root !== undefined || whole === undefined) await readBackMembers(device, manifest, opts.progress?.(manifest.raw.bytes, 'read back'))
+    else {
+      const sha = await sha256OfFile(device, { bytes: manifest.raw.bytes, progress: opts.progress?.(manifest.raw.bytes, 'read back') })
+      if (sha !== whole) throw new ReadBackMismatchError(device, whole, sha)
+    }
   }
-  return { target, bytes: result.rawBytes, sha256: result.sha256, readBack: opts.readBack, written }
+  return { ...result, target, bytes: result.rawBytes, readBack: opts.readBack, written }
 }
 
 // Writes an image into a file: runs of zeros become holes, so a 238 GB card image
 // holding 40 GB takes about 40 GB. Atomic like every other write: complete or absent.
-export async function restoreImageToFile(file: string, output: string, opts: RestoreImageOptions): Promise<{ bytes: number; sha256: string; written: number }> {
+export async function restoreImageToFile(file: string, output: string, opts: RestoreImageOptions): Promise<InflatedImage & { bytes: number; written: number }> {
   const manifest = await openImage(file)
   const out = await AtomicFile.create(output, { existsError: (p) => new TargetExistsError(p) })
   const progress = opts.progress?.(manifest.raw.bytes, 'restore')
   progress?.start()
   let written = 0
   try {
-    const r = await inflateImage(file, manifest, { ...opts, extents: true }, async (p) => {
+    const r = await inflateImage(file, manifest, { ...opts, extents: true, raw: true }, async (p) => {
       const ex = p.extents!
       for (let i = 0; i < ex.length; i += 2) {
         await out.writeAt(p.raw.subarray(ex[i], ex[i + 1]), p.rawOffset + ex[i]!)
@@ -127,7 +164,7 @@ export async function restoreImageToFile(file: string, output: string, opts: Res
     })
     await out.setLength(manifest.raw.bytes)
     await out.commit()
-    return { bytes: r.rawBytes, sha256: r.sha256, written }
+    return { ...r, bytes: r.rawBytes, written }
   } catch (err) {
     await out.abort()
     throw err

@@ -1,14 +1,20 @@
 import { createHash } from 'node:crypto'
+import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { BackupCorruptError, TruncatedMidMemberError } from '../errors.js'
 import type { ImageManifest } from '../image/manifest.js'
 import { InflatePool, type InflatedMember } from './inflate-pool.js'
 import { freeNow } from '../image/release-memory.js'
+import { ZeroMembers } from './zero-members.js'
 
 export interface InflateImageOptions {
   readonly workers: number
   /** Ask the threads for each member's non-zero runs (sparse restore). */
   readonly extents?: boolean
+  /** The decoded bytes are needed (restore); verify needs only the digests. */
+  readonly raw?: boolean
+  /** Read with O_DIRECT (NFS: from the server, not this machine's page cache). */
+  readonly direct?: boolean
   readonly signal?: AbortSignal
   /** Test-only: the thread that gets this member exits. */
   readonly crashOnMember?: number
@@ -18,38 +24,58 @@ export interface InflateImageOptions {
 export interface RawPiece {
   readonly index: number
   readonly rawOffset: number
+  readonly rawLength: number
+  /** The decoded bytes (empty without `raw`); for a member of zeros a shared view. */
   readonly raw: Buffer
   readonly extents: readonly number[] | undefined
+}
+
+export interface InflatedImage {
+  readonly rawBytes: number
+  /** The whole image's SHA-256, when the manifest records one (version 1, or whole-sha256). */
+  readonly sha256?: string
+  /** The root of the member digests (version 2). */
+  readonly root?: string
 }
 
 function noop(): void {}
 
 // The engine of verify and restore: reads the image member by member (the manifest's
 // index says where each starts), decodes and checks them on worker threads, and
-// hands them to `use` in order while hashing the whole raw image. At most
-// 2 x workers members are in memory. Ends with the manifest's size and SHA-256
-// checked. `use` must not keep `raw` after it returns: its memory is freed then.
+// hands them to `use` in order. At most 2 x workers members are in memory.
+// Version 2: each member is hashed on the thread that decoded it and checked
+// against its digest, and the root is checked at the end; a member of zeros that
+// is byte for byte what the image job writes for zeros is not inflated at all.
+// Version 1 (and whole-sha256): the whole image is hashed here as well. `use` must
+// not keep `raw` after it returns: its memory is freed then.
 // Benchmark before editing (bench/verify.ts).
-export async function inflateImage(
-  file: string,
-  m: ImageManifest,
-  opts: InflateImageOptions,
-  use: (piece: RawPiece) => Promise<void> | void,
-): Promise<{ rawBytes: number; sha256: string }> {
-  const handle = await open(file, 'r')
-  const pool = new InflatePool(file, opts.workers, { codec: m.compressed.codec, extents: opts.extents ?? false, crashOnMember: opts.crashOnMember })
-  const hash = createHash('sha256')
+export async function inflateImage(file: string, m: ImageManifest, opts: InflateImageOptions, use: (piece: RawPiece) => Promise<void> | void): Promise<InflatedImage> {
+  const v2 = m.formatVersion === 2
+  const whole = m.raw.sha256 !== undefined ? createHash('sha256') : undefined
+  const root = v2 ? createHash('sha256') : undefined
+  const needRaw = (opts.raw ?? false) || whole !== undefined
+  const handle = await open(file, opts.direct ? constants.O_RDONLY | constants.O_DIRECT : constants.O_RDONLY)
+  const pool = new InflatePool(file, opts.workers, { codec: m.compressed.codec, extents: opts.extents ?? false, digest: v2, raw: needRaw, crashOnMember: opts.crashOnMember })
+  const zeros = new ZeroMembers(m.compressed.codec, m.compressed.level)
   const queue: Array<Promise<InflatedMember>> = []
   let rawOffset = 0
   const take = async () => {
     const done = await queue.shift()!
-    hash.update(done.raw)
-    await use({ index: done.index, rawOffset, raw: done.raw, extents: done.extents })
-    rawOffset += done.raw.length
-    freeNow(done.raw) // used: give its memory back now, not at the next GC (see release-memory.ts)
+    if (root) {
+      const entry = m.members[done.index]!
+      const want = entry[4] === 0 ? zeros.digest(entry[2]) : String(entry[4])
+      if (done.sha256 !== want) {
+        throw new BackupCorruptError(file, `member ${done.index} at byte ${entry[0]} decodes to SHA-256 ${done.sha256}, the manifest has ${want}`, { member: done.index, offset: entry[0] })
+      }
+      root.update(Buffer.from(want, 'hex'))
+    }
+    whole?.update(done.raw)
+    await use({ index: done.index, rawOffset, rawLength: done.rawLength, raw: done.raw, extents: done.extents })
+    rawOffset += done.rawLength
+    if (!done.shared && done.raw.length > 0) freeNow(done.raw) // used: give its memory back now, not at the next GC (see release-memory.ts)
   }
   try {
-    for (const [index, [offset, length, rawLength, crc32]] of m.members.entries()) {
+    for (const [index, [offset, length, rawLength, crc32, digest]] of m.members.entries()) {
       opts.signal?.throwIfAborted()
       const member = Buffer.allocUnsafeSlow(length)
       for (let got = 0; got < length; ) {
@@ -57,7 +83,13 @@ export async function inflateImage(
         if (bytesRead === 0) throw new TruncatedMidMemberError(file, offset + got, m.compressed.bytes, index)
         got += bytesRead
       }
-      const p = pool.inflate(index, offset, member, rawLength, crc32)
+      let p: Promise<InflatedMember>
+      if (v2 && digest === 0 && member.equals(await zeros.member(rawLength))) {
+        // The bytes the image job writes for zeros: known without inflating.
+        freeNow(member)
+        const view = needRaw ? zeros.view(rawLength) : Buffer.alloc(0)
+        p = Promise.resolve({ index, raw: view, rawLength, extents: opts.extents ? [] : undefined, sha256: zeros.digest(rawLength), shared: true })
+      } else p = pool.inflate(index, offset, member, rawLength, crc32)
       p.catch(noop) // awaited in order by take(); a later member's failure must not go unhandled
       queue.push(p)
       if (queue.length >= 2 * opts.workers) await take()
@@ -67,9 +99,12 @@ export async function inflateImage(
     await pool.close()
     await handle.close()
   }
-  const sha256 = hash.digest('hex')
-  if (rawOffset !== m.raw.bytes || sha256 !== m.raw.sha256) {
-    throw new BackupCorruptError(file, `the decoded image (${rawOffset} bytes, SHA-256 ${sha256}) differs from the manifest's (${m.raw.bytes} bytes, ${m.raw.sha256})`)
+  const sha256 = whole?.digest('hex')
+  const rootDigest = root?.digest('hex')
+  if (rawOffset !== m.raw.bytes || sha256 !== m.raw.sha256 || rootDigest !== m.raw.root) {
+    const got = [sha256 ? `SHA-256 ${sha256}` : '', rootDigest ? `root ${rootDigest}` : ''].filter(Boolean).join(', ')
+    const want = [m.raw.sha256 ? `SHA-256 ${m.raw.sha256}` : '', m.raw.root ? `root ${m.raw.root}` : ''].filter(Boolean).join(', ')
+    throw new BackupCorruptError(file, `the decoded image (${rawOffset} bytes, ${got}) differs from the manifest's (${m.raw.bytes} bytes, ${want})`)
   }
-  return { rawBytes: rawOffset, sha256 }
+  return { rawBytes: rawOffset, ...(sha256 ? { sha256 } : {}), ...(rootDigest ? { root: rootDigest } : {}) }
 }

@@ -5,8 +5,13 @@ import type { InflateReply, InflateRequest, InflateWorkerData } from './inflate-
 // One decoded, checked member.
 export interface InflatedMember {
   readonly index: number
+  /** The decoded bytes; empty when the pool was set up without them (verify). */
   readonly raw: Buffer
+  readonly rawLength: number
   readonly extents: readonly number[] | undefined
+  readonly sha256?: string
+  /** `raw` is a shared view (a member of zeros): never free it. */
+  readonly shared?: boolean
 }
 
 // The decompression threads: a WorkerPool speaking inflate-protocol.
@@ -27,7 +32,7 @@ export class InflatePool {
     const length = member.length
     const reply = await this.pool.run((id) => ({ op: 'inflate', id, index, member: buf, length, rawLength, crc32 }), [buf], `member ${index}`)
     if (reply.op === 'bad') throw new BackupCorruptError(this.file, `member ${index} at byte ${offset}: ${reply.reason}`, { member: index, offset })
-    return { index, raw: Buffer.from(reply.raw, 0, reply.rawLength), extents: reply.extents }
+    return { index, raw: Buffer.from(reply.raw, 0, reply.raw.byteLength === 0 ? 0 : reply.rawLength), rawLength: reply.rawLength, extents: reply.extents, ...(reply.sha256 ? { sha256: reply.sha256 } : {}) }
   }
 
   close(): Promise<void> {

@@ -19,6 +19,8 @@ export type InflateReply =
       readonly rawLength: number
       /** Non-zero [start, end) pairs within the member, when the pool asked for them. */
       readonly extents: readonly number[] | undefined
+      /** SHA-256 of the decoded bytes (hex), when the pool asked for digests. */
+      readonly sha256?: string
     }
   /** The member's data is bad: a verify result, not a worker failure. */
   | { readonly op: 'bad'; readonly id: number; readonly reason: string }
@@ -28,5 +30,9 @@ export type InflateReply =
 export interface InflateWorkerData {
   readonly codec: 'gzip' | 'zstd'
   readonly extents: boolean
+  /** Hash each decoded member here, on the thread that holds it. */
+  readonly digest: boolean
+  /** Send the decoded bytes back (restore); verify needs only the digests. */
+  readonly raw: boolean
   readonly crashOnMember?: number
 }

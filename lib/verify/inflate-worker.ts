@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { parentPort, workerData } from 'node:worker_threads'
 import { crc32 } from 'node:zlib'
 import { loadZstd } from '../image/compress-chunk.js'
@@ -35,9 +36,17 @@ port.on('message', (req: InflateRequest) => {
       if (!r.ok) return port.postMessage({ op: 'bad', id: req.id, reason: r.reason } satisfies InflateReply)
       // Transferable when the bytes start their own ArrayBuffer (zlib's large outputs
       // do; never Node's shared pool, which is smaller): rawLength says where they end.
+      const sha256 = data.digest ? createHash('sha256').update(r.raw).digest('hex') : undefined
+      const extents = data.extents ? nonZeroExtents(r.raw) : undefined
+      if (!data.raw) {
+        // Verify: the digest is the answer; the decoded bytes are freed here.
+        const reply: InflateReply = { op: 'done', id: req.id, raw: new ArrayBuffer(0), rawLength: r.raw.length, extents, ...(sha256 ? { sha256 } : {}) }
+        if (r.raw.byteOffset === 0 && r.raw.buffer.byteLength > Buffer.poolSize) freeNow(r.raw)
+        return port.postMessage(reply)
+      }
       const own = r.raw.byteOffset === 0 && r.raw.buffer.byteLength > Buffer.poolSize ? r.raw : ownCopy(r.raw)
       const raw = own.buffer as ArrayBuffer
-      const reply: InflateReply = { op: 'done', id: req.id, raw, rawLength: own.length, extents: data.extents ? nonZeroExtents(own) : undefined }
+      const reply: InflateReply = { op: 'done', id: req.id, raw, rawLength: own.length, extents, ...(sha256 ? { sha256 } : {}) }
       port.postMessage(reply, [raw])
     },
     (err: unknown) => port.postMessage({ op: 'failed', id: req.id, message: String((err as Error)?.message ?? err) } satisfies InflateReply),

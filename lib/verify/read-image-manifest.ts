@@ -14,9 +14,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 // each no larger than the chunk size (and its compressed form no larger than zstd's
 // worst case, ZSTD_COMPRESSBOUND), adding up to the sizes it records. The reason, or undefined.
 export function imageManifestProblem(m: ImageManifest): string | undefined {
-  if (m.formatVersion !== 1) return `format version ${String(m.formatVersion)} is not understood`
+  if (m.formatVersion !== 1 && m.formatVersion !== 2) return `format version ${String(m.formatVersion)} is not understood`
+  const v2 = m.formatVersion === 2
   if (m.mode !== undefined && m.mode !== 'full' && m.mode !== 'used') return `mode ${String(m.mode)} is not understood`
-  if (!isObject(m.raw) || !isCount(m.raw.bytes) || typeof m.raw.sha256 !== 'string' || !SHA256.test(m.raw.sha256)) return 'its raw size or SHA-256 is missing or not valid'
+  const hex = (v: unknown) => typeof v === 'string' && SHA256.test(v)
+  // Version 1 is identified by the whole image's SHA-256, version 2 by its root digest (the whole SHA-256 optional).
+  if (!isObject(m.raw) || !isCount(m.raw.bytes) || (v2 ? !hex(m.raw.root) || (m.raw.sha256 !== undefined && !hex(m.raw.sha256)) : !hex(m.raw.sha256))) {
+    return 'its raw size or SHA-256 is missing or not valid'
+  }
   const c = m.compressed as unknown
   if (!isObject(c) || !isCount(c.bytes) || (c.codec !== 'gzip' && c.codec !== 'zstd') || !isCount(c.chunkSize, MAX_CHUNK) || (c.chunkSize as number) === 0) {
     return 'its compressed size, codec or chunk size is missing or not valid'
@@ -32,8 +37,9 @@ export function imageManifestProblem(m: ImageManifest): string | undefined {
   let offset = 0
   let raw = 0
   for (const [i, e] of (m.members as unknown[]).entries()) {
-    if (!Array.isArray(e) || e.length !== 4) return `member ${i} is not [offset, compressed, raw, crc32]`
-    const [at, clen, rlen, crc] = e as unknown[]
+    if (!Array.isArray(e) || e.length !== (v2 ? 5 : 4)) return `member ${i} is not [offset, compressed, raw, crc32${v2 ? ', sha256' : ''}]`
+    const [at, clen, rlen, crc, digest] = e as unknown[]
+    if (v2 && digest !== 0 && !hex(digest)) return `member ${i} has no valid SHA-256`
     if (!isCount(rlen, chunk) || (rlen as number) === 0) return `member ${i} decodes to ${String(rlen)} bytes, not 1 to the chunk size ${chunk}`
     if (!isCount(clen, (rlen as number) + Math.ceil((rlen as number) / 128) + 1024) || (clen as number) === 0) return `member ${i} has a compressed length of ${String(clen)}, not possible for ${String(rlen)} bytes`
     if (!isCount(crc, 2 ** 32 - 1)) return `member ${i} has no valid CRC-32`

@@ -22,6 +22,8 @@ export interface VerifyReport {
   readonly path: string
   readonly rawBytes: number
   readonly sha256?: string
+  /** Images of manifest version 2: the root of the member digests. */
+  readonly root?: string
   readonly detail: string
   readonly seconds: number
 }
@@ -46,5 +48,6 @@ export async function verifyBackup(target: string, opts: VerifyOptions): Promise
     }
   }
   const r = await verifyImage(target, opts)
-  return { kind, path: target, rawBytes: r.rawBytes, sha256: r.sha256, detail: `${r.members} members decode with their CRC-32 and length; size and SHA-256 as recorded`, seconds: seconds() }
+  const checks = r.root !== undefined ? 'CRC-32, length and SHA-256; size and root digest' : 'CRC-32 and length; size and SHA-256'
+  return { kind, path: target, rawBytes: r.rawBytes, ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.root ? { root: r.root } : {}), detail: `${r.members} members decode with their ${checks} as recorded`, seconds: seconds() }
 }

@@ -11,30 +11,35 @@ export interface VerifyImageOptions {
   readonly manifest?: ImageManifest
   readonly progress?: (total: number, label: string) => Progress
   readonly crashOnMember?: number
+  /** Read the image with O_DIRECT (see inflateImage). */
+  readonly direct?: boolean
 }
 
 // What a passed verification established.
 export interface ImageVerified {
   readonly manifest: ImageManifest
   readonly rawBytes: number
-  readonly sha256: string
+  /** What was proved: the whole image's SHA-256 and/or the root of the member digests. */
+  readonly sha256?: string
+  readonly root?: string
   readonly members: number
 }
 
 // Reads an image back and proves it whole: the manifest describes it, its size is
-// exact (no truncation, no trailing data), every member decodes with the CRC-32
-// and length recorded, and the decoded image has the recorded SHA-256.
+// exact (no truncation, no trailing data), every member decodes with the CRC-32,
+// length and (version 2) SHA-256 recorded, and the root of the member digests (or,
+// version 1, the whole image's SHA-256) is the recorded one.
 export async function verifyImage(file: string, opts: VerifyImageOptions): Promise<ImageVerified> {
   const manifest = opts.manifest ?? (await readImageManifest(file))
   checkImageSize(file, (await stat(file)).size, manifest)
   const progress = opts.progress?.(manifest.raw.bytes, 'verify')
   progress?.start()
   try {
-    const { rawBytes, sha256 } = await inflateImage(file, manifest, opts, (p) => {
-      progress?.addRead(p.raw.length)
-      progress?.addCompressed(p.raw.length, manifest.members[p.index]![1])
+    const r = await inflateImage(file, manifest, opts, (p) => {
+      progress?.addRead(p.rawLength)
+      progress?.addCompressed(p.rawLength, manifest.members[p.index]![1])
     })
-    return { manifest, rawBytes, sha256, members: manifest.members.length }
+    return { manifest, ...r, members: manifest.members.length }
   } finally {
     progress?.stop()
   }

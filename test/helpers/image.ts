@@ -1,6 +1,6 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { createReadStream, readdirSync } from 'node:fs'
+import { closeSync, createReadStream, openSync, readSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { pino } from 'pino'
 import { runImage, type ImageJobContext, type ImageJobOptions } from '../../lib/image/run-image.js'
@@ -73,4 +73,34 @@ export function mixedContent(size: number, seed = 1): Buffer {
     i += len
   }
   return b
+}
+
+// Manifest version 2's member digests and root, computed here from raw bytes (the
+// source itself, or an image decompressed by the system's gzip/zstd): SHA-256 of
+// each member's range, and SHA-256 of those 32-byte digests in order.
+export async function v2Digests(rawFile: string, members: ReadonlyArray<readonly unknown[]>): Promise<{ digests: string[]; root: string }> {
+  const fd = openSync(rawFile, 'r')
+  const root = createHash('sha256')
+  const digests: string[] = []
+  try {
+    let at = 0
+    for (const e of members) {
+      const len = e[2] as number
+      const h = createHash('sha256')
+      const buf = Buffer.alloc(Math.min(len, 4 * 2 ** 20))
+      for (let done = 0; done < len; ) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, len - done), at + done)
+        if (n === 0) throw new Error(`${rawFile} ends at ${at + done}`)
+        h.update(buf.subarray(0, n))
+        done += n
+      }
+      const d = h.digest()
+      root.update(d)
+      digests.push(d.toString('hex'))
+      at += len
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return { digests, root: root.digest('hex') }
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { truncateSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs'
 import path from 'node:path'
-import { has, image, listTree, mixedContent, sh, sha256File } from '../helpers/image.js'
+import { has, image, listTree, mixedContent, sh, sha256File, v2Digests } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
 
 const decoders: Array<[string, (f: string) => string]> = [
@@ -21,7 +21,7 @@ t.test('gzip output decompresses byte-identical with every standard tool', async
     writeFileSync(src, mixedContent(size, size + 1))
     const r = await image(dir, src)
     const want = await sha256File(src)
-    t.equal(r.manifest.raw.sha256, want, `manifest sha256, ${size} bytes`)
+    t.equal(r.manifest.raw.root, (await v2Digests(src, r.manifest.members)).root, `manifest root digest, ${size} bytes`)
     t.equal(r.manifest.raw.bytes, size)
     t.equal(r.manifest.members.length, Math.max(1, Math.ceil(size / 65536)), 'one member per chunk, one for an empty source')
     for (const [name, cmd] of decoders) {
@@ -51,9 +51,11 @@ t.test('a sparse source over 4 GiB round-trips (ISIZE wraps per member, not per 
   writeSync(fd, Buffer.from('end of card'), 0, 11, size - 11)
   closeSync(fd)
   truncateSync(src, size)
-  const r = await image(dir, src, { chunkSize: 4 * 2 ** 20 })
+  const r = await image(dir, src, { chunkSize: 4 * 2 ** 20, wholeSha256: true })
   const want = sh(`sha256sum '${src}'`).split(' ')[0]
-  t.equal(r.manifest.raw.sha256, want)
+  t.equal(r.manifest.raw.sha256, want, 'whole-sha256: the SHA-256 of the whole image, as sha256sum gives it')
+  t.equal(r.manifest.raw.root, (await v2Digests(src, r.manifest.members)).root)
+  t.ok(r.manifest.members.filter((e) => e[4] === 0).length > 1000, 'the zero members are marked, not hashed in the manifest')
   t.equal(r.manifest.raw.bytes, size)
   t.ok(r.manifest.compressed.bytes < 16 * 2 ** 20, 'zeros cost almost nothing')
   t.equal(sh(`gzip -dc '${r.file}' | sha256sum`).split(' ')[0], want, 'gzip -d')

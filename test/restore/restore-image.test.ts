@@ -55,7 +55,7 @@ t.test('to a card (loop device): confirmed, written, read back', async (t) => {
   const r = await runCli(['restore', file, '--device', dev, '--yes', '--verify', '--workers', '2'])
   t.equal(r.code, 0, r.stderr)
   t.match(r.stderr, `about to overwrite ${dev} (loop device backed by ${f}, 8.0 MiB)`)
-  t.match(r.stderr, /SHA-256 [0-9a-f]{64}, read back and compared/)
+  t.match(r.stderr, /root digest [0-9a-f]{64}, read back and compared/)
   t.equal(deviceSha(dev, bytes), sha)
 })
 

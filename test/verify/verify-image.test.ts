@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { createHash } from 'node:crypto'
 import { copyFileSync, readFileSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs'
 import path from 'node:path'
 import {
@@ -13,7 +14,7 @@ import type { ImageManifest } from '../../lib/image/manifest.js'
 import { verifyImage } from '../../lib/verify/verify-image.js'
 import { readImageManifest } from '../../lib/verify/read-image-manifest.js'
 import { runCli } from '../helpers/cli.js'
-import { image, mixedContent, sh, sha256File } from '../helpers/image.js'
+import { image, mixedContent, sh, sha256File, v2Digests } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
 
 // One image of 1.5 MiB of mixed content in 64 KiB members per codec, made once;
@@ -49,10 +50,14 @@ const flip = (file: string, at: number) => {
   writeFileSync(file, b)
 }
 
-t.test('an intact image passes, and the SHA-256 it proves is the source card\'s', async (t) => {
+t.test('an intact image passes, and the root digest it proves is the source card\'s', async (t) => {
   const { src, file, m } = await setup(t)
   const r = await verify(file)
-  t.equal(r.sha256, await sha256File(src))
+  const want = await v2Digests(src, m.members)
+  t.equal(r.root, want.root)
+  const zeros = (n: number) => createHash('sha256').update(Buffer.alloc(n)).digest('hex')
+  t.same(m.members.map((e) => (e[4] === 0 ? zeros(e[2]) : e[4])), want.digests, 'each member carries the SHA-256 of its range of the card (0: zeros)')
+  t.equal(r.sha256, undefined, 'no whole-image SHA-256 unless asked for')
   t.equal(r.members, m.members.length)
   t.equal(sh(`gzip -t '${file}' && echo ok`).trim(), 'ok', 'system gzip agrees')
 })
@@ -121,7 +126,7 @@ t.test('a manifest that describes another image, is not JSON, or has a broken in
   await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason: 'it is not an sd-backup-image manifest' })
   writeFileSync(manifestFile, JSON.stringify({ ...m, members: undefined }))
   await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason: 'it has no member index' })
-  const gap = m.members.map((e, i) => (i === 3 ? [e[0] + 1, e[1], e[2], e[3]] : e))
+  const gap = m.members.map((e, i) => (i === 3 ? [e[0] + 1, e[1], e[2], e[3], e[4]] : e))
   writeFileSync(manifestFile, JSON.stringify({ ...m, members: gap }))
   await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason: /^member 3 starts at byte \d+, the one before it ends at \d+$/ })
   writeFileSync(manifestFile, JSON.stringify({ ...m, raw: { ...m.raw, bytes: m.raw.bytes + 1 } }))
@@ -130,19 +135,20 @@ t.test('a manifest that describes another image, is not JSON, or has a broken in
 
 t.test('malformed manifests are refused before anything is sized from them (exit 18, never 1)', async (t) => {
   const { dir, file, manifestFile, m } = await setup(t)
-  const member = (i: number, f: (e: number[]) => unknown) => ({ ...m, members: m.members.map((e, k) => (k === i ? f([...e]) : e)) })
+  const member = (i: number, f: (e: Array<number | string>) => unknown) => ({ ...m, members: m.members.map((e, k) => (k === i ? f([...e]) : e)) })
   const cases: Array<[string, unknown, RegExp]> = [
-    ['a negative raw length', member(2, (e) => [e[0], e[1], -5, e[3]]), /member 2 decodes to -5 bytes/],
-    ['a fractional compressed length', member(2, (e) => [e[0], e[1]! + 0.5, e[2], e[3]]), /member 2 has a compressed length of/],
-    ['a compressed length of 2^40', member(0, (e) => [e[0], 2 ** 40, e[2], e[3]]), /member 0 has a compressed length of 1099511627776/],
-    ['a raw length above the chunk size', member(1, (e) => [e[0], e[1], 2 ** 30, e[3]]), /member 1 decodes to 1073741824 bytes, not 1 to the chunk size/],
-    ['a null member', member(1, () => null), /member 1 is not \[offset, compressed, raw, crc32\]/],
+    ['a negative raw length', member(2, (e) => [e[0], e[1], -5, e[3], e[4]]), /member 2 decodes to -5 bytes/],
+    ['a fractional compressed length', member(2, (e) => [e[0], e[1]! + 0.5, e[2], e[3], e[4]]), /member 2 has a compressed length of/],
+    ['a compressed length of 2^40', member(0, (e) => [e[0], 2 ** 40, e[2], e[3], e[4]]), /member 0 has a compressed length of 1099511627776/],
+    ['a raw length above the chunk size', member(1, (e) => [e[0], e[1], 2 ** 30, e[3], e[4]]), /member 1 decodes to 1073741824 bytes, not 1 to the chunk size/],
+    ['a null member', member(1, () => null), /member 1 is not \[offset, compressed, raw, crc32, sha256\]/],
     ['a member of three fields', member(1, (e) => e.slice(0, 3)), /member 1 is not/],
-    ['no CRC', member(1, (e) => [e[0], e[1], e[2], 'x']), /member 1 has no valid CRC-32/],
+    ['no CRC', member(1, (e) => [e[0], e[1], e[2], 'x', e[4]]), /member 1 has no valid CRC-32/],
     ['no raw section', { ...m, raw: undefined }, /raw size or SHA-256/],
     ['no compressed section', { ...m, compressed: null }, /compressed size, codec or chunk size/],
     ['an unknown codec', { ...m, compressed: { ...m.compressed, codec: 'lz4' } }, /codec/],
-    ['a million members for a small image', { ...m, members: Array.from({ length: 100000 }, (_, i) => [i, 1, 1, 0]) }, /members are more than/],
+    ['a member without its SHA-256', member(1, (e) => [e[0], e[1], e[2], e[3], 'nothex']), /member 1 has no valid SHA-256/],
+    ['a million members for a small image', { ...m, members: Array.from({ length: 100000 }, (_, i) => [i, 1, 1, 0, 0]) }, /members are more than/],
     ['format version 9', { ...m, formatVersion: 9 }, /format version 9 is not understood/],
   ]
   for (const [what, bad, reason] of cases) {
@@ -155,22 +161,26 @@ t.test('malformed manifests are refused before anything is sized from them (exit
   }
 })
 
-t.test('members that all decode but a SHA-256 that differs', async (t) => {
+t.test('members that all decode but a SHA-256 that differs: the member, the root, the whole image', async (t) => {
   const { file, manifestFile, m } = await setup(t)
+  writeFileSync(manifestFile, JSON.stringify({ ...m, members: m.members.map((e, i) => (i === 2 ? [e[0], e[1], e[2], e[3], 'f'.repeat(64)] : e)) }))
+  await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', where: { member: 2 }, message: /member 2 at byte \d+ decodes to SHA-256 [0-9a-f]{64}, the manifest has f{64}/ })
+  writeFileSync(manifestFile, JSON.stringify({ ...m, raw: { ...m.raw, root: '0'.repeat(64) } }))
+  await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', message: /the decoded image \(\d+ bytes, root [0-9a-f]{64}\) differs from the manifest's \(\d+ bytes, root 0{64}\)/ })
   writeFileSync(manifestFile, JSON.stringify({ ...m, raw: { ...m.raw, sha256: '0'.repeat(64) } }))
-  await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', message: /the decoded image \(\d+ bytes, SHA-256 [0-9a-f]{64}\) differs from the manifest's/ })
+  await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', message: /SHA-256 [0-9a-f]{64}, root/ }, 'a whole-image SHA-256, when recorded, is checked too')
   t.ok(await readImageManifest(file))
 })
 
 t.test('a CRC in the manifest that differs from the member\'s own', async (t) => {
   const { file, manifestFile, m } = await setup(t)
-  writeFileSync(manifestFile, JSON.stringify({ ...m, members: m.members.map((e, i) => (i === 1 ? [e[0], e[1], e[2], (e[3] + 1) >>> 0] : e)) }))
+  writeFileSync(manifestFile, JSON.stringify({ ...m, members: m.members.map((e, i) => (i === 1 ? [e[0], e[1], e[2], (e[3] + 1) >>> 0, e[4]] : e)) }))
   await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', where: { member: 1 }, message: /CRC-32 0x[0-9a-f]{8} differs from the manifest's/ })
 })
 
 t.test('zstd images verify too, and a flipped bit in a frame is found', async (t) => {
   const { src, file, m } = await setup(t, 'zstd')
-  t.equal((await verify(file)).sha256, await sha256File(src))
+  t.equal((await verify(file)).root, (await v2Digests(src, m.members)).root)
   flip(file, m.members[1]![0] + 5000)
   await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', where: { member: 1 } })
 })
@@ -195,7 +205,7 @@ t.test('sd-backup verify: one exit code per way an image can be wrong', async (t
     damage(file, m, manifestFile)
     const r = await runCli(['verify', file, '--workers', '2'])
     t.equal(r.code, code, name)
-    if (code === 0) t.match(r.stdout, `OK image ${file}: ${m.members.length} members decode with their CRC-32 and length; size and SHA-256 as recorded;`)
+    if (code === 0) t.match(r.stdout, `OK image ${file}: ${m.members.length} members decode with their CRC-32, length and SHA-256; size and root digest as recorded;`)
     else t.match(r.stderr, /^sd-backup verify: /)
   }
 })
@@ -204,7 +214,7 @@ t.test('sd-backup verify --json, and the usage errors', async (t) => {
   const { file, m } = await setup(t)
   const r = await runCli(['verify', file, '--json'])
   t.equal(r.code, 0)
-  t.match(JSON.parse(r.stdout), { result: 'ok', kind: 'image', path: file, rawBytes: m.raw.bytes, sha256: m.raw.sha256 })
+  t.match(JSON.parse(r.stdout), { result: 'ok', kind: 'image', path: file, rawBytes: m.raw.bytes, root: m.raw.root })
   t.equal((await runCli(['verify'])).code, 2)
   t.equal((await runCli(['verify', path.join(path.dirname(file), 'nope.img.gz')])).code, 3)
   t.match((await runCli(['verify', m.image.replace(/.*/, '/etc/hostname')])), { code: 2, stderr: /is not a backup sd-backup writes/ })
