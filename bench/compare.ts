@@ -11,7 +11,7 @@ import { cpus } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { machine, median, sh, timed, type Run } from './measure.js'
+import { machine, median, rootDigest, sh, timed, type Run } from './measure.js'
 
 const { values } = parseArgs({
   options: {
@@ -55,9 +55,13 @@ for (let i = 0; i < Number(values.rounds); i++) {
     // pigz (and --full) must give the card back; used-block mode the image its manifest
     // describes (free blocks zeroed), of the card's size, with every filesystem clean.
     const card = sh(`sha256sum < '${image}'`).split(' ')[0]
-    const manifest = JSON.parse(sh(`cat '${ours}.manifest.json'`)) as { raw: { sha256: string; bytes: number }; layout?: { partitions: Array<{ start: number; size: number; fs: string | null }> } }
+    const manifest = JSON.parse(sh(`cat '${ours}.manifest.json'`)) as { raw: { root: string; bytes: number }; members: unknown[][]; layout?: { partitions: Array<{ start: number; size: number; fs: string | null }> } }
     if (sh(`pigz -dc '${gz}' | sha256sum`).split(' ')[0] !== card) throw new Error(`${gz} does not decompress to the card`)
-    if (sh(`pigz -dc '${ours}' | sha256sum`).split(' ')[0] !== (values.full ? card : manifest.raw.sha256)) throw new Error(`${ours} does not decompress to its image`)
+    const decoded = path.join(out, 'ours.img')
+    sh(`pigz -dc '${ours}' > '${decoded}'`)
+    if (values.full && sh(`sha256sum < '${decoded}'`).split(' ')[0] !== card) throw new Error(`${ours} does not decompress to the card`)
+    if (rootDigest(decoded, manifest.members) !== manifest.raw.root) throw new Error(`${ours} does not decompress to the image its manifest describes`)
+    rmSync(decoded)
     if (manifest.raw.bytes !== rawBytes) throw new Error(`${ours} is not the card's size`)
     for (const p of manifest.layout?.partitions ?? []) {
       if (!p.fs?.startsWith('ext')) continue

@@ -38,7 +38,7 @@ t.test('MBR: table and gaps whole, the filesystem where used, the rest of its pa
     { number: 2, fs: undefined, method: 'whole', reason: 'no filesystem understood here', readBytes: 4 * MIB },
   ])
   t.ok(done[0]!.readBytes > 4 * MIB && done[0]!.readBytes < 6 * MIB, 'partition 1: the used part of 4 MiB plus the 4 MiB after the filesystem')
-  t.equal(plan.estimatedReadBytes, extents.reduce((n, e) => n + e.end - e.start, 0), 'on an idle filesystem the estimate is what is read')
+  t.equal(plan.estimatedReadBytes, extents.reduce((n, e) => n + (e.zero ? 0 : e.end - e.start), 0), 'on an idle filesystem the estimate is what is read')
 })
 
 t.test('skip-tail: MBR leaves the tail out, GPT keeps its backup header', async (t) => {
