@@ -1,5 +1,6 @@
 import type { Extent } from './layout/extent.js'
 import type { BufferPool } from './buffer-pool.js'
+import { MAX_ZERO_MEMBER } from './manifest.js'
 import { readFully, type RawChunk, type Source } from './read-source.js'
 
 // Pieces closer than this are read in one request and the bytes between zeroed:
@@ -9,16 +10,27 @@ const COALESCE_BYTES = 64 * 1024
 // Used-block mode's read path: the same chunk grid as a full read (so the member
 // index and the output are those of a full image), but only the bytes in `extents`
 // are read; everything else in a chunk is zeros. A chunk with nothing in use is
-// not read at all and takes no pooled buffer. Extents are pulled lazily, so a
-// filesystem's bitmap is read just before the blocks it describes.
+// not read at all and takes no pooled buffer, and a run of them as long as
+// MAX_ZERO_MEMBER becomes one member. Extents are pulled lazily, so a filesystem's
+// bitmap is read just before the blocks it describes.
 // Benchmark before editing (bench/compare.ts).
+// A run of free space this long (whole chunks) becomes one member, so the member
+// index grows with the data, not the card: a multiple of the chunk size, or none.
+export function longZeroBytes(chunkSize: number): number | undefined {
+  return MAX_ZERO_MEMBER > chunkSize && MAX_ZERO_MEMBER % chunkSize === 0 ? MAX_ZERO_MEMBER : undefined
+}
+
 export async function* readUsedChunks(source: Source, extents: AsyncIterable<Extent>, chunkSize: number, pool: BufferPool): AsyncGenerator<RawChunk> {
   const size = source.size
-  const zeros = Buffer.alloc(Math.min(chunkSize, size))
+  const long = longZeroBytes(chunkSize)
+  // Zeros are never written: a large view costs no memory until something reads it.
+  const zeros = Buffer.alloc(Math.min(long ?? chunkSize, size))
   const it = extents[Symbol.asyncIterator]()
   let cur = (await it.next()).value as Extent | undefined
   for (let index = 0, offset = 0; offset < size || index === 0; index++) {
-    const end = Math.min(offset + chunkSize, size)
+    // Free up to the next extent (everything before it is known): a long zero member, on the chunk grid.
+    const free = (cur ? cur.start : size) - offset
+    const end = long !== undefined && offset % chunkSize === 0 && free >= long && offset + long <= size ? offset + long : Math.min(offset + chunkSize, size)
     const pieces: Extent[] = []
     while (cur && cur.start < end) {
       const start = Math.max(cur.start, offset)

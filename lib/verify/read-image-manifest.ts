@@ -1,5 +1,5 @@
 import { ManifestMismatchError, TrailingDataError, TruncatedAtBoundaryError, TruncatedMidMemberError } from '../errors.js'
-import type { ImageManifest } from '../image/manifest.js'
+import { MAX_ZERO_MEMBER, type ImageManifest } from '../image/manifest.js'
 import { manifestPathFor } from '../image/naming.js'
 import { readManifestFile } from './read-manifest.js'
 
@@ -40,7 +40,8 @@ export function imageManifestProblem(m: ImageManifest): string | undefined {
     if (!Array.isArray(e) || e.length !== (v2 ? 5 : 4)) return `member ${i} is not [offset, compressed, raw, crc32${v2 ? ', sha256' : ''}]`
     const [at, clen, rlen, crc, digest] = e as unknown[]
     if (v2 && digest !== 0 && !hex(digest)) return `member ${i} has no valid SHA-256`
-    if (!isCount(rlen, chunk) || (rlen as number) === 0) return `member ${i} decodes to ${String(rlen)} bytes, not 1 to the chunk size ${chunk}`
+    const most = v2 && digest === 0 ? Math.max(chunk, MAX_ZERO_MEMBER) : chunk
+    if (!isCount(rlen, most) || (rlen as number) === 0) return `member ${i} decodes to ${String(rlen)} bytes, not 1 to the ${most === chunk ? 'chunk size' : 'longest zero member'} ${most}`
     if (!isCount(clen, (rlen as number) + Math.ceil((rlen as number) / 128) + 1024) || (clen as number) === 0) return `member ${i} has a compressed length of ${String(clen)}, not possible for ${String(rlen)} bytes`
     if (!isCount(crc, 2 ** 32 - 1)) return `member ${i} has no valid CRC-32`
     if (at !== offset) return `member ${i} starts at byte ${String(at)}, the one before it ends at ${offset}`
