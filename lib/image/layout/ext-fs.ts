@@ -382,8 +382,14 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
   }
   const freshTails = async (group: number) => {
     const tails: Array<[number, number]> = []
-    for (const owner of tablesIn.get(group) ?? []) {
-      const d = (await readDescriptors(owner, 1))[0]!
+    const owners = tablesIn.get(group) ?? []
+    if (owners.length === 0) return tails
+    // A flex group's members are neighbours: their descriptors in one read, unless the layout scatters them.
+    const lo = Math.min(...owners)
+    const span = Math.max(...owners) - lo + 1
+    const batch = span <= 4 * owners.length ? await readDescriptors(lo, span) : undefined
+    for (const owner of owners) {
+      const d = batch ? batch[owner - lo]! : (await readDescriptors(owner, 1))[0]!
       const tail = d.inodeTable === all[owner]!.inodeTable ? unusedTableTail(g, d) : undefined
       if (tail) tails.push(tail)
     }
