@@ -160,8 +160,8 @@ export class DestWriteError extends SdBackupError {
   }
 }
 
-// What a worker thread does: compress (image) or decompress (verify, restore).
-export type WorkerRole = 'compression' | 'decompression'
+// What a worker thread does: compress (image), decompress (verify, restore) or read a card back.
+export type WorkerRole = 'compression' | 'decompression' | 'read-back'
 
 // A worker thread died or reported a failure; the job stops cleanly.
 export class WorkerCrashedError extends SdBackupError {
@@ -387,6 +387,9 @@ export class LockUnreadableError extends SdBackupError {
 }
 
 // restore --verify: what the device reads back differs from the image.
+// A 64-digit hex string is a SHA-256; anything else ("zeros", "a non-zero byte at …") says itself.
+const sha = (s: string): string => (/^[0-9a-f]{64}$/.test(s) ? `SHA-256 ${s}` : s)
+
 export class ReadBackMismatchError extends SdBackupError {
   readonly code = 'SDB_READBACK_MISMATCH' as const
   constructor(
@@ -395,7 +398,7 @@ export class ReadBackMismatchError extends SdBackupError {
     readonly actual: string,
     readonly range?: string,
   ) {
-    super(`reading ${device}${range ? ` ${range}` : ''} back gives SHA-256 ${actual}, the image has ${expected}: the card did not keep what was written (a failing or fake-capacity card?)`)
+    super(`reading ${device}${range ? ` ${range}` : ''} back gives ${sha(actual)}, the image has ${sha(expected)}: the card does not hold the image (a failing or fake-capacity card, or written since?)`)
   }
 }
 

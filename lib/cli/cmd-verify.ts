@@ -2,6 +2,8 @@ import { VERIFY_OPTIONS } from '../config/options.js'
 import { UsageError } from '../errors.js'
 import { createLogger } from '../log/logger.js'
 import { formatBytes, formatDuration } from '../util/size.js'
+import { checkCard } from '../restore/check-card.js'
+import { backupKind } from '../verify/backup-kind.js'
 import { verifyBackup } from '../verify/verify-backup.js'
 import os from 'node:os'
 import type { CliIo } from './cli-io.js'
@@ -28,15 +30,25 @@ the backup and its manifest:
 
 Each way a backup can be wrong has its own exit code (below).
 
+Does a card hold an image?  sd-backup verify IMAGE.img.gz --device /dev/sda [--bmap]
+  reads the card (read only; any card or file) and checks every member's range
+  against its SHA-256, ranges of zeros byte for byte, on worker threads: the
+  card restored from this image passes, a card that lost or changed a byte
+  fails with exit 30 and the member that differs. Free space is zeros in an
+  image of used blocks, so a card written with --bmap or by bmaptool (which
+  leave the old free space) is checked with --bmap: only the mapped ranges,
+  against the .bmap's SHA-256. --device and --bmap are command-line only.
+
 Options:
 ${optionHelp(VERIFY_OPTIONS)}
   -h, --help                 this text
 
-Example:
+Examples:
   sd-backup verify /mnt/nas/backups/zolder/images/zolder-2026-11-22.img.gz
+  sd-backup verify /mnt/nas/backups/zolder/images/zolder-2026-11-22.img.gz --device /dev/sda
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 3, 12, 17, 18, 19, 20, 21, 22, 130, 143])}
+${exitCodeLines([0, 1, 2, 3, 12, 17, 18, 19, 20, 21, 22, 30, 130, 143])}
 `
 
 // `sd-backup verify FILE`: one backup checked, the verdict on stdout.
@@ -45,10 +57,24 @@ export async function cmdVerify(args: readonly string[], io: CliIo): Promise<num
   if (!got) return 0
   const [target] = got.positionals
   if (!target) throw new UsageError('verify needs the backup to check: sd-backup verify FILE (see --help)')
-  const { s } = got
+  const { s, flags } = got
   const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'warn').child({ job: 'verify' })
+  const workers = (s.workers as number | undefined) ?? os.availableParallelism()
+  const device = flags.device as string | undefined
+  if (flags.bmap === true && !device) throw new UsageError('--bmap goes with --device: sd-backup verify IMAGE --device DEV --bmap')
+  if (device) {
+    if ((await backupKind(target)) !== 'image') throw new UsageError(`--device checks a card against an image; ${target} is not an image`)
+    const started = Date.now()
+    const r = await withSignals(io, (signal) => checkCard(target, device, { workers, bmap: flags.bmap === true, signal, progress: progressFor(io, log) }))
+    const what = flags.bmap === true ? `${r.ranges} ranges the .bmap maps` : r.manifest.raw.root === undefined ? "the whole image's SHA-256" : `${r.ranges} members`
+    const report = { kind: 'card', path: device, image: target, checkedBytes: r.checkedBytes, ranges: r.ranges, seconds: (Date.now() - started) / 1000 }
+    log.info({ report }, `checked ${device} against ${target}`)
+    if (s.json === true) io.stdout.write(`${JSON.stringify({ result: 'ok', ...report }, null, 2)}\n`)
+    else io.stdout.write(`OK card ${device} holds ${target}: ${what} read back as recorded; ${formatBytes(r.checkedBytes)} in ${formatDuration(report.seconds)}\n`)
+    return 0
+  }
   const report = await withSignals(io, (signal) =>
-    verifyBackup(target, { workers: (s.workers as number | undefined) ?? os.availableParallelism(), tmpDir: s['tmp-dir'] as string | undefined, signal, progress: progressFor(io, log) }),
+    verifyBackup(target, { workers, tmpDir: s['tmp-dir'] as string | undefined, signal, progress: progressFor(io, log) }),
   )
   log.info({ report }, `verified ${target}`)
   if (s.json === true) io.stdout.write(`${JSON.stringify({ result: 'ok', ...report }, null, 2)}\n`)

@@ -170,6 +170,8 @@ const JSON_OUTPUT: OptionSpec = { key: 'json', type: 'bool', help: 'print the re
 
 // Settings of `sd-backup verify FILE`.
 export const VERIFY_OPTIONS: readonly OptionSpec[] = [
+  { key: 'device', type: 'string', help: 'image: check that this card (or file) holds the image, by the member digests; reads the card and the manifest, not the image' },
+  { key: 'bmap', type: 'bool', help: "with --device: only the ranges the image's .bmap maps (a card written with --bmap or bmaptool keeps its old free space)" },
   WORKERS_DECODE,
   DATABASE_OPTIONS.find((o) => o.key === 'tmp-dir')!,
   JSON_OUTPUT,

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
-import { deflateChunk, ownCopy } from './gzip-member.js'
+import { deflateBound, deflateChunk, ownCopy } from './gzip-member.js'
 
 export type Codec = 'gzip' | 'zstd'
 
 // A compressed chunk's payload: raw deflate (the writer adds the gzip header and
-// trailer) or a whole zstd frame. `body` starts at offset 0 of an ArrayBuffer that
-// holds nothing else, so it can be transferred between threads and freed at once.
+// trailer) or a whole zstd frame. A data chunk's `body` starts at offset 0 of an
+// ArrayBuffer that holds nothing else (freeNow may free it); a zero chunk's is
+// the cached payload, shared and never freed.
 export interface CompressedChunk {
   readonly body: Buffer
   readonly crc32: number
@@ -32,6 +33,16 @@ async function encode(codec: Codec, level: number, data: Buffer): Promise<Compre
   return { body: frame, crc32: crc32(data), sha256, zero: false }
 }
 
+// ZSTD_COMPRESSBOUND from zstd.h: a frame's worst case for n input bytes.
+function zstdBound(n: number): number {
+  return n + (n >>> 8) + (n < 128 * 1024 ? (128 * 1024 - n) >>> 11 : 0)
+}
+
+// The most a chunk of n bytes can compress to: the size of the pooled body buffers.
+export function bodyBound(codec: Codec, n: number): number {
+  return codec === 'gzip' ? Math.max(16 * 1024, deflateBound(n)) : zstdBound(n) + 64
+}
+
 // Per-thread state: a zero buffer to compare against and the payloads made from zeros.
 export class ChunkCompressor {
   private zeroBuf = Buffer.alloc(0)
@@ -47,14 +58,15 @@ export class ChunkCompressor {
     return this.isZero(data) ? this.zeros(data.length) : encode(this.codec, this.level, data)
   }
 
-  // A chunk known to be zeros (free space in used-block mode): no scan, no work after the first.
+  // A chunk known to be zeros (free space in used-block mode): no scan, no work after
+  // the first. The body is the cached one: read it, never free or transfer it.
   async zeros(length: number): Promise<CompressedChunk> {
     let cached = this.zeroBodies.get(length)
     if (!cached) {
       cached = { ...(await encode(this.codec, this.level, Buffer.alloc(length))), zero: true }
       this.zeroBodies.set(length, cached)
     }
-    return { ...cached, body: ownCopy(cached.body) }
+    return cached
   }
 
   private isZero(data: Buffer): boolean {

@@ -10,7 +10,8 @@ function noop(): void {}
 const ZERO_CHUNKS_AHEAD = 256
 
 // The ordering stage: keeps at most `maxInFlight` data chunks between the reader
-// and the writer and yields every chunk in source order. When the writer is slow
+// and the writer and yields every chunk in source order. Each data chunk takes a
+// body buffer from `bodies`, which the writer releases once the member is written. When the writer is slow
 // the generator is not resumed, so nothing more is read: memory stays at the limit.
 // `beforeSend` sees each raw chunk first (the SHA-256 of the image), as its memory
 // is transferred to a worker right after. Benchmark before editing (bench/compare.ts).
@@ -18,6 +19,7 @@ export async function* compressInOrder(
   chunks: AsyncIterable<RawChunk>,
   pool: CompressPool,
   buffers: BufferPool,
+  bodies: BufferPool,
   maxInFlight: number,
   beforeSend: (chunk: RawChunk) => void,
 ): AsyncGenerator<DoneChunk> {
@@ -34,7 +36,7 @@ export async function* compressInOrder(
     // Free space (used-block mode) never reaches a thread: its member is cached.
     const done = zero
       ? pool.zeros(chunk)
-      : pool.compress(chunk).then((d) => {
+      : pool.compress(chunk, await bodies.acquire()).then((d) => {
           buffers.release(d.raw)
           return d
         })

@@ -8,12 +8,14 @@ export interface DoneChunk {
   readonly index: number
   readonly offset: number
   readonly rawLength: number
-  /** Raw deflate or a zstd frame, owning its ArrayBuffer (see freeNow). */
+  /** Raw deflate or a zstd frame: in a pooled body buffer, or for zeros the cached payload (shared: never released). */
   readonly body: Buffer
   readonly crc32: number
   /** SHA-256 of the raw chunk, computed on the thread that compressed it (or cached for zeros). */
   readonly sha256: string
   readonly zero: boolean
+  /** `body` is a pooled buffer, to be released once written (not the cached zero payload). */
+  readonly pooled: boolean
   readonly raw: Buffer
 }
 
@@ -38,19 +40,21 @@ export class CompressPool {
     this.pool = new WorkerPool(siblingScript(import.meta.url, 'compress-worker'), workers, data, 'compression')
   }
 
-  // Sends a chunk to the least busy worker; its memory is transferred, not copied.
-  async compress(chunk: RawChunk): Promise<DoneChunk> {
+  // Sends a chunk and a body buffer (bodyBound bytes) to the least busy worker; their
+  // memory is transferred, not copied.
+  async compress(chunk: RawChunk, body: Buffer): Promise<DoneChunk> {
     const { index, offset } = chunk
     const length = chunk.data.length // recorded before the transfer detaches the chunk's memory
     const raw = chunk.data.buffer as ArrayBuffer
-    const reply = await this.pool.run((id) => ({ op: 'compress', id, index, raw, length }), [raw], `chunk ${index}`)
-    return { index, offset, rawLength: length, body: Buffer.from(reply.body, 0, reply.bodyLength), crc32: reply.crc32, sha256: reply.sha256, zero: reply.zero, raw: Buffer.from(reply.raw) }
+    const out = body.buffer as ArrayBuffer
+    const reply = await this.pool.run((id) => ({ op: 'compress', id, index, raw, length, out }), [raw, out], `chunk ${index}`)
+    return { index, offset, rawLength: length, body: Buffer.from(reply.body, 0, reply.bodyLength), crc32: reply.crc32, sha256: reply.sha256, zero: reply.zero, pooled: true, raw: Buffer.from(reply.raw) }
   }
 
   // A chunk of free space: its cached member, made on this thread once per length.
   async zeros(chunk: RawChunk): Promise<DoneChunk> {
     const out = await this.zeroMembers.zeros(chunk.data.length)
-    return { index: chunk.index, offset: chunk.offset, rawLength: chunk.data.length, body: out.body, crc32: out.crc32, sha256: out.sha256, zero: true, raw: chunk.data }
+    return { index: chunk.index, offset: chunk.offset, rawLength: chunk.data.length, body: out.body, crc32: out.crc32, sha256: out.sha256, zero: true, pooled: false, raw: chunk.data }
   }
 
   // Stops every thread; safe to call twice and after a failure.

@@ -24,9 +24,11 @@ export function gzipTrailer(crc: number, rawLength: number): Buffer {
   return t
 }
 
-// zlib's deflateBound() for raw deflate, rounded up: stored blocks cost 5 bytes per 16 KiB.
+// zlib's conservative deflateBound() for raw deflate, which holds for any memLevel
+// (its tight bound assumes memLevel 8: at 9, 1 MiB of random bytes deflates to 1239
+// bytes more, past that bound).
 export function deflateBound(n: number): number {
-  return n + (n >> 12) + (n >> 14) + (n >> 25) + 64
+  return n + ((n + 7) >> 3) + ((n + 63) >> 6) + 5
 }
 
 // Above Buffer.poolSize, so zlib's output buffer is never a slice of the shared pool.

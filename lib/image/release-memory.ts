@@ -7,12 +7,14 @@ import { MessageChannel } from 'node:worker_threads'
 // (bench/RESULTS.md: 168 → 113 MB at 4 MiB chunks). Benchmark before editing.
 
 // A port whose other end is closed: what is transferred to it is freed at once.
-const drain = (() => {
-  const { port1, port2 } = new MessageChannel()
-  port2.close()
-  port1.unref()
-  return port1
-})()
+// The close itself takes an event-loop turn; until then transfers queue up on the
+// other end, and a busy worker thread may go a thousand messages without a turn.
+const { port1: drain, port2: drainEnd } = new MessageChannel()
+drain.unref()
+
+/** Resolves once freeNow frees at once: a worker thread awaits it before its first message. */
+export const freeNowReady: Promise<void> = new Promise((resolve) => drainEnd.once('close', () => resolve()))
+drainEnd.close()
 
 // Frees a buffer's memory now, without waiting for a GC. The buffer must own its
 // whole ArrayBuffer (allocUnsafeSlow or transferred), and is unusable afterwards.

@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
-import { NotConfirmedError, ReadBackMismatchError, TargetExistsError, TargetInUseError, DestWriteError } from '../errors.js'
+import { NotConfirmedError, TargetExistsError, TargetInUseError, DestWriteError } from '../errors.js'
 import type { Progress } from '../image/progress.js'
 import { AtomicFile } from '../image/write-atomic.js'
 import { errnoText } from '../image/read-source.js'
 import { inflateImage, type InflatedImage } from '../verify/inflate-image.js'
-import { ZeroMembers } from '../verify/zero-members.js'
-import type { ImageManifest } from '../image/manifest.js'
-import { sha256OfFile } from '../util/sha256-file.js'
+import { bmapRanges, imageRanges, readBack } from './check-card.js'
 import { checkImageSize, readImageManifest } from '../verify/read-image-manifest.js'
 import { readBmap, type MappedRange } from './read-bmap.js'
 import { checkTargetDevice, type TargetDevice, type TargetEnvironment } from './check-target.js'
@@ -43,35 +40,6 @@ async function writeMapped(h: FileHandle, raw: Buffer, at: number, ranges: reado
     written += b - a
   }
   return { next: k, written }
-}
-
-// Version 2 read-back: the card, member by member, against each member's SHA-256
-// (zeros' digest from the length), through one descriptor in 4 MiB reads.
-async function readBackMembers(device: string, m: ImageManifest, progress?: Progress): Promise<void> {
-  const zeros = new ZeroMembers(m.compressed.codec, m.compressed.level)
-  const h = await open(device, 'r')
-  const buf = Buffer.allocUnsafe(4 * 2 ** 20)
-  progress?.start()
-  try {
-    let at = 0
-    for (const [index, [, , rawLength, , digest]] of m.members.entries()) {
-      const hash = createHash('sha256')
-      for (let done = 0; done < rawLength; ) {
-        const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, rawLength - done), at + done)
-        if (bytesRead === 0) throw new ReadBackMismatchError(device, String(digest), 'nothing (the card ends early)', `member ${index}`)
-        hash.update(buf.subarray(0, bytesRead))
-        done += bytesRead
-        progress?.addRead(bytesRead)
-      }
-      const want = digest === 0 ? zeros.digest(rawLength) : String(digest)
-      const got = hash.digest('hex')
-      if (got !== want) throw new ReadBackMismatchError(device, want, got, `member ${index} (bytes ${at}-${at + rawLength})`)
-      at += rawLength
-    }
-  } finally {
-    progress?.stop()
-    await h.close()
-  }
 }
 
 // Reads and checks an image's manifest and size before a byte of the target is touched.
@@ -127,20 +95,9 @@ export async function restoreImageToDevice(file: string, device: string, opts: R
     await h.close()
   }
   // The last close drops the device's page cache, so this reads the card itself.
-  // With --bmap only the mapped ranges hold the image: each is read back against the .bmap's SHA-256.
-  if (opts.readBack && ranges) {
-    for (const r of ranges) {
-      const sha = await sha256OfFile(device, { start: r.start, bytes: r.end - r.start })
-      if (sha !== r.sha256) throw new ReadBackMismatchError(device, r.sha256, sha, `bytes ${r.start}-${r.end}`)
-    }
-  } else if (opts.readBack) {
-    const whole = manifest.raw.sha256
-    // Version 1 has only the whole image's SHA-256; version 2 says which member differs.
-    if (manifest.raw.root !== undefined || whole === undefined) await readBackMembers(device, manifest, opts.progress?.(manifest.raw.bytes, 'read back'))
-    else {
-      const sha = await sha256OfFile(device, { bytes: manifest.raw.bytes, progress: opts.progress?.(manifest.raw.bytes, 'read back') })
-      if (sha !== whole) throw new ReadBackMismatchError(device, whole, sha)
-    }
+  // With --bmap only the mapped ranges hold the image: each is checked against the .bmap's SHA-256.
+  if (opts.readBack) {
+    await readBack(device, ranges ? bmapRanges(ranges) : imageRanges(manifest), opts)
   }
   return { ...result, target, bytes: result.rawBytes, readBack: opts.readBack, written }
 }

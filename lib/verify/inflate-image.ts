@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises'
 import { BackupCorruptError, TruncatedMidMemberError } from '../errors.js'
 import type { ImageManifest } from '../image/manifest.js'
 import { InflatePool, type InflatedMember } from './inflate-pool.js'
+import { BufferPool } from '../image/buffer-pool.js'
 import { freeNow } from '../image/release-memory.js'
 import { ZeroMembers } from './zero-members.js'
 
@@ -42,7 +43,7 @@ function noop(): void {}
 
 // The engine of verify and restore: reads the image member by member (the manifest's
 // index says where each starts), decodes and checks them on worker threads, and
-// hands them to `use` in order. At most 2 x workers members are in memory.
+// hands them to `use` in order. At most 2 x workers + 1 members are in memory.
 // Version 2: each member is hashed on the thread that decoded it and checked
 // against its digest, and the root is checked at the end; a member of zeros that
 // is byte for byte what the image job writes for zeros is not inflated at all.
@@ -55,7 +56,12 @@ export async function inflateImage(file: string, m: ImageManifest, opts: Inflate
   const root = v2 ? createHash('sha256') : undefined
   const needRaw = (opts.raw ?? false) || whole !== undefined
   const handle = await open(file, opts.direct ? constants.O_RDONLY | constants.O_DIRECT : constants.O_RDONLY)
-  const pool = new InflatePool(file, opts.workers, { codec: m.compressed.codec, extents: opts.extents ?? false, digest: v2, raw: needRaw, crashOnMember: opts.crashOnMember })
+  // Member buffers are reused, not allocated here and freed on a thread: that
+  // fragments glibc's arenas (+15 MiB on a grown card's many zero members).
+  // In flight: the queue, plus the member being read.
+  const inFlight = 2 * opts.workers
+  const buffers = new BufferPool(m.members.reduce((most, e) => Math.max(most, e[1]), 0), inFlight + 1)
+  const pool = new InflatePool(file, opts.workers, { codec: m.compressed.codec, extents: opts.extents ?? false, digest: v2, raw: needRaw, crashOnMember: opts.crashOnMember }, (b) => buffers.release(b))
   const zeros = new ZeroMembers(m.compressed.codec, m.compressed.level)
   const queue: Array<Promise<InflatedMember>> = []
   let rawOffset = 0
@@ -77,7 +83,7 @@ export async function inflateImage(file: string, m: ImageManifest, opts: Inflate
   try {
     for (const [index, [offset, length, rawLength, crc32, digest]] of m.members.entries()) {
       opts.signal?.throwIfAborted()
-      const member = Buffer.allocUnsafeSlow(length)
+      const member = (await buffers.acquire()).subarray(0, length)
       for (let got = 0; got < length; ) {
         const { bytesRead } = await handle.read(member, got, length - got, offset + got)
         if (bytesRead === 0) throw new TruncatedMidMemberError(file, offset + got, m.compressed.bytes, index)
@@ -86,13 +92,13 @@ export async function inflateImage(file: string, m: ImageManifest, opts: Inflate
       let p: Promise<InflatedMember>
       if (v2 && digest === 0 && member.equals(await zeros.member(rawLength))) {
         // The bytes the image job writes for zeros: known without inflating.
-        freeNow(member)
+        buffers.release(member)
         const view = needRaw ? zeros.view(rawLength) : Buffer.alloc(0)
         p = Promise.resolve({ index, raw: view, rawLength, extents: opts.extents ? [] : undefined, sha256: zeros.digest(rawLength), shared: true })
       } else p = pool.inflate(index, offset, member, rawLength, crc32)
       p.catch(noop) // awaited in order by take(); a later member's failure must not go unhandled
       queue.push(p)
-      if (queue.length >= 2 * opts.workers) await take()
+      if (queue.length >= inFlight) await take()
     }
     while (queue.length > 0) await take()
   } finally {

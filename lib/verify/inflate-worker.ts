@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { crc32 } from 'node:zlib'
 import { loadZstd } from '../image/compress-chunk.js'
 import { ownCopy } from '../image/gzip-member.js'
-import { freeNow } from '../image/release-memory.js'
+import { freeNow, freeNowReady } from '../image/release-memory.js'
 import { checkAgainstManifest, inflateGzipMember, nonZeroExtents, type MemberCheck } from './inflate-member.js'
 import type { InflateReply, InflateRequest, InflateWorkerData } from './inflate-protocol.js'
 
@@ -12,6 +12,7 @@ import type { InflateReply, InflateRequest, InflateWorkerData } from './inflate-
 // is replied as 'failed'; a crash is seen by the pool through 'error'/'exit'.
 const data = workerData as InflateWorkerData
 const port = parentPort!
+await freeNowReady // before the first message: see release-memory.ts
 
 async function check(req: InflateRequest): Promise<MemberCheck> {
   const m = Buffer.from(req.member, 0, req.length)
@@ -29,26 +30,25 @@ async function check(req: InflateRequest): Promise<MemberCheck> {
 
 port.on('message', (req: InflateRequest) => {
   if (req.index === data.crashOnMember) process.exit(70) // fault injection for the tests
-  const checked = check(req)
-  checked.finally(() => freeNow(Buffer.from(req.member))).catch(() => {}) // the member's bytes are done with
-  checked.then(
+  const member = req.member // goes back with every reply: the engine reuses it
+  check(req).then(
     (r) => {
-      if (!r.ok) return port.postMessage({ op: 'bad', id: req.id, reason: r.reason } satisfies InflateReply)
+      if (!r.ok) return port.postMessage({ op: 'bad', id: req.id, reason: r.reason, member } satisfies InflateReply, [member])
       // Transferable when the bytes start their own ArrayBuffer (zlib's large outputs
       // do; never Node's shared pool, which is smaller): rawLength says where they end.
       const sha256 = data.digest ? createHash('sha256').update(r.raw).digest('hex') : undefined
       const extents = data.extents ? nonZeroExtents(r.raw) : undefined
       if (!data.raw) {
         // Verify: the digest is the answer; the decoded bytes are freed here.
-        const reply: InflateReply = { op: 'done', id: req.id, raw: new ArrayBuffer(0), rawLength: r.raw.length, extents, ...(sha256 ? { sha256 } : {}) }
+        const reply: InflateReply = { op: 'done', id: req.id, member, raw: new ArrayBuffer(0), rawLength: r.raw.length, extents, ...(sha256 ? { sha256 } : {}) }
         if (r.raw.byteOffset === 0 && r.raw.buffer.byteLength > Buffer.poolSize) freeNow(r.raw)
-        return port.postMessage(reply)
+        return port.postMessage(reply, [member])
       }
       const own = r.raw.byteOffset === 0 && r.raw.buffer.byteLength > Buffer.poolSize ? r.raw : ownCopy(r.raw)
       const raw = own.buffer as ArrayBuffer
-      const reply: InflateReply = { op: 'done', id: req.id, raw, rawLength: own.length, extents, ...(sha256 ? { sha256 } : {}) }
-      port.postMessage(reply, [raw])
+      const reply: InflateReply = { op: 'done', id: req.id, member, raw, rawLength: own.length, extents, ...(sha256 ? { sha256 } : {}) }
+      port.postMessage(reply, [member, raw])
     },
-    (err: unknown) => port.postMessage({ op: 'failed', id: req.id, message: String((err as Error)?.message ?? err) } satisfies InflateReply),
+    (err: unknown) => port.postMessage({ op: 'failed', id: req.id, message: String((err as Error)?.message ?? err), member } satisfies InflateReply, [member]),
   )
 })
