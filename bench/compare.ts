@@ -6,11 +6,14 @@
 //        [--rounds 3] [--out DIR] [--zlib-single]   (also measure one-stream Node zlib)
 //        [--with-verify]   (include the read-back verification sd-backup does by default)
 //        [--full]          (read every byte, the old mode; default: used blocks only)
+//        [--floor]         (also time the floor: bench/tune.js reading and compressing the
+//                           same bytes on the same threads, nothing written, nothing verified)
 import { mkdirSync, rmSync } from 'node:fs'
 import { cpus } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { parseSize } from '../lib/util/size.js'
 import { machine, median, rootDigest, sh, timed, type Run } from './measure.js'
 
 const { values } = parseArgs({
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     // like (--no-verify); --with-verify times sd-backup's default, read-back included.
     'with-verify': { type: 'boolean', default: false },
     full: { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
   },
 })
 if (!values.image) {
@@ -40,7 +44,8 @@ const rawBytes = Number(sh(`stat -c %s '${image}'`))
 const mib = rawBytes / 2 ** 20
 
 sh(`cat '${image}' > /dev/null`) // both read from the page cache: this compares CPU, not the disk
-const runs: Record<string, Run[]> = { pigz: [], 'sd-backup': [] }
+const runs: Record<string, Run[]> = { pigz: [], 'sd-backup': [], floor: [] }
+const tune = fileURLToPath(new URL('./tune.js', import.meta.url))
 for (let i = 0; i < Number(values.rounds); i++) {
   rmSync(out, { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
@@ -51,6 +56,10 @@ for (let i = 0; i < Number(values.rounds); i++) {
   runs['sd-backup']!.push(
     timed('sd-backup', `node '${cli}' image --device '${image}' --dest '${dest}' --station bench --workers ${workers} --level ${level} --chunk-size ${values['chunk-size']}${values['with-verify'] ? '' : ' --no-verify'}${values.full ? ' --full' : ''} > /dev/null`, ours),
   )
+  if (values.floor) {
+    const chunk = parseSize('chunk-size', values['chunk-size'])
+    runs.floor!.push(timed('floor', `node '${tune}' --device '${image}' --sample ${rawBytes}${values.full ? ' --full' : ''} --one ${chunk},${workers},${level} > /dev/null`, image))
+  }
   if (i === 0) {
     // pigz (and --full) must give the card back; used-block mode the image its manifest
     // describes (free blocks zeroed), of the card's size, with every filesystem clean.
@@ -87,6 +96,10 @@ for (const [name, r] of [['dd|pigz', p], ['sd-backup', s]] as const) {
   )
 }
 console.log(`ratios sd-backup / pigz: wall ${(s.seconds / p.seconds).toFixed(3)}, output ${(s.bytes / p.bytes).toFixed(4)}, rss ${(s.rss / p.rss).toFixed(1)}`)
+if (values.floor) {
+  const f = median(runs.floor!.map((x) => x.seconds))
+  console.log(`floor (read + deflate + member digests of the same bytes, nothing written or verified): ${f.toFixed(1)} s = wall ${(f / p.seconds).toFixed(3)} x pigz`)
+}
 
 if (values['zlib-single']) {
   // Splits the output gap into Node's zlib itself vs the cost of independent members.

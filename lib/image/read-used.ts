@@ -10,14 +10,24 @@ const COALESCE_BYTES = 64 * 1024
 // Used-block mode's read path: the same chunk grid as a full read (so the member
 // index and the output are those of a full image), but only the bytes in `extents`
 // are read; everything else in a chunk is zeros. A chunk with nothing in use is
-// not read at all and takes no pooled buffer, and a run of them as long as
-// MAX_ZERO_MEMBER becomes one member. Extents are pulled lazily, so a filesystem's
+// not read at all and takes no pooled buffer, and a run of them becomes members of
+// up to MAX_ZERO_MEMBER (see zeroRun). Extents are pulled lazily, so a filesystem's
 // bitmap is read just before the blocks it describes.
 // Benchmark before editing (bench/compare.ts).
 // A run of free space this long (whole chunks) becomes one member, so the member
 // index grows with the data, not the card: a multiple of the chunk size, or none.
 export function longZeroBytes(chunkSize: number): number | undefined {
   return MAX_ZERO_MEMBER > chunkSize && MAX_ZERO_MEMBER % chunkSize === 0 ? MAX_ZERO_MEMBER : undefined
+}
+
+// How many bytes the next member covers, given `free` known-free bytes ahead (0 when
+// not on the chunk grid): the longest of chunkSize x 2^k up to `long` that fits, so a
+// gap between used blocks takes its 64 MiB members and then at most log2(64) more,
+// of only a handful of lengths (each length's zero member is encoded once).
+export function zeroRun(long: number | undefined, chunkSize: number, free: number, left: number): number {
+  let n = chunkSize
+  if (long !== undefined) while (n * 2 <= long && n * 2 <= free && n * 2 <= left) n *= 2
+  return Math.min(n, left)
 }
 
 export async function* readUsedChunks(source: Source, extents: AsyncIterable<Extent>, chunkSize: number, pool: BufferPool): AsyncGenerator<RawChunk> {
@@ -30,7 +40,7 @@ export async function* readUsedChunks(source: Source, extents: AsyncIterable<Ext
   for (let index = 0, offset = 0; offset < size || index === 0; index++) {
     // Free up to the next extent (everything before it is known): a long zero member, on the chunk grid.
     const free = (cur ? cur.start : size) - offset
-    const end = long !== undefined && offset % chunkSize === 0 && free >= long && offset + long <= size ? offset + long : Math.min(offset + chunkSize, size)
+    const end = offset + zeroRun(long, chunkSize, offset % chunkSize === 0 ? free : 0, size - offset)
     const pieces: Extent[] = []
     while (cur && cur.start < end) {
       const start = Math.max(cur.start, offset)
