@@ -141,4 +141,8 @@ for (const p of pis) {
   console.log(`  imaging ${min(is)}, bound by ${ib} (${Object.entries(imaging).map(([k, v]) => `${k} ${min(v)}`).join(', ')})`)
   console.log(`  verification ${min(vs)}, bound by ${vb} (${Object.entries(verifying).map(([k, v]) => `${k} ${min(v)}`).join(', ')})`)
   console.log(`  default job ≈ ${min(is + vs)}`)
+  // Cycles per byte here are a Xeon's: a Cortex core needs more. How many times more before the workers bound imaging:
+  const cpu = imaging['deflate + CRC-32 + SHA-256 on the workers']
+  const io = Math.max(imaging['SD read'], imaging['NFS write'])
+  console.log(`  the workers bound imaging once this Pi needs ${(io / cpu).toFixed(1)} x the cycles per byte measured here (run stages.js on the Pi to know)`)
 }
