@@ -1,4 +1,7 @@
+import { open } from 'node:fs/promises'
+import { SourceUnreadableError } from '../errors.js'
 import type { ImageManifest } from '../image/manifest.js'
+import { errnoText } from '../image/read-source.js'
 import type { Progress } from '../image/progress.js'
 import { checkRanges, type RangeCheck } from '../verify/check-ranges.js'
 import { readImageManifest } from '../verify/read-image-manifest.js'
@@ -44,6 +47,12 @@ export async function readBack(device: string, ranges: readonly RangeCheck[], op
 // free space). Read only: any device or file may be checked.
 export async function checkCard(file: string, device: string, opts: CheckCardOptions & { readonly bmap: boolean }): Promise<{ manifest: ImageManifest; checkedBytes: number; ranges: number }> {
   const manifest = await readImageManifest(file)
+  await open(device, 'r').then(
+    (h) => h.close(),
+    (err: unknown) => {
+      throw new SourceUnreadableError(device, errnoText(err), { cause: err })
+    },
+  )
   const ranges = opts.bmap ? bmapRanges(await readBmap(file, manifest)) : imageRanges(manifest)
   await readBack(device, ranges, opts)
   return { manifest, checkedBytes: ranges.reduce((n, r) => n + r.length, 0), ranges: ranges.length }

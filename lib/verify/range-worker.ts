@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { openSync, readSync } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 import type { RangeReply, RangeRequest } from './range-protocol.js'
 
@@ -10,11 +10,24 @@ const port = parentPort!
 const PIECE = 4 * 2 ** 20
 const buf = Buffer.allocUnsafeSlow(PIECE)
 const zeros = Buffer.alloc(PIECE)
-const fds = new Map<string, number>()
 
+// Opened per range and closed after: a thread's descriptors outlive the thread
+// (they are the process's), and a card must not stay open once it is checked.
 function check(req: RangeRequest): RangeReply {
-  let fd = fds.get(req.path)
-  if (fd === undefined) fds.set(req.path, (fd = openSync(req.path, 'r')))
+  let fd: number
+  try {
+    fd = openSync(req.path, 'r')
+  } catch (err) {
+    return { op: 'unreadable', id: req.id, reason: `it cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})` }
+  }
+  try {
+    return checkOpen(fd, req)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function checkOpen(fd: number, req: RangeRequest): RangeReply {
   const hash = req.sha256 !== undefined ? createHash('sha256') : undefined
   for (let done = 0; done < req.length; ) {
     let n: number

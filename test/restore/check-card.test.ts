@@ -66,7 +66,10 @@ t.test('verify --device: a card that ends before the image fails, saying where',
   const r = await runCli(['verify', file, '--device', card])
   t.equal(r.code, 30)
   t.match(r.stderr, `nothing readable (it ends at byte ${m.raw.bytes - 100})`)
-  await t.rejects(checkRanges(path.join(card, 'nope'), [{ start: 0, length: 1, label: 'x' }], { workers: 1 }), { code: 'SDB_WORKER_CRASHED', role: 'read-back' }, 'a card that cannot be opened')
+  await t.rejects(checkRanges(path.join(card, 'nope'), [{ start: 0, length: 1, label: 'x' }], { workers: 1 }), { code: 'SDB_READBACK_MISMATCH', actual: /cannot be opened \(ENOTDIR\)/ }, 'a card that cannot be opened')
+  const gone = await runCli(['verify', file, '--device', path.join(card, 'nope')])
+  t.equal(gone.code, 3, 'a device that cannot be read: said before anything starts')
+  t.match(gone.stderr, /cannot read source .*nope/)
 })
 
 t.test('verify --device with a version 1 manifest checks the whole image SHA-256', async (t) => {
