@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
-import { deflateBound, deflateChunk, ownCopy } from './gzip-member.js'
+import { deflateBound, deflateChunk } from './gzip-member.js'
+import { ownCopy } from '../workers/own-copy.js'
 
 export type Codec = 'gzip' | 'zstd'
 

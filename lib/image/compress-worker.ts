@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { ChunkCompressor, type Codec } from './compress-chunk.js'
 import type { WorkerReply, WorkerRequest } from './compress-protocol.js'
-import { freeNow, freeNowReady } from './release-memory.js'
+import { freeNow, freeNowReady } from '../workers/release-memory.js'
 
 // The compression thread: receives a chunk and a buffer for its compressed body, and
 // replies with both (transferred, never copied between threads). Failures are replied, not thrown, so the

@@ -1,4 +1,5 @@
 import { crc32, deflateRawSync } from 'node:zlib'
+import { ownCopy } from '../workers/own-copy.js'
 
 // A gzip member (RFC 1952) is header + raw deflate + trailer. Concatenated members
 // are one valid .gz that gzip, pigz, zcat and Python all read as a single stream.
@@ -46,11 +47,4 @@ export function deflateChunk(data: Uint8Array, level: number): { body: Buffer; c
   const out = deflateRawSync(data, { level, memLevel: MEM_LEVEL, chunkSize: outSize })
   const owns = out.byteOffset === 0 && out.buffer.byteLength === outSize
   return { body: owns ? out : ownCopy(out), crc32: crc32(data) }
-}
-
-// A copy in a buffer of its own (never Node's shared pool), so it can be transferred.
-export function ownCopy(b: Uint8Array): Buffer {
-  const c = Buffer.allocUnsafeSlow(b.length)
-  c.set(b)
-  return c
 }

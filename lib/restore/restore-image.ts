@@ -1,7 +1,7 @@
 import { constants } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { NotConfirmedError, TargetExistsError, TargetInUseError, DestWriteError } from '../errors.js'
-import type { Progress } from '../image/progress.js'
+import type { Progress } from '../log/progress.js'
 import { AtomicFile } from '../image/write-atomic.js'
 import { errnoText } from '../image/read-source.js'
 import { inflateImage, type InflatedImage } from '../verify/inflate-image.js'

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
-import type { Progress } from '../image/progress.js'
+import type { Progress } from '../log/progress.js'
 
 // SHA-256 of a file or device, of `bytes` from `start` when given (a card is larger
 // than the image on it). Reads 4 MiB at a time; `progress` counts them.

@@ -5,7 +5,7 @@ import { BackupCorruptError, TruncatedMidMemberError } from '../errors.js'
 import type { ImageManifest } from '../image/manifest.js'
 import { InflatePool, type InflatedMember } from './inflate-pool.js'
 import { BufferPool } from '../image/buffer-pool.js'
-import { freeNow } from '../image/release-memory.js'
+import { freeNow } from '../workers/release-memory.js'
 import { ZeroMembers } from './zero-members.js'
 
 export interface InflateImageOptions {

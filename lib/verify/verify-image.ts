@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import type { ImageManifest } from '../image/manifest.js'
-import type { Progress } from '../image/progress.js'
+import type { Progress } from '../log/progress.js'
 import { inflateImage } from './inflate-image.js'
 import { checkImageSize, readImageManifest } from './read-image-manifest.js'
 

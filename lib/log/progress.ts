@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { LineOwner } from '../log/logger.js'
+import type { LineOwner } from './logger.js'
 import { formatBytes, formatDuration } from '../util/size.js'
 
 // What a person watching (or the journal) needs to know mid-run.
