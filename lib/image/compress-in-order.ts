@@ -11,8 +11,9 @@ const ZERO_CHUNKS_AHEAD = 256
 
 // The ordering stage: keeps at most `maxInFlight` data chunks between the reader
 // and the writer and yields every chunk in source order. Each data chunk takes a
-// body buffer from `bodies`, which the writer releases once the member is written. When the writer is slow
-// the generator is not resumed, so nothing more is read: memory stays at the limit.
+// body buffer from `bodies`, which the writer releases once the member is written.
+// When the writer is slow the generator is not resumed, so nothing more is read:
+// memory stays at the limit.
 // `beforeSend` sees each raw chunk first (the SHA-256 of the image), as its memory
 // is transferred to a worker right after. Benchmark before editing (bench/compare.ts).
 export async function* compressInOrder(
