@@ -25,7 +25,7 @@ export class InflatePool {
     readonly file: string,
     workers: number,
     data: InflateWorkerData,
-    private readonly giveBack: MemberReturn = () => {},
+    private readonly giveBack: MemberReturn,
   ) {
     this.pool = new WorkerPool(siblingScript(import.meta.url, 'inflate-worker'), workers, data, 'decompression')
   }
