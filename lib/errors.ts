@@ -1,10 +1,10 @@
 // Every failure the tool can explain is one of these classes: a stable `code`, the
 // paths and numbers involved as fields, the underlying error in `cause`. Exit codes
-// are derived from `code` in lib/exit-codes.ts, nowhere else.
+// are derived from `code` in EXIT_TABLE at the end of this file, nowhere else.
 
 /** Base class so callers can tell an explained failure from a bug. */
 export abstract class SdBackupError extends Error {
-  abstract readonly code: string
+  abstract readonly code: ErrorCode
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = new.target.name
@@ -438,4 +438,129 @@ export class BmapUnusableError extends SdBackupError {
   ) {
     super(`cannot use ${bmap} for ${file}: ${reason}`, options)
   }
+}
+
+// An errno as a person reads it: "ENOSPC: no space left on device", never the code twice.
+export function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException
+  if (!e?.code) return String(e?.message ?? err)
+  return e.message.startsWith(e.code) ? e.message : `${e.code}: ${e.message}`
+}
+
+// The code of every error class above: a class whose code is not listed does not compile.
+export type ErrorCode =
+  | 'SDB_USAGE'
+  | 'SDB_CONFIG'
+  | 'SDB_SOURCE_UNREADABLE'
+  | 'SDB_SOURCE_READ'
+  | 'SDB_NAS_NOT_MOUNTED'
+  | 'SDB_DEST_OUTSIDE_MOUNT'
+  | 'SDB_DEST_ON_SOURCE'
+  | 'SDB_DEST_NOT_WRITABLE'
+  | 'SDB_INSUFFICIENT_SPACE'
+  | 'SDB_BACKUP_EXISTS'
+  | 'SDB_DEST_FULL'
+  | 'SDB_DEST_WRITE'
+  | 'SDB_WORKER_CRASHED'
+  | 'SDB_INTERRUPTED'
+  | 'SDB_JOB_LOCKED'
+  | 'SDB_ALERT_NOT_SENT'
+  | 'SDB_DATABASE_COPY'
+  | 'SDB_MANIFEST_MISSING'
+  | 'SDB_MANIFEST_MISMATCH'
+  | 'SDB_BACKUP_CORRUPT'
+  | 'SDB_TRUNCATED_MID_MEMBER'
+  | 'SDB_TRUNCATED_AT_BOUNDARY'
+  | 'SDB_TRAILING_DATA'
+  | 'SDB_TARGET_IN_USE'
+  | 'SDB_TARGET_SYSTEM_DISK'
+  | 'SDB_TARGET_TOO_SMALL'
+  | 'SDB_NOT_CONFIRMED'
+  | 'SDB_TARGET_EXISTS'
+  | 'SDB_TARGET_BLOCKED'
+  | 'SDB_CLOCK_DOUBT'
+  | 'SDB_LOCK_UNREADABLE'
+  | 'SDB_READBACK_MISMATCH'
+  | 'SDB_BEFORE_COMMAND_FAILED'
+  | 'SDB_AFTER_COMMAND_FAILED'
+  | 'SDB_BMAP_UNUSABLE'
+
+// Outcomes that are not an error class: success, a bug, a partial files run, SIGTERM.
+export type OutcomeCode = 'OK' | 'SDB_INTERNAL' | 'PARTIAL_UNREADABLE' | 'PARTIAL_VANISHED' | 'PARTIAL_CHANGED' | 'SIGTERM'
+
+export interface ExitRow {
+  readonly exit: number
+  /** One line for --help and README's table. */
+  readonly help: string
+  /** The backup is not what its manifest says: a verification result, not a failure of the run. */
+  readonly verification?: true
+}
+
+// The one place that turns an outcome into a process exit code; --help and README's
+// table are rendered from it (a test holds README to it). A code never changes
+// meaning once released; a new error class without a row does not compile.
+export const EXIT_TABLE = {
+  OK: { exit: 0, help: 'success' },
+  SDB_INTERNAL: { exit: 1, help: 'internal error (a bug: please report it with the log)' },
+  SDB_USAGE: { exit: 2, help: 'bad command line' },
+  SDB_CONFIG: { exit: 2, help: 'bad config file or option value' },
+  SDB_SOURCE_UNREADABLE: { exit: 3, help: 'source device or file cannot be opened or sized' },
+  SDB_NAS_NOT_MOUNTED: { exit: 4, help: 'NAS mount point is not mounted' },
+  SDB_DEST_OUTSIDE_MOUNT: { exit: 5, help: '--dest is not inside --mount' },
+  SDB_DEST_ON_SOURCE: { exit: 6, help: 'destination lies on the device being backed up' },
+  SDB_DEST_NOT_WRITABLE: { exit: 7, help: 'destination not writable (root squash?)' },
+  SDB_INSUFFICIENT_SPACE: { exit: 8, help: 'not enough free space on the destination (preflight)' },
+  SDB_BACKUP_EXISTS: { exit: 9, help: "today's backup already exists (never overwritten)" },
+  SDB_DEST_FULL: { exit: 10, help: 'destination filled up while writing' },
+  SDB_DEST_WRITE: { exit: 11, help: 'other write error on the destination' },
+  SDB_WORKER_CRASHED: { exit: 12, help: 'a compression or decompression worker crashed' },
+  SDB_SOURCE_READ: { exit: 13, help: 'reading the source failed mid-run' },
+  SDB_JOB_LOCKED: { exit: 14, help: 'another run of this job is in progress (lock held)' },
+  SDB_LOCK_UNREADABLE: { exit: 14, help: "the job's lock file cannot be read (the message says how to remove it)" },
+  SDB_ALERT_NOT_SENT: { exit: 15, help: 'the test alert could not be sent (alert --test only)' },
+  SDB_DATABASE_COPY: { exit: 16, help: 'a database could not be copied, or its copy failed integrity_check' },
+  SDB_MANIFEST_MISSING: { exit: 17, help: 'verify/restore: the manifest is missing (the backup never completed)', verification: true },
+  SDB_MANIFEST_MISMATCH: { exit: 18, help: 'verify/restore: the manifest is unreadable or describes another file', verification: true },
+  SDB_BMAP_UNUSABLE: { exit: 18, help: 'restore --bmap: the .bmap is unreadable or describes another image' },
+  SDB_BACKUP_CORRUPT: { exit: 19, help: 'verify/restore: corrupt content (CRC, SHA-256, integrity_check or checksum differs)', verification: true },
+  SDB_TRUNCATED_MID_MEMBER: { exit: 20, help: 'verify/restore: the image is truncated inside a member', verification: true },
+  SDB_TRUNCATED_AT_BOUNDARY: { exit: 21, help: 'verify/restore: the image is truncated at a member boundary (gzip -t passes it)', verification: true },
+  SDB_TRAILING_DATA: { exit: 22, help: 'verify/restore: trailing data after the last member', verification: true },
+  PARTIAL_UNREADABLE: { exit: 23, help: 'partial: some files could not be read (files job; listed in the log)' },
+  PARTIAL_VANISHED: { exit: 24, help: 'partial: some files vanished while being copied (files job)' },
+  SDB_TARGET_IN_USE: { exit: 25, help: 'restore: the target device or a partition of it is mounted or in use' },
+  SDB_TARGET_SYSTEM_DISK: { exit: 26, help: 'restore: the target is the system disk (or holds the backup)' },
+  SDB_TARGET_TOO_SMALL: { exit: 27, help: 'restore: the target is smaller than the image' },
+  SDB_NOT_CONFIRMED: { exit: 28, help: 'restore: not confirmed (answer yes, or pass --yes)' },
+  SDB_TARGET_EXISTS: { exit: 29, help: 'restore: the output file already exists (never overwritten)' },
+  SDB_READBACK_MISMATCH: { exit: 30, help: 'restore --verify, verify --device: the device reads back different bytes' },
+  SDB_BEFORE_COMMAND_FAILED: { exit: 31, help: 'image: the before-image command failed (no image taken; after-image still ran)' },
+  SDB_AFTER_COMMAND_FAILED: { exit: 32, help: 'image: the after-image command failed (the image itself may be complete: see the message)' },
+  PARTIAL_CHANGED: { exit: 33, help: 'partial: some files kept changing while copied; stored as read and marked (files job)' },
+  SDB_TARGET_BLOCKED: { exit: 34, help: 'restore: a path below --target is a symlink or a directory where a file goes (never followed)' },
+  SDB_CLOCK_DOUBT: { exit: 35, help: 'cleanup: the clock is not trusted (earlier than the newest backup, or far past the hourly copies): nothing removed' },
+  SDB_INTERRUPTED: { exit: 130, help: 'interrupted by SIGINT' },
+  SIGTERM: { exit: 143, help: 'interrupted by SIGTERM' },
+} as const satisfies Record<ErrorCode | OutcomeCode, ExitRow>
+
+export type ExitName = keyof typeof EXIT_TABLE
+
+// Exit number → its help line, codes that share a number joined: for --help.
+export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = (() => {
+  const byExit = new Map<number, Set<string>>()
+  for (const r of Object.values(EXIT_TABLE) as ExitRow[]) byExit.set(r.exit, (byExit.get(r.exit) ?? new Set()).add(r.help))
+  return [...byExit].map(([exit, helps]) => [exit, [...helps].join('; ')] as const)
+})()
+
+// Maps any thrown value to the exit code the process ends with.
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof InterruptedError) return err.signal === 'SIGTERM' ? EXIT_TABLE.SIGTERM.exit : EXIT_TABLE.SDB_INTERRUPTED.exit
+  if (err instanceof SdBackupError) return EXIT_TABLE[err.code].exit
+  return EXIT_TABLE.SDB_INTERNAL.exit
+}
+
+// A verification result (the backup differs from its manifest), as opposed to a
+// failure of the run itself (interrupts, crashes).
+export function isVerificationFailure(err: unknown): err is SdBackupError {
+  return err instanceof SdBackupError && (EXIT_TABLE[err.code] as ExitRow).verification === true
 }

@@ -24,7 +24,7 @@ ${optionHelp(ALERT_COMMAND_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 15])}
+${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_ALERT_NOT_SENT'])}
 `
 
 // `sd-backup alert --test`: one mail through the configured server, result as exit code.

@@ -1,5 +1,4 @@
-import { ClockDoubtError } from '../errors.js'
-import { exitCodeFor } from '../exit-codes.js'
+import { ClockDoubtError, exitCodeFor } from '../errors.js'
 import { CLEANUP_OPTIONS } from '../config/options.js'
 import { DEFAULT_POLICY } from '../retention/apply-policy.js'
 import { runCleanup } from '../retention/run-cleanup.js'
@@ -30,7 +29,7 @@ Example:
   sd-backup cleanup --dest /mnt/nas/backups --keep-weekly 7 --dry-run
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 4, 5, 11, 14, 35, 130, 143])}
+${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT', 'SDB_DEST_WRITE', 'SDB_JOB_LOCKED', 'SDB_LOCK_UNREADABLE', 'SDB_CLOCK_DOUBT', 'SDB_INTERRUPTED', 'SIGTERM'])}
 `
 
 // `sd-backup cleanup`: flags and config → runCleanup, decisions printed one per line.

@@ -23,7 +23,7 @@ ${optionHelp(DATABASE_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 16, 130, 143])}
+${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT', 'SDB_DEST_NOT_WRITABLE', 'SDB_BACKUP_EXISTS', 'SDB_DEST_FULL', 'SDB_DEST_WRITE', 'SDB_JOB_LOCKED', 'SDB_LOCK_UNREADABLE', 'SDB_DATABASE_COPY', 'SDB_INTERRUPTED', 'SIGTERM'])}
 `
 
 // BirdNET-Pi's database wherever a user's home holds one.

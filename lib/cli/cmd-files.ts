@@ -1,5 +1,4 @@
 import { FILES_OPTIONS } from '../config/options.js'
-import { EXIT_CODES } from '../exit-codes.js'
 import { settingsFor } from '../config/load-config.js'
 import { runFiles } from '../files/run-files.js'
 import { defaultDatabases } from './cmd-database.js'
@@ -7,6 +6,7 @@ import { finishJob } from '../jobs/finish-job.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf, withSignals } from './common.js'
 import { optionHelp } from './parse-flags.js'
+import { EXIT_TABLE } from '../errors.js'
 
 // What a BirdNET station needs back after a new card: system config (with the
 // station's systemd units and cron), the users' homes with BirdNET-Pi's config and
@@ -48,7 +48,7 @@ ${optionHelp(FILES_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 4, 5, 7, 9, 10, 11, 14, 23, 24, 33, 130, 143])}
+${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT', 'SDB_DEST_NOT_WRITABLE', 'SDB_BACKUP_EXISTS', 'SDB_DEST_FULL', 'SDB_DEST_WRITE', 'SDB_JOB_LOCKED', 'SDB_LOCK_UNREADABLE', 'PARTIAL_UNREADABLE', 'PARTIAL_VANISHED', 'PARTIAL_CHANGED', 'SDB_INTERRUPTED', 'SIGTERM'])}
 `
 
 // `sd-backup files`: flags and config → runFiles; partial runs exit 23/24.
@@ -82,7 +82,7 @@ export async function cmdFiles(args: readonly string[], io: CliIo): Promise<numb
       const changed = m.changed ?? []
       const problems = [...m.unreadable.map((p) => `unreadable: ${p}`), ...m.vanished.map((p) => `vanished: ${p}`), ...changed.map((p) => `changed while copied (stored as read): ${p}`)]
       const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied whole:\n${problems.join('\n')}` : ''}`
-      const exitCode = m.unreadable.length ? EXIT_CODES.PARTIAL_UNREADABLE : m.vanished.length ? EXIT_CODES.PARTIAL_VANISHED : changed.length ? EXIT_CODES.PARTIAL_CHANGED : 0
+      const exitCode = m.unreadable.length ? EXIT_TABLE.PARTIAL_UNREADABLE.exit : m.vanished.length ? EXIT_TABLE.PARTIAL_VANISHED.exit : changed.length ? EXIT_TABLE.PARTIAL_CHANGED.exit : 0
       log.info({ snapshot: m.snapshot, files, unreadable: m.unreadable, vanished: m.vanished, changed }, text)
       if (problems.length) io.stderr.write(`${text}\n`)
       await finishJob({ ...job, outcome: { ok: true, message: text, ...(exitCode ? { partial: { exitCode } } : {}) } })

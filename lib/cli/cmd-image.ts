@@ -4,12 +4,12 @@ import { runImage } from '../image/run-image.js'
 import { finishJob } from '../jobs/finish-job.js'
 import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { imageSummary } from '../image/summary.js'
-import { isVerificationFailure } from '../verify/verify-errors.js'
 import { createLogger } from '../log/logger.js'
 import { detectRootDisk } from '../system/root-disk.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, withSignals, useDestGroup } from './common.js'
 import { optionHelp } from './parse-flags.js'
+import { isVerificationFailure } from '../errors.js'
 
 export const IMAGE_HELP = `Usage: sd-backup image [options]
 

@@ -12,7 +12,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { key: 'root', type: 'string', help: 'install below this directory instead of / (systemctl is then not run)' },
 ]
 
-const exitCodes = exitCodeLines([0, 1, 2])
+const exitCodes = exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG'])
 
 export const INSTALL_HELP = `Usage: sd-backup install [--dry-run] [--root DIR]
 

@@ -1,12 +1,12 @@
 import { LIST_OPTIONS } from '../config/options.js'
-import { checkMounted } from '../image/preflight.js'
 import { listBackups, type ListedBackup } from '../list/list-backups.js'
-import type { BackupKind } from '../retention/apply-policy.js'
 import { ago } from '../status/status-table.js'
 import { formatBytes } from '../util/size.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, requireDest } from './common.js'
 import { optionHelp } from './parse-flags.js'
+import { checkMounted } from '../dest/check-mount.js'
+import { type BackupKind } from '../dest/backup.js'
 
 export const LIST_HELP = `Usage: sd-backup list [options]
 
@@ -29,7 +29,7 @@ Example:
   sd-backup list --dest /mnt/nas/backups --kind image
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 4, 5])}
+${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT'])}
 `
 
 // The rows as a table, sizes and ages as people read them.

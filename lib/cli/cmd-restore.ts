@@ -3,12 +3,12 @@ import os from 'node:os'
 import { RESTORE_OPTIONS } from '../config/options.js'
 import { decodeDatabaseCopy } from '../database/decode-copy.js'
 import { NotConfirmedError, UsageError } from '../errors.js'
-import { restoreSnapshot } from '../files/restore-snapshot.js'
-import { digestText } from '../image/manifest.js'
+import { restoreSnapshot } from '../restore/restore-snapshot.js'
+import { digestText } from '../dest/image-manifest.js'
 import { createLogger } from '../log/logger.js'
 import { restoreImageToDevice, restoreImageToFile } from '../restore/restore-image.js'
 import { formatBytes } from '../util/size.js'
-import { backupKind } from '../verify/backup-kind.js'
+import { backupKind } from '../dest/backup-kind.js'
 import { askYes } from './ask-yes.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, progressFor, withSignals } from './common.js'
@@ -54,7 +54,7 @@ ${optionHelp(RESTORE_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 3, 11, 12, 17, 18, 19, 20, 21, 22, 25, 26, 27, 28, 29, 30, 34, 130, 143])}
+${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_SOURCE_UNREADABLE', 'SDB_DEST_WRITE', 'SDB_WORKER_CRASHED', 'SDB_MANIFEST_MISSING', 'SDB_MANIFEST_MISMATCH', 'SDB_BMAP_UNUSABLE', 'SDB_BACKUP_CORRUPT', 'SDB_TRUNCATED_MID_MEMBER', 'SDB_TRUNCATED_AT_BOUNDARY', 'SDB_TRAILING_DATA', 'SDB_TARGET_IN_USE', 'SDB_TARGET_SYSTEM_DISK', 'SDB_TARGET_TOO_SMALL', 'SDB_NOT_CONFIRMED', 'SDB_TARGET_EXISTS', 'SDB_READBACK_MISMATCH', 'SDB_TARGET_BLOCKED', 'SDB_INTERRUPTED', 'SIGTERM'])}
 `
 
 // `sd-backup restore FILE`: an image onto a card or into a file, a database copy

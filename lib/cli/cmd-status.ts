@@ -1,10 +1,10 @@
 import { STATUS_OPTIONS } from '../config/options.js'
-import { checkMounted } from '../image/preflight.js'
 import { findStations, nextRunsFromSystemd } from '../status/find-stations.js'
 import { statusTable } from '../status/status-table.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, requireDest, stationOf } from './common.js'
 import { optionHelp } from './parse-flags.js'
+import { checkMounted } from '../dest/check-mount.js'
 
 export const STATUS_HELP = `Usage: sd-backup status [options]
 
@@ -19,7 +19,7 @@ ${optionHelp(STATUS_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 4, 5])}
+${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT'])}
 `
 
 // `sd-backup status`: reads every station's status.json and prints the table.

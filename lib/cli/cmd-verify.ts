@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js'
 import { createLogger } from '../log/logger.js'
 import { formatBytes, formatDuration } from '../util/size.js'
 import { checkCard } from '../restore/check-card.js'
-import { backupKind } from '../verify/backup-kind.js'
+import { backupKind } from '../dest/backup-kind.js'
 import { verifyBackup } from '../verify/verify-backup.js'
 import os from 'node:os'
 import type { CliIo } from './cli-io.js'
@@ -48,7 +48,7 @@ Examples:
   sd-backup verify /mnt/nas/backups/zolder/images/zolder-2026-11-22.img.gz --device /dev/sda
 
 Exit codes:
-${exitCodeLines([0, 1, 2, 3, 12, 17, 18, 19, 20, 21, 22, 30, 130, 143])}
+${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_SOURCE_UNREADABLE', 'SDB_WORKER_CRASHED', 'SDB_MANIFEST_MISSING', 'SDB_MANIFEST_MISMATCH', 'SDB_BMAP_UNUSABLE', 'SDB_BACKUP_CORRUPT', 'SDB_TRUNCATED_MID_MEMBER', 'SDB_TRUNCATED_AT_BOUNDARY', 'SDB_TRAILING_DATA', 'SDB_READBACK_MISMATCH', 'SDB_INTERRUPTED', 'SIGTERM'])}
 `
 
 // `sd-backup verify FILE`: one backup checked, the verdict on stdout.

@@ -5,8 +5,7 @@ import { loadConfig, settingsFor, type LoadedConfig } from '../config/load-confi
 import { ALL_OPTIONS, type OptionSpec, type OptionValues } from '../config/options.js'
 import { parseFlags } from './parse-flags.js'
 export { requireDest, stationOf } from '../config/common-settings.js'
-import { EXIT_CODE_HELP } from '../exit-codes.js'
-import { ConfigError, InterruptedError } from '../errors.js'
+import { ConfigError, EXIT_CODE_HELP, EXIT_TABLE, InterruptedError, type ExitName } from '../errors.js'
 import { setDestGroup } from '../dest/modes.js'
 import { groupId } from '../system/group-id.js'
 import { Progress } from '../log/progress.js'
@@ -18,9 +17,10 @@ import type { CliIo } from './cli-io.js'
 
 // What every command shares: the help's exit-code lines and a job's context.
 
-// The lines of EXIT_CODE_HELP a command can end with (all of them when omitted).
-export function exitCodeLines(codes?: readonly number[]): string {
-  return EXIT_CODE_HELP.filter(([c]) => !codes || codes.includes(c))
+// The --help lines of the outcomes a command can end with (all of them when omitted).
+export function exitCodeLines(codes?: readonly ExitName[]): string {
+  const exits = codes && new Set<number>(codes.map((c) => EXIT_TABLE[c].exit))
+  return EXIT_CODE_HELP.filter(([c]) => !exits || exits.has(c))
     .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
     .join('\n')
 }

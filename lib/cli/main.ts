@@ -1,5 +1,4 @@
-import { SdBackupError, UsageError } from '../errors.js'
-import { exitCodeFor } from '../exit-codes.js'
+import { exitCodeFor, SdBackupError, UsageError } from '../errors.js'
 import { VERSION } from '../version.js'
 import type { CliIo } from './cli-io.js'
 import { cmdAlert } from './cmd-alert.js'

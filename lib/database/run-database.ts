@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from 'pino'
-import { loadZstd } from '../image/compress-chunk.js'
-import { checkMounted, makeDirs } from '../image/preflight.js'
-import { AtomicFile, writeFileAtomic } from '../image/write-atomic.js'
-import { acquireJobLock } from '../jobs/job-lock.js'
+import { loadZstd } from '../codec/chunk-compressor.js'
+import { AtomicFile, writeFileAtomic } from '../dest/write-atomic.js'
+import { acquireJobLock } from '../dest/job-lock.js'
 import type { MountEntry } from '../system/mountinfo.js'
 import { VERSION } from '../version.js'
 import { copyDatabase } from './copy-database.js'
+import { checkMounted } from '../dest/check-mount.js'
+import { makeDirs } from '../dest/make-dirs.js'
 
 export interface DatabaseJobOptions {
   readonly dbs: readonly string[]

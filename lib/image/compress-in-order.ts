@@ -1,4 +1,4 @@
-import type { BufferPool } from './buffer-pool.js'
+import type { BufferPool } from '../workers/buffer-pool.js'
 import type { CompressPool, DoneChunk } from './compress-pool.js'
 import type { RawChunk } from './read-source.js'
 

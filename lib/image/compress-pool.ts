@@ -1,4 +1,4 @@
-import { ChunkCompressor, type Codec } from './compress-chunk.js'
+import { ChunkCompressor, type Codec } from '../codec/chunk-compressor.js'
 import type { WorkerReply, WorkerRequest } from './compress-protocol.js'
 import type { RawChunk } from './read-source.js'
 import { siblingScript, WorkerPool } from '../workers/worker-pool.js'

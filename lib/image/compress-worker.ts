@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads'
-import { ChunkCompressor, type Codec } from './compress-chunk.js'
+import { ChunkCompressor, type Codec } from '../codec/chunk-compressor.js'
 import type { WorkerReply, WorkerRequest } from './compress-protocol.js'
 import { freeNow, freeNowReady } from '../workers/release-memory.js'
 

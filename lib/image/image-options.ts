@@ -2,7 +2,7 @@ import os from 'node:os'
 import { ConfigError } from '../errors.js'
 import type { OptionValues } from '../config/options.js'
 import { requireDest, stationOf } from '../config/common-settings.js'
-import type { Codec } from './compress-chunk.js'
+import type { Codec } from '../codec/chunk-compressor.js'
 import type { ImageJobOptions } from './run-image.js'
 
 // Defaults chosen from bench/RESULTS.md: benchmark before changing them.

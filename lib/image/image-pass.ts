@@ -4,11 +4,11 @@ import { BmapBuilder } from './bmap.js'
 import { compressSource } from './compress-source.js'
 import { handleReader } from './layout/byte-reader.js'
 import { planReads, type PartitionReport, type ReadPlan } from './layout/plan-reads.js'
-import type { MemberEntry } from './manifest.js'
+import type { MemberEntry } from '../dest/image-manifest.js'
 import { Progress } from '../log/progress.js'
 import type { Source } from './read-source.js'
 import type { ImageJobContext, ImageJobOptions } from './run-image.js'
-import type { AtomicFile } from './write-atomic.js'
+import type { AtomicFile } from '../dest/write-atomic.js'
 
 // What the one pass over the card produced, for the manifest and the .bmap.
 export interface PassResult {

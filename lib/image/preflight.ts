@@ -1,19 +1,13 @@
-import { mkdir, open, readdir, realpath, rm, stat, statfs } from 'node:fs/promises'
+import { open, readdir, rm, stat, statfs } from 'node:fs/promises'
 import path from 'node:path'
-import {
-  BackupExistsError,
-  DestNotWritableError,
-  DestOnSourceError,
-  DestOutsideMountError,
-  InsufficientSpaceError,
-  NasNotMountedError,
-} from '../errors.js'
-import { applyDestGroup, dirMode } from '../dest/modes.js'
+import { BackupExistsError, DestOnSourceError, InsufficientSpaceError } from '../errors.js'
+import { checkMounted } from '../dest/check-mount.js'
+import { isImageName } from '../dest/layout.js'
+import { makeDirs } from '../dest/make-dirs.js'
+import { destError } from '../dest/write-atomic.js'
 import { devMajorMinor, wholeDiskName, wholeDiskOfPath } from '../system/block-device.js'
-import { isInside, mountOf, readMountinfo, type MountEntry } from '../system/mountinfo.js'
-import { isImageName } from './naming.js'
-import { errnoText } from './read-source.js'
-import { destError } from './write-atomic.js'
+import { mountOf, readMountinfo, type MountEntry } from '../system/mountinfo.js'
+import { realpathExisting } from '../util/realpath-existing.js'
 
 export interface PreflightInput {
   readonly dest: string
@@ -47,18 +41,6 @@ export async function preflight(input: PreflightInput): Promise<PreflightResult>
   return checkFreeSpace(input)
 }
 
-// --mount is a mount point in the kernel's table and --dest lies inside it.
-export async function checkMounted(mount: string, dest: string, entries: readonly MountEntry[] = readMountinfo()): Promise<void> {
-  let real: string
-  try {
-    real = await realpath(mount)
-  } catch {
-    throw new NasNotMountedError(mount)
-  }
-  if (!entries.some((e) => e.mountPoint === real)) throw new NasNotMountedError(mount)
-  if (!isInside(await realpathExisting(dest), real)) throw new DestOutsideMountError(dest, mount)
-}
-
 // The filesystem of dest (or its nearest existing parent) must not be on the source disk.
 async function checkNotOnSource(dest: string, sourceDisk: string, entries: readonly MountEntry[], sysfs?: string): Promise<void> {
   const real = await realpathExisting(dest)
@@ -70,28 +52,6 @@ async function checkNotOnSource(dest: string, sourceDisk: string, entries: reado
     if (m.source.startsWith('/dev/')) disks.add(wholeDiskOfPath(m.source, sysfs))
   }
   if (disks.has(sourceDisk)) throw new DestOnSourceError(dest, `/dev/${sourceDisk}`)
-}
-
-// mkdir -p one level at a time: recursive mkdir reports ENOENT for what is really
-// EROFS or EACCES on the level it could not create, and the person needs the real cause.
-export async function makeDirs(dir: string): Promise<void> {
-  const missing: string[] = []
-  for (let cur = path.resolve(dir); ; cur = path.dirname(cur)) {
-    try {
-      await stat(cur)
-      break
-    } catch {
-      missing.unshift(cur)
-    }
-  }
-  for (const d of missing) {
-    try {
-      await mkdir(d, { mode: dirMode() })
-      await applyDestGroup(d)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DestNotWritableError(d, errnoText(err), { cause: err })
-    }
-  }
 }
 
 async function checkNotExisting(file: string): Promise<void> {
@@ -147,22 +107,6 @@ async function existingAncestor(p: string): Promise<string> {
       return cur
     } catch (err) {
       if (path.dirname(cur) === cur) throw err
-    }
-  }
-}
-
-// realpath of the path or, when it does not exist yet, of its nearest existing parent.
-async function realpathExisting(p: string): Promise<string> {
-  let cur = path.resolve(p)
-  const rest: string[] = []
-  for (;;) {
-    try {
-      return path.join(await realpath(cur), ...rest)
-    } catch (err) {
-      const parent = path.dirname(cur)
-      if (parent === cur) throw err
-      rest.unshift(path.basename(cur))
-      cur = parent
     }
   }
 }

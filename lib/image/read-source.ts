@@ -1,7 +1,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises'
-import { SourceReadError, SourceUnreadableError } from '../errors.js'
+import { errnoText, SourceReadError, SourceUnreadableError } from '../errors.js'
 import { blockDeviceSize, devMajorMinor, wholeDiskName } from '../system/block-device.js'
-import type { BufferPool } from './buffer-pool.js'
+import type { BufferPool } from '../workers/buffer-pool.js'
 import type { Extent } from './layout/extent.js'
 
 // What is being imaged, sized before the first read so percent and ETA are real.
@@ -85,10 +85,4 @@ export async function readFully(source: Pick<Source, 'path' | 'size' | 'handle'>
     if (n === 0) throw new SourceReadError(source.path, position + got, `ended early: expected ${source.size} bytes`)
     got += n
   }
-}
-
-export function errnoText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException
-  if (!e?.code) return String(e?.message ?? err)
-  return e.message.startsWith(e.code) ? e.message : `${e.code}: ${e.message}`
 }

@@ -1,6 +1,6 @@
 import type { Extent } from './layout/extent.js'
-import type { BufferPool } from './buffer-pool.js'
-import { MAX_ZERO_MEMBER } from './manifest.js'
+import type { BufferPool } from '../workers/buffer-pool.js'
+import { MAX_ZERO_MEMBER } from '../dest/image-manifest.js'
 import { readFully, type RawChunk, type Source } from './read-source.js'
 
 // Pieces closer than this are read in one request and the bytes between zeroed:

@@ -1,5 +1,5 @@
 import { formatBytes, formatDuration } from '../util/size.js'
-import type { ImageManifest } from './manifest.js'
+import type { ImageManifest } from '../dest/image-manifest.js'
 
 // The closing line in the terms people already use for `dd | pigz`:
 // "238.3 GiB in, 39.6 GiB out (83.4 % saved), 61 min 5 s, 66.6 MiB/s → PATH"

@@ -2,10 +2,9 @@ import type { Logger } from 'pino'
 import type { AlertSettings } from '../alert/alert-settings.js'
 import { composeJobAlert, staleKinds } from '../alert/compose-alert.js'
 import { sendAlert } from '../alert/send-alert.js'
-import { SdBackupError } from '../errors.js'
-import { checkMounted } from '../image/preflight.js'
-import { exitCodeFor } from '../exit-codes.js'
+import { exitCodeFor, SdBackupError } from '../errors.js'
 import { readStationStatus, recordJobResult, type JobName, type JobRecord, type StationStatus } from '../status/job-status.js'
+import { checkMounted } from '../dest/check-mount.js'
 
 // Failures where writing to DEST could land on the SD card or clash with a running
 // job: their status is logged (and mailed), never written to the NAS.

@@ -1,10 +1,9 @@
 import { readdir } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import type { BackupKind } from '../retention/apply-policy.js'
-import { scanBackups, type FoundBackup } from '../retention/scan-backups.js'
-import { SourceUnreadableError } from '../errors.js'
-import { errnoText } from '../image/read-source.js'
+import { scanBackups, type FoundBackup } from '../dest/scan-backups.js'
+import { errnoText, SourceUnreadableError } from '../errors.js'
+import { type BackupKind } from '../dest/backup.js'
 
 // One row of `sd-backup list`.
 export interface ListedBackup {

@@ -1,10 +1,9 @@
 import { open } from 'node:fs/promises'
-import { SourceUnreadableError } from '../errors.js'
-import type { ImageManifest } from '../image/manifest.js'
-import { errnoText } from '../image/read-source.js'
+import { errnoText, SourceUnreadableError } from '../errors.js'
+import type { ImageManifest } from '../dest/image-manifest.js'
 import type { Progress } from '../log/progress.js'
 import { checkRanges, type RangeCheck } from '../verify/check-ranges.js'
-import { readImageManifest } from '../verify/read-image-manifest.js'
+import { readImageManifest } from '../dest/read-image-manifest.js'
 import { readBmap, type MappedRange } from './read-bmap.js'
 
 export interface CheckCardOptions {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { BmapUnusableError } from '../errors.js'
 import type { Extent } from '../image/layout/extent.js'
-import type { ImageManifest } from '../image/manifest.js'
-import { bmapPathFor } from '../image/naming.js'
+import type { ImageManifest } from '../dest/image-manifest.js'
+import { bmapPathFor } from '../dest/layout.js'
 
 // A mapped range of the image in bytes, with the SHA-256 the .bmap gives it.
 export interface MappedRange extends Extent {

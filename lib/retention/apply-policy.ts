@@ -1,29 +1,6 @@
 // Retention as a pure function: backups + policy + now → what to keep and what to
 // remove, with the reason for each. No I/O here, so the rules are tested with tables.
-
-export type BackupKind = 'image' | 'database' | 'files'
-
-export interface Backup {
-  /** Unique name, e.g. the file or snapshot directory name. */
-  readonly name: string
-  /** `partial` is a leftover of a run that did not finish (NAME.PID-TAG.partial). */
-  readonly kind: BackupKind | 'partial'
-  readonly time: Date
-  /** Has its manifest: only complete backups count as backups. */
-  readonly complete: boolean
-  /** A running job holds it (its lock names the run that writes it). */
-  readonly held?: boolean
-  /**
-   * Images: the read-back check recorded in the manifest ('skipped' when none ran).
-   * Absent for kinds checked as they are written (database, files).
-   */
-  readonly verification?: 'ok' | 'failed' | 'skipped'
-  /**
-   * Which series it belongs to within its kind: a database copy's source database
-   * (each database keeps its own hourly and daily copies). Absent: one series.
-   */
-  readonly series?: string
-}
+import type { Backup, BackupKind } from '../dest/backup.js'
 
 export interface Policy {
   /** Newest complete images to keep, one per ISO week. */

@@ -2,11 +2,11 @@ import { rm, statfs } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Logger } from 'pino'
-import { checkMounted } from '../image/preflight.js'
-import { acquireJobLock } from '../jobs/job-lock.js'
+import { acquireJobLock } from '../dest/job-lock.js'
 import type { MountEntry } from '../system/mountinfo.js'
 import { applyPolicy, type Policy } from './apply-policy.js'
-import { scanBackups, type FoundBackup } from './scan-backups.js'
+import { scanBackups, type FoundBackup } from '../dest/scan-backups.js'
+import { checkMounted } from '../dest/check-mount.js'
 
 export interface CleanupOptions {
   readonly dest: string

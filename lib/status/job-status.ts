@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { JobLockedError } from '../errors.js'
-import { writeFileAtomic } from '../image/write-atomic.js'
-import { acquireJobLock } from '../jobs/job-lock.js'
+import { writeFileAtomic } from '../dest/write-atomic.js'
+import { acquireJobLock } from '../dest/job-lock.js'
 
 // The jobs of a station, in the order of the handbook's table, with their timers.
 export const JOBS = [

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { parentPort, workerData } from 'node:worker_threads'
 import { crc32 } from 'node:zlib'
-import { loadZstd } from '../image/compress-chunk.js'
+import { loadZstd } from '../codec/chunk-compressor.js'
 import { ownCopy } from '../workers/own-copy.js'
 import { freeNow, freeNowReady } from '../workers/release-memory.js'
 import { checkAgainstManifest, inflateGzipMember, nonZeroExtents, type MemberCheck } from './inflate-member.js'

@@ -3,10 +3,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { decodeDatabaseCopy } from '../database/decode-copy.js'
 import type { Progress } from '../log/progress.js'
-import type { BackupKind } from '../retention/apply-policy.js'
-import { backupKind } from './backup-kind.js'
+import { backupKind } from '../dest/backup-kind.js'
 import { verifyImage } from './verify-image.js'
 import { verifySnapshot } from './verify-snapshot.js'
+import { type BackupKind } from '../dest/backup.js'
 
 export interface VerifyOptions {
   readonly workers: number

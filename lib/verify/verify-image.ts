@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises'
-import type { ImageManifest } from '../image/manifest.js'
+import type { ImageManifest } from '../dest/image-manifest.js'
 import type { Progress } from '../log/progress.js'
 import { inflateImage } from './inflate-image.js'
-import { checkImageSize, readImageManifest } from './read-image-manifest.js'
+import { checkImageSize, readImageManifest } from '../dest/read-image-manifest.js'
 
 export interface VerifyImageOptions {
   readonly workers: number

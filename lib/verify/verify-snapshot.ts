@@ -1,10 +1,10 @@
 import { lstat, readlink } from 'node:fs/promises'
 import path from 'node:path'
 import { BackupCorruptError, ManifestMismatchError } from '../errors.js'
-import { pathBytes } from '../files/path-bytes.js'
-import { SNAPSHOT_MANIFEST, type FileEntry, type SnapshotManifest } from '../files/snapshot-manifest.js'
-import { below, components, parentsAreDirs, snapshotManifestProblem } from '../files/snapshot-paths.js'
-import { readManifestFile } from './read-manifest.js'
+import { pathBytes } from '../util/path-bytes.js'
+import { SNAPSHOT_MANIFEST, type FileEntry, type SnapshotManifest } from '../dest/snapshot-manifest.js'
+import { below, components, parentsAreDirs, snapshotManifestProblem } from '../dest/snapshot-paths.js'
+import { readManifestFile } from '../dest/read-manifest.js'
 import { sha256OfFile } from '../util/sha256-file.js'
 
 // Reads a snapshot's manifest and validates every entry (types, ranges, paths

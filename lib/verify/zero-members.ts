@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { ChunkCompressor, type Codec } from '../image/compress-chunk.js'
-import { gzipHeader, gzipTrailer } from '../image/gzip-member.js'
+import { ChunkCompressor, type Codec } from '../codec/chunk-compressor.js'
+import { gzipHeader, gzipTrailer } from '../codec/gzip-member.js'
 
 // What a member of zeros looks like when the image job wrote it: the same encoder
 // and level give the same bytes, so such a member is checked by comparing bytes,

@@ -2,11 +2,11 @@ import t from 'tap'
 import { EventEmitter } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { EXIT_CODE_HELP } from '../../lib/exit-codes.js'
 import { VERSION } from '../../lib/version.js'
 import { runCli } from '../helpers/cli.js'
 import { listTree, mixedContent, sh, v2Digests } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { EXIT_CODE_HELP } from '../../lib/errors.js'
 
 t.test('help teaches: commands, every option, an example and every exit code', async (t) => {
   const top = await runCli(['--help'])

@@ -3,7 +3,7 @@ import { openSync, readFileSync, statSync, writeFileSync, writeSync, closeSync, 
 import path from 'node:path'
 import { pino } from 'pino'
 import { runDatabase, type DatabaseManifest } from '../../lib/database/run-database.js'
-import { zstdFrames } from '../../lib/database/zstd-frames.js'
+import { zstdFrames } from '../../lib/codec/zstd-frames.js'
 import { runCli } from '../helpers/cli.js'
 import { sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { pino } from 'pino'
 import { globToRegExp } from '../../lib/files/glob.js'
 import { runFiles } from '../../lib/files/run-files.js'
-import { SNAPSHOT_MANIFEST, type SnapshotManifest } from '../../lib/files/snapshot-manifest.js'
+import { SNAPSHOT_MANIFEST, type SnapshotManifest } from '../../lib/dest/snapshot-manifest.js'
 import { isRoot, listTree, sh } from '../helpers/image.js'
 import { runCli } from '../helpers/cli.js'
 import { mount, needsRoot } from '../helpers/root.js'
@@ -147,7 +147,7 @@ t.test('restore applies owner, group, mode and mtime from the manifest, not from
   chownSync(path.join(snap, script), 65534, 65534)
   chmodSync(path.join(snap, script), 0o644)
   const target = path.join(tmp(t), 'restore')
-  const { restoreSnapshot } = await import('../../lib/files/restore-snapshot.js')
+  const { restoreSnapshot } = await import('../../lib/restore/restore-snapshot.js')
   const r = await restoreSnapshot(snap, target, { keepSetuid: true })
   t.equal(r.owners, true)
   const st = statSync(path.join(target, script))

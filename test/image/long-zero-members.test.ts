@@ -1,6 +1,6 @@
 import t from 'tap'
 import path from 'node:path'
-import { MAX_ZERO_MEMBER } from '../../lib/image/manifest.js'
+import { MAX_ZERO_MEMBER } from '../../lib/dest/image-manifest.js'
 import { zeroRun } from '../../lib/image/read-used.js'
 import { verifyImage } from '../../lib/verify/verify-image.js'
 import { buildCard } from '../helpers/card.js'

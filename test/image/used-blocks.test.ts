@@ -6,7 +6,7 @@ import { pino } from 'pino'
 import { image, isRoot, sh, v2Digests } from '../helpers/image.js'
 import { loopDevice } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
-import type { ImageManifest } from '../../lib/image/manifest.js'
+import type { ImageManifest } from '../../lib/dest/image-manifest.js'
 import { BackupExistsError, ConfigError } from '../../lib/errors.js'
 
 const STALE = 'stale line that must not come back'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { copyFileSync, openSync, readFileSync, writeFileSync, writeSync, closeSync, truncateSync } from 'node:fs'
 import path from 'node:path'
-import { MEMBER_FIELDS_V1 } from '../../lib/image/manifest.js'
+import { MEMBER_FIELDS_V1 } from '../../lib/dest/image-manifest.js'
 import { readBmap } from '../../lib/restore/read-bmap.js'
 import { restoreImageToDevice } from '../../lib/restore/restore-image.js'
 import { checkRanges } from '../../lib/verify/check-ranges.js'

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { applyPolicy, DEFAULT_POLICY, isoWeek, type Backup } from '../../lib/retention/apply-policy.js'
+import { applyPolicy, DEFAULT_POLICY, isoWeek } from '../../lib/retention/apply-policy.js'
+import { type Backup } from '../../lib/dest/backup.js'
 
 const now = new Date('2026-11-29T12:00:00')
 const at = (s: string) => new Date(s)

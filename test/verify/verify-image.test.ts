@@ -10,9 +10,9 @@ import {
   TruncatedAtBoundaryError,
   TruncatedMidMemberError,
 } from '../../lib/errors.js'
-import type { ImageManifest } from '../../lib/image/manifest.js'
+import type { ImageManifest } from '../../lib/dest/image-manifest.js'
 import { verifyImage } from '../../lib/verify/verify-image.js'
-import { readImageManifest } from '../../lib/verify/read-image-manifest.js'
+import { readImageManifest } from '../../lib/dest/read-image-manifest.js'
 import { runCli } from '../helpers/cli.js'
 import { image, mixedContent, sh, sha256File, v2Digests } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'

@@ -1,6 +1,6 @@
 import { ManifestMismatchError, TrailingDataError, TruncatedAtBoundaryError, TruncatedMidMemberError } from '../errors.js'
-import { MAX_ZERO_MEMBER, type ImageManifest } from '../image/manifest.js'
-import { manifestPathFor } from '../image/naming.js'
+import { MAX_ZERO_MEMBER, type ImageManifest } from './image-manifest.js'
+import { manifestPathFor } from './layout.js'
 import { readManifestFile } from './read-manifest.js'
 
 // The largest chunk the image job writes (chunk-size's maximum): no member decodes to more.

@@ -3,11 +3,10 @@ import { open, readFile, rename, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { JobLockedError, LockUnreadableError } from '../errors.js'
-import { errnoText } from '../image/read-source.js'
+import { errnoText, JobLockedError, LockUnreadableError } from '../errors.js'
 import { processIdentity, runsSdBackup } from '../system/process-identity.js'
-import { fileMode } from '../dest/modes.js'
-import { destError } from '../image/write-atomic.js'
+import { fileMode } from './modes.js'
+import { destError } from './write-atomic.js'
 
 // Who holds a lock: written into the lock file so a person (and `status`) can tell.
 export interface LockHolder {

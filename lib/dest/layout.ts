@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type { Codec } from './compress-chunk.js'
+import type { Codec } from '../codec/chunk-compressor.js'
 
 // The extension people and flashing tools recognise for each codec.
 export const IMAGE_EXTENSION: Record<Codec, string> = { gzip: '.img.gz', zstd: '.img.zst' }

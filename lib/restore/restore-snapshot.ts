@@ -2,9 +2,9 @@ import { constants } from 'node:fs'
 import { lchown, lstat, lutimes, mkdir, open, rm, symlink } from 'node:fs/promises'
 import { verifySnapshot } from '../verify/verify-snapshot.js'
 import { TargetBlockedError } from '../errors.js'
-import { pathBytes } from './path-bytes.js'
-import type { FileEntry } from './snapshot-manifest.js'
-import { below, components, makeParents } from './snapshot-paths.js'
+import { pathBytes } from '../util/path-bytes.js'
+import type { FileEntry } from '../dest/snapshot-manifest.js'
+import { below, components, makeParents } from '../dest/snapshot-paths.js'
 
 export interface RestoreSnapshotOptions {
   /** Apply setuid and setgid bits from the manifest (off: a snapshot on a shared NAS must not hand out root). */

@@ -1,9 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { bmapPathFor, isImageName, manifestPathFor } from '../image/naming.js'
-import { SNAPSHOT_MANIFEST } from '../files/snapshot-manifest.js'
-import { lockHeld, readLockHolder } from '../jobs/job-lock.js'
-import type { Backup } from './apply-policy.js'
+import { bmapPathFor, isImageName, manifestPathFor } from './layout.js'
+import { SNAPSHOT_MANIFEST } from './snapshot-manifest.js'
+import { lockHeld, readLockHolder } from './job-lock.js'
+import { type Backup } from './backup.js'
 
 // A backup found on the NAS, with the files or directory that make it up.
 export interface FoundBackup extends Backup {

@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises'
-import { SourceUnreadableError, UsageError } from '../errors.js'
-import { errnoText } from '../image/read-source.js'
+import { errnoText, SourceUnreadableError, UsageError } from '../errors.js'
+import { type BackupKind } from './backup.js'
 
-import type { BackupKind } from '../retention/apply-policy.js'
 
 // What a path on the NAS holds, from its name and type: a snapshot directory, a
 // database copy (.db.zst) or an image (.img.gz / .img.zst).

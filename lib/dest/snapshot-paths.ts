@@ -1,5 +1,5 @@
 import { lstat, mkdir } from 'node:fs/promises'
-import { pathBytes } from './path-bytes.js'
+import { pathBytes } from '../util/path-bytes.js'
 import type { FileEntry, SnapshotManifest } from './snapshot-manifest.js'
 
 // A snapshot on the NAS is hostile input: another station, or anyone who can write

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
-import { BackupExistsError, DestFullError, DestNotWritableError, DestWriteError } from '../errors.js'
-import { applyDestGroup, fileMode } from '../dest/modes.js'
-import { errnoText } from './read-source.js'
+import { BackupExistsError, DestFullError, DestNotWritableError, DestWriteError, errnoText } from '../errors.js'
+import { applyDestGroup, fileMode } from './modes.js'
 
 const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG'])
 const DENIED = new Set(['EACCES', 'EPERM', 'EROFS'])
