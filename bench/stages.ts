@@ -16,9 +16,9 @@ import { handleReader } from '../lib/image/layout/byte-reader.js'
 import { planReads } from '../lib/image/layout/plan-reads.js'
 import { readUsedChunks } from '../lib/image/read-used.js'
 import { openSource, readChunks } from '../lib/image/read-source.js'
-import { deflateChunk } from '../lib/codec/gzip-member.js'
 import { parseSize } from '../lib/util/size.js'
 import { machine, sh } from './measure.js'
+import { deflateChunk } from '../lib/codec/gzip.js'
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,7 @@
 import os from 'node:os'
 import type { OptionValues } from '../config/options.js'
 import { ConfigError } from '../errors.js'
+import { setting, settingOr } from '../config/options.js'
 
 // Where alerts go and when; undefined settings mean "no alerts configured".
 export interface AlertSettings {
@@ -20,27 +21,27 @@ export interface AlertSettings {
 
 // Settings → alert settings; host and recipients go together or not at all.
 export function resolveAlertSettings(s: OptionValues, hostname = os.hostname()): AlertSettings | undefined {
-  const host = s['smtp-host'] as string | undefined
-  const to = (s['mail-to'] as string | undefined)?.split(',').map((a) => a.trim()).filter(Boolean) ?? []
+  const host = setting(s, 'smtp-host')
+  const to = setting(s, 'mail-to')?.split(',').map((a) => a.trim()).filter(Boolean) ?? []
   if (host === undefined && to.length === 0) return undefined
   if (host === undefined) throw new ConfigError('smtp-host', 'is required when mail-to is set: the SMTP server that sends the alerts')
   if (to.length === 0) throw new ConfigError('mail-to', 'is required when smtp-host is set: who receives the alerts')
   const tls = s['smtp-tls'] === true
   return {
     host,
-    port: (s['smtp-port'] as number | undefined) ?? (tls ? 465 : 587),
+    port: setting(s, 'smtp-port') ?? (tls ? 465 : 587),
     tls,
-    user: s['smtp-user'] as string | undefined,
-    password: s['smtp-password'] as string | undefined,
-    from: (s['mail-from'] as string | undefined) ?? `sd-backup@${hostname}`,
+    user: setting(s, 'smtp-user'),
+    password: setting(s, 'smtp-password'),
+    from: setting(s, 'mail-from') ?? `sd-backup@${hostname}`,
     to,
-    onSuccess: new Set(((s['mail-on-success'] as string | undefined) ?? 'image').split(',').filter((j) => j && j !== 'none')),
-    retries: (s['mail-retries'] as number | undefined) ?? 4,
-    retryDelayMs: ((s['mail-retry-delay'] as number | undefined) ?? 5) * 1000,
+    onSuccess: new Set(settingOr(s, 'mail-on-success').split(',').filter((j) => j && j !== 'none')),
+    retries: settingOr(s, 'mail-retries'),
+    retryDelayMs: settingOr(s, 'mail-retry-delay') * 1000,
     maxAgeHours: {
-      database: (s['max-age-database'] as number | undefined) ?? 3,
-      files: (s['max-age-files'] as number | undefined) ?? 30,
-      image: (s['max-age-image'] as number | undefined) ?? 8 * 24,
+      database: settingOr(s, 'max-age-database'),
+      files: settingOr(s, 'max-age-files'),
+      image: settingOr(s, 'max-age-image'),
     },
   }
 }

@@ -1,7 +1,7 @@
 import os from 'node:os'
 import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { sendAlert } from '../alert/send-alert.js'
-import { ALERT_COMMAND_OPTIONS } from '../config/options.js'
+import { ALERT_COMMAND_OPTIONS, settingOr } from '../config/options.js'
 import { AlertNotSentError, ConfigError, UsageError } from '../errors.js'
 import { createLogger } from '../log/logger.js'
 import { VERSION } from '../version.js'
@@ -32,7 +32,7 @@ export async function cmdAlert(args: readonly string[], io: CliIo): Promise<numb
   const got = await commandSettings(args, ALERT_COMMAND_OPTIONS, ALERT_HELP, io, 'alert')
   if (!got) return 0
   const { s } = got
-  if (s.test !== true) throw new UsageError('nothing to do: pass --test to send a test alert (see --help)')
+  if (!settingOr(s, 'test')) throw new UsageError('nothing to do: pass --test to send a test alert (see --help)')
   const alerts = resolveAlertSettings(s)
   if (!alerts) throw new ConfigError('smtp-host', 'no alerts are configured: set smtp-host and mail-to')
   const station = stationOf(s)

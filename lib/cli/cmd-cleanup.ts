@@ -1,5 +1,5 @@
 import { ClockDoubtError, exitCodeFor } from '../errors.js'
-import { CLEANUP_OPTIONS } from '../config/options.js'
+import { CLEANUP_OPTIONS, setting, settingOr } from '../config/options.js'
 import { DEFAULT_POLICY } from '../retention/apply-policy.js'
 import { runCleanup } from '../retention/run-cleanup.js'
 import { finishJob } from '../jobs/finish-job.js'
@@ -39,7 +39,7 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
   const { s } = got
   const dest = requireDest(s)
   const station = stationOf(s)
-  const dryRun = s['dry-run'] === true
+  const dryRun = settingOr(s, 'dry-run')
   const job = jobContext(io, s, 'cleanup', dest, station)
   const { log } = job
   const num = (k: string, d: number) => (s[k] as number | undefined) ?? d
@@ -51,7 +51,7 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
   }
   return withSignals(io, async (signal) => {
     try {
-      const r = await runCleanup({ dest, mount: s.mount as string | undefined, station, policy, dryRun }, { log, signal })
+      const r = await runCleanup({ dest, mount: setting(s, 'mount'), station, policy, dryRun }, { log, signal })
       for (const d of r.decisions) {
         const verb = d.action === 'keep' ? 'keep  ' : dryRun ? 'would remove' : 'removed'
         io.stderr.write(`${verb.padEnd(12)} ${d.backup.name}  (${d.reason})\n`)

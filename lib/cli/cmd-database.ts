@@ -1,13 +1,12 @@
-import { readdirSync, existsSync } from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
-import { DATABASE_OPTIONS } from '../config/options.js'
+import { DATABASE_OPTIONS, setting, settingOr } from '../config/options.js'
 import { ConfigError } from '../errors.js'
 import { runDatabase } from '../database/run-database.js'
 import { finishJob } from '../jobs/finish-job.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf, withSignals } from './common.js'
 import { optionHelp } from './parse-flags.js'
+import { defaultDatabases } from '../database/default-databases.js'
 
 export const DATABASE_HELP = `Usage: sd-backup database [--db PATH]... [options]
 
@@ -26,21 +25,13 @@ Exit codes:
 ${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT', 'SDB_DEST_NOT_WRITABLE', 'SDB_BACKUP_EXISTS', 'SDB_DEST_FULL', 'SDB_DEST_WRITE', 'SDB_JOB_LOCKED', 'SDB_LOCK_UNREADABLE', 'SDB_DATABASE_COPY', 'SDB_INTERRUPTED', 'SIGTERM'])}
 `
 
-// BirdNET-Pi's database wherever a user's home holds one.
-export function defaultDatabases(home = '/home'): string[] {
-  if (!existsSync(home)) return []
-  return readdirSync(home)
-    .map((u) => path.join(home, u, 'BirdNET-Pi', 'scripts', 'birds.db'))
-    .filter((p) => existsSync(p))
-}
-
 // `sd-backup database`: flags and config → runDatabase, result recorded and alerted.
 export async function cmdDatabase(args: readonly string[], io: CliIo): Promise<number> {
   const got = await commandSettings(args, DATABASE_OPTIONS, DATABASE_HELP, io, 'database')
   if (!got) return 0
   const { s } = got
   const dest = requireDest(s)
-  const dbs = (s.db as readonly string[] | undefined) ?? defaultDatabases()
+  const dbs = setting(s, 'db') ?? defaultDatabases()
   if (dbs.length === 0) throw new ConfigError('db', 'no database given and no /home/*/BirdNET-Pi/scripts/birds.db found: set db = PATH')
   const station = stationOf(s)
   const job = jobContext(io, s, 'database', dest, station)
@@ -48,7 +39,7 @@ export async function cmdDatabase(args: readonly string[], io: CliIo): Promise<n
   return withSignals(io, async (signal) => {
     try {
       const done = await runDatabase(
-        { dbs, dest, mount: s.mount as string | undefined, station, level: (s['db-level'] as number | undefined) ?? 3, tmpDir: (s['tmp-dir'] as string | undefined) ?? os.tmpdir() },
+        { dbs, dest, mount: setting(s, 'mount'), station, level: settingOr(s, 'db-level'), tmpDir: setting(s, 'tmp-dir') ?? os.tmpdir() },
         { log, signal },
       )
       const text = done.map((m) => `${m.file}: ${Object.entries(m.rowCounts).map(([t, n]) => `${t} ${n} rows`).join(', ')}`).join('; ')

@@ -1,20 +1,13 @@
-import { FILES_OPTIONS } from '../config/options.js'
+import { DATABASE_OPTIONS, FILES_OPTIONS, setting, settingOr } from '../config/options.js'
 import { settingsFor } from '../config/load-config.js'
 import { runFiles } from '../files/run-files.js'
-import { defaultDatabases } from './cmd-database.js'
 import { finishJob } from '../jobs/finish-job.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf, withSignals } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { EXIT_TABLE } from '../errors.js'
-
-// What a BirdNET station needs back after a new card: system config (with the
-// station's systemd units and cron), the users' homes with BirdNET-Pi's config and
-// scripts, and root's crontab.
-export const DEFAULT_PATHS = ['/etc', '/home', '/root', '/var/spool/cron/crontabs', '/usr/local/bin']
-// Recordings are left out: gigabytes of audio that grow every day, already in the
-// weekly image, and described row by row in birds.db, which is copied every hour.
-export const DEFAULT_EXCLUDES = ['**/BirdSongs/**', '**/.cache/**', '**/node_modules/**', '/home/*/BirdNET-Pi/birdnet/**', '**/*.swp']
+import { defaultDatabases } from '../database/default-databases.js'
+import { DEFAULT_PATHS, DEFAULT_EXCLUDES } from '../files/default-paths.js'
 
 export const FILES_HELP = `Usage: sd-backup files [--path P]... [--exclude GLOB]... [options]
 
@@ -64,13 +57,13 @@ export async function cmdFiles(args: readonly string[], io: CliIo): Promise<numb
     try {
       const m = await runFiles(
         {
-          paths: (s.path as readonly string[] | undefined) ?? DEFAULT_PATHS,
-          excludes: (s.exclude as readonly string[] | undefined) ?? DEFAULT_EXCLUDES,
+          paths: setting(s, 'path') ?? DEFAULT_PATHS,
+          excludes: setting(s, 'exclude') ?? DEFAULT_EXCLUDES,
           dest,
-          mount: s.mount as string | undefined,
+          mount: setting(s, 'mount'),
           station,
-          onceADay: s['once-a-day'] === true,
-          databases: (settingsFor(config, 'database', {}).db as readonly string[] | undefined) ?? defaultDatabases(),
+          onceADay: settingOr(s, 'once-a-day'),
+          databases: setting(settingsFor(config, 'database', {}, DATABASE_OPTIONS), 'db') ?? defaultDatabases(),
         },
         { log, signal },
       )

@@ -1,4 +1,4 @@
-import { IMAGE_OPTIONS } from '../config/options.js'
+import { IMAGE_OPTIONS, settingOr } from '../config/options.js'
 import { resolveImageOptions } from '../image/image-options.js'
 import { runImage } from '../image/run-image.js'
 import { finishJob } from '../jobs/finish-job.js'
@@ -67,7 +67,7 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
   const resolved = resolveImageOptions(settings)
   useDestGroup(settings)
   const alerts = resolveAlertSettings(settings)
-  const log = createLogger(io.sink, (settings['log-level'] as string | undefined) ?? 'info').child({
+  const log = createLogger(io.sink, settingOr(settings, 'log-level')).child({
     job: 'image',
     station: resolved.station,
   })

@@ -1,16 +1,12 @@
 import { execFile } from 'node:child_process'
 import { realpathSync } from 'node:fs'
 import { promisify } from 'node:util'
-import { type OptionSpec } from '../config/options.js'
+import { INSTALL_OPTIONS as OPTIONS, setting, settingOr } from '../config/options.js'
 import { planInstall, planUninstall, removeFiles, writePlan } from '../install/install-units.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
 
-const OPTIONS: readonly OptionSpec[] = [
-  { key: 'dry-run', type: 'bool', help: 'print what would be written and run; change nothing' },
-  { key: 'root', type: 'string', help: 'install below this directory instead of / (systemctl is then not run)' },
-]
 
 const exitCodes = exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG'])
 
@@ -53,10 +49,10 @@ export async function cmdInstall(args: readonly string[], io: CliIo, run: Run = 
   const got = await commandSettings(args, OPTIONS, INSTALL_HELP, io, 'install')
   if (!got) return 0
   const { s } = got
-  const root = (s.root as string | undefined) ?? '/'
+  const root = settingOr(s, 'root')
   const exec = [process.execPath, realpathSync(process.argv[1] ?? 'sd-backup')]
-  const plan = await planInstall({ root, exec, mount: s.mount as string | undefined })
-  const dry = s['dry-run'] === true
+  const plan = await planInstall({ root, exec, mount: setting(s, 'mount') })
+  const dry = settingOr(s, 'install-dry-run')
   for (const f of plan.files) io.stdout.write(`${dry ? 'would write' : 'write'} ${f.path}\n`)
   if (plan.configKept) io.stdout.write(`keep ${plan.configKept} (exists)\n`)
   if (!dry) await writePlan(plan)
@@ -74,8 +70,8 @@ export async function cmdUninstall(args: readonly string[], io: CliIo, run: Run 
     io.stdout.write(UNINSTALL_HELP)
     return 0
   }
-  const root = (flags.values.root as string | undefined) ?? '/'
-  const dry = flags.values['dry-run'] === true
+  const root = settingOr(flags.values, 'root')
+  const dry = settingOr(flags.values, 'install-dry-run')
   const plan = await planUninstall(root)
   for (const c of plan.commands.slice(0, 1)) {
     io.stdout.write(`${dry || root !== '/' ? 'would run' : 'run'} ${c.join(' ')}\n`)

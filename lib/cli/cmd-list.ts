@@ -1,4 +1,4 @@
-import { LIST_OPTIONS } from '../config/options.js'
+import { LIST_OPTIONS, setting, settingOr } from '../config/options.js'
 import { listBackups, type ListedBackup } from '../list/list-backups.js'
 import { ago } from '../status/status-table.js'
 import { formatBytes } from '../util/size.js'
@@ -6,7 +6,6 @@ import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, requireDest } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { checkMounted } from '../dest/check-mount.js'
-import { type BackupKind } from '../dest/backup.js'
 
 export const LIST_HELP = `Usage: sd-backup list [options]
 
@@ -46,11 +45,12 @@ export async function cmdList(args: readonly string[], io: CliIo): Promise<numbe
   if (!got) return 0
   const { s } = got
   const dest = requireDest(s)
-  if (s.mount !== undefined) await checkMounted(s.mount as string, dest)
+  const mount = setting(s, 'mount')
+  if (mount !== undefined) await checkMounted(mount, dest)
   // The station key may name this host's station in the config; --station on the command line filters.
   const station = got.flags.station as string | undefined
-  const rows = await listBackups(dest, { station, kind: s.kind as BackupKind | undefined }, new Date())
-  if (s.json === true) io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+  const rows = await listBackups(dest, { station, kind: setting(s, 'kind') }, new Date())
+  if (settingOr(s, 'json')) io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
   else io.stdout.write(rows.length ? listTable(rows) : `no backups under ${dest}${station ? ` for ${station}` : ''}\n`)
   return 0
 }

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises'
 import os from 'node:os'
-import { RESTORE_OPTIONS } from '../config/options.js'
+import { RESTORE_OPTIONS, setting, settingOr } from '../config/options.js'
 import { decodeDatabaseCopy } from '../database/decode-copy.js'
 import { NotConfirmedError, UsageError } from '../errors.js'
 import { restoreSnapshot } from '../restore/restore-snapshot.js'
@@ -66,12 +66,12 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
   if (!source) throw new UsageError('restore needs the backup to restore: sd-backup restore FILE --device DEV|--output FILE|--target DIR (see --help)')
   const { s, flags } = got
   // Where to write comes from the command line alone: a config key must never aim a restore at a disk.
-  const device = flags.device as string | undefined
-  const output = flags.output as string | undefined
-  const target = flags.target as string | undefined
-  const yes = flags.yes === true
-  const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'warn').child({ job: 'restore' })
-  const workers = (s.workers as number | undefined) ?? os.availableParallelism()
+  const device = setting(flags, 'restore-device')
+  const output = setting(flags, 'output')
+  const target = setting(flags, 'target')
+  const yes = settingOr(flags, 'yes')
+  const log = createLogger(io.sink, setting(s, 'log-level') ?? 'warn').child({ job: 'restore' })
+  const workers = setting(s, 'decode-workers') ?? os.availableParallelism()
   const kind = await backupKind(source)
   const need = (what: string) => new UsageError(`restoring ${{ image: 'an image', database: 'a database copy', files: 'a files snapshot' }[kind]} needs ${what} (see --help)`)
   const say = (text: string) => io.stderr.write(`${text}\n`)
@@ -88,8 +88,8 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
         workers,
         signal,
         progress,
-        readBack: s.verify === true,
-        bmap: flags.bmap === true,
+        readBack: settingOr(s, 'read-back'),
+        bmap: settingOr(flags, 'restore-bmap'),
         confirm: async (t, img) => {
           say(`about to overwrite ${t.path} (${t.model}, ${formatBytes(t.size)}) with ${img.file} (${formatBytes(img.bytes)}); everything on it is lost`)
           if (yes) return true
@@ -115,7 +115,7 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
       if (answer === undefined) throw new NotConfirmedError(target, 'it is not empty and there is no terminal to ask on; pass --yes')
       if (!answer) throw new NotConfirmedError(target, 'the answer was not yes')
     }
-    const r = await restoreSnapshot(source, target, { keepSetuid: flags['keep-setuid'] === true })
+    const r = await restoreSnapshot(source, target, { keepSetuid: settingOr(flags, 'keep-setuid') })
     say(`restored ${r.restored} entries below ${target}${r.owners ? ' with owners, modes and times' : ' with modes and times (owners need root)'}`)
     if (r.setidDropped) say(`setuid/setgid bits of ${r.setidDropped} entries not applied (pass --keep-setuid to apply them)`)
     return 0

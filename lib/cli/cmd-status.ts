@@ -1,4 +1,4 @@
-import { STATUS_OPTIONS } from '../config/options.js'
+import { setting, settingOr, STATUS_OPTIONS } from '../config/options.js'
 import { findStations, nextRunsFromSystemd } from '../status/find-stations.js'
 import { statusTable } from '../status/status-table.js'
 import type { CliIo } from './cli-io.js'
@@ -28,10 +28,11 @@ export async function cmdStatus(args: readonly string[], io: CliIo, now = new Da
   if (!got) return 0
   const { s } = got
   const dest = requireDest(s)
-  if (s.mount !== undefined) await checkMounted(s.mount as string, dest)
+  const mount = setting(s, 'mount')
+  if (mount !== undefined) await checkMounted(mount, dest)
   const here = stationOf(s)
   const stations = await findStations(dest)
   const next = { [here]: await nextRuns() }
-  io.stdout.write(s.json === true ? `${JSON.stringify({ now: now.toISOString(), stations, next }, null, 2)}\n` : statusTable(stations, now, next))
+  io.stdout.write(settingOr(s, 'json') ? `${JSON.stringify({ now: now.toISOString(), stations, next }, null, 2)}\n` : statusTable(stations, now, next))
   return 0
 }

@@ -1,4 +1,4 @@
-import { VERIFY_OPTIONS } from '../config/options.js'
+import { setting, settingOr, VERIFY_OPTIONS } from '../config/options.js'
 import { UsageError } from '../errors.js'
 import { createLogger } from '../log/logger.js'
 import { formatBytes, formatDuration } from '../util/size.js'
@@ -58,26 +58,27 @@ export async function cmdVerify(args: readonly string[], io: CliIo): Promise<num
   const [target] = got.positionals
   if (!target) throw new UsageError('verify needs the backup to check: sd-backup verify FILE (see --help)')
   const { s, flags } = got
-  const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'warn').child({ job: 'verify' })
-  const workers = (s.workers as number | undefined) ?? os.availableParallelism()
-  const device = flags.device as string | undefined
-  if (flags.bmap === true && !device) throw new UsageError('--bmap goes with --device: sd-backup verify IMAGE --device DEV --bmap')
+  const log = createLogger(io.sink, setting(s, 'log-level') ?? 'warn').child({ job: 'verify' })
+  const workers = setting(s, 'decode-workers') ?? os.availableParallelism()
+  const device = setting(flags, 'check-device')
+  const bmap = settingOr(flags, 'check-bmap')
+  if (bmap && !device) throw new UsageError('--bmap goes with --device: sd-backup verify IMAGE --device DEV --bmap')
   if (device) {
     if ((await backupKind(target)) !== 'image') throw new UsageError(`--device checks a card against an image; ${target} is not an image`)
     const started = Date.now()
-    const r = await withSignals(io, (signal) => checkCard(target, device, { workers, bmap: flags.bmap === true, signal, progress: progressFor(io, log) }))
-    const what = flags.bmap === true ? `${r.ranges} ranges the .bmap maps` : r.manifest.raw.root === undefined ? "the whole image's SHA-256" : `${r.ranges} members`
+    const r = await withSignals(io, (signal) => checkCard(target, device, { workers, bmap: bmap, signal, progress: progressFor(io, log) }))
+    const what = bmap ? `${r.ranges} ranges the .bmap maps` : r.manifest.raw.root === undefined ? "the whole image's SHA-256" : `${r.ranges} members`
     const report = { kind: 'card', path: device, image: target, checkedBytes: r.checkedBytes, ranges: r.ranges, seconds: (Date.now() - started) / 1000 }
     log.info({ report }, `checked ${device} against ${target}`)
-    if (s.json === true) io.stdout.write(`${JSON.stringify({ result: 'ok', ...report }, null, 2)}\n`)
+    if (settingOr(s, 'json')) io.stdout.write(`${JSON.stringify({ result: 'ok', ...report }, null, 2)}\n`)
     else io.stdout.write(`OK card ${device} holds ${target}: ${what} read back as recorded; ${formatBytes(r.checkedBytes)} in ${formatDuration(report.seconds)}\n`)
     return 0
   }
   const report = await withSignals(io, (signal) =>
-    verifyBackup(target, { workers, tmpDir: s['tmp-dir'] as string | undefined, signal, progress: progressFor(io, log) }),
+    verifyBackup(target, { workers, tmpDir: setting(s, 'tmp-dir'), signal, progress: progressFor(io, log) }),
   )
   log.info({ report }, `verified ${target}`)
-  if (s.json === true) io.stdout.write(`${JSON.stringify({ result: 'ok', ...report }, null, 2)}\n`)
+  if (settingOr(s, 'json')) io.stdout.write(`${JSON.stringify({ result: 'ok', ...report }, null, 2)}\n`)
   else io.stdout.write(`OK ${report.kind} ${target}: ${report.detail}; ${formatBytes(report.rawBytes)} in ${formatDuration(report.seconds)}\n`)
   return 0
 }

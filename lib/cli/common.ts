@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import { resolveAlertSettings } from '../alert/alert-settings.js'
 import type { ParsedConfig } from '../config/config-file.js'
 import { loadConfig, settingsFor, type LoadedConfig } from '../config/load-config.js'
-import { ALL_OPTIONS, type OptionSpec, type OptionValues } from '../config/options.js'
+import { ALL_OPTIONS, type OptionSpec, type OptionValues, setting, settingOr } from '../config/options.js'
 import { parseFlags } from './parse-flags.js'
 export { requireDest, stationOf } from '../config/common-settings.js'
 import { ConfigError, EXIT_CODE_HELP, EXIT_TABLE, InterruptedError, type ExitName } from '../errors.js'
@@ -27,7 +27,7 @@ export function exitCodeLines(codes?: readonly ExitName[]): string {
 
 // dest-group from the settings, for everything this run creates on the NAS.
 export function useDestGroup(s: OptionValues): void {
-  const name = s['dest-group'] as string | undefined
+  const name = setting(s, 'dest-group')
   if (name === undefined) return setDestGroup(undefined)
   const gid = groupId(name)
   if (gid === undefined) throw new ConfigError('dest-group', `no group ${name} in /etc/group`)
@@ -38,8 +38,8 @@ export function useDestGroup(s: OptionValues): void {
 export function jobContext(io: CliIo, s: OptionValues, job: JobName, dest: string, station: string): Omit<FinishJob, 'outcome'> {
   useDestGroup(s)
   const alerts = resolveAlertSettings(s)
-  const log = createLogger(io.sink, (s['log-level'] as string | undefined) ?? 'info').child({ job, station })
-  return { dest, mount: s.mount as string | undefined, station, job, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
+  const log = createLogger(io.sink, settingOr(s, 'log-level')).child({ job, station })
+  return { dest, mount: setting(s, 'mount'), station, job, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
 }
 
 // Flags, then the config file's global keys and [section]: a command's settings.
@@ -59,7 +59,7 @@ export async function commandSettings(
   }
   const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
   await warnIfSecretReadable(config, io)
-  return { s: settingsFor(config, section, flags.values), configFile: config.file, positionals: flags.positionals, flags: flags.values, config }
+  return { s: settingsFor(config, section, flags.values, specs), configFile: config.file, positionals: flags.positionals, flags: flags.values, config }
 }
 
 // A config that holds smtp-password must not be readable by others: said once per run.

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { UsageError } from '../errors.js'
-import { parseOptionValue, type OptionSpec, type OptionValues } from '../config/options.js'
+import { defaultText, parseOptionValue, type OptionSpec, type OptionValues } from '../config/options.js'
 
 export interface ParsedFlags {
   readonly help: boolean
@@ -16,9 +16,9 @@ export function parseFlags(args: readonly string[], specs: readonly OptionSpec[]
     config: { type: 'string' },
   }
   for (const s of specs) {
-    options[s.key] = { type: s.type === 'bool' ? 'boolean' : 'string', ...(s.multiple ? { multiple: true } : {}) }
+    options[s.name] = { type: s.type === 'bool' ? 'boolean' : 'string', ...(s.multiple ? { multiple: true } : {}) }
     // Every boolean can be turned off again on the command line (--no-verify).
-    if (s.type === 'bool') options[`no-${s.key}`] = { type: 'boolean' }
+    if (s.type === 'bool') options[`no-${s.name}`] = { type: 'boolean' }
   }
   let parsed
   try {
@@ -31,9 +31,9 @@ export function parseFlags(args: readonly string[], specs: readonly OptionSpec[]
   }
   const values: OptionValues = {}
   for (const s of specs) {
-    const v = parsed.values[s.key] ?? (parsed.values[`no-${s.key}`] === true ? false : undefined)
+    const v = parsed.values[s.name] ?? (parsed.values[`no-${s.name}`] === true ? false : undefined)
     if (v === undefined) continue
-    values[s.key] = typeof v === 'boolean' ? v : Array.isArray(v) ? v.map(String) : parseOptionValue(s, String(v), 'command line')
+    values[s.name] = typeof v === 'boolean' ? v : Array.isArray(v) ? v.map(String) : parseOptionValue(s, String(v), 'command line')
   }
   return {
     help: parsed.values.help === true,
@@ -43,12 +43,13 @@ export function parseFlags(args: readonly string[], specs: readonly OptionSpec[]
   }
 }
 
-// The option table as help text, one flag per line.
+// The option table as help text, one flag per line, each with its default.
 export function optionHelp(specs: readonly OptionSpec[]): string {
   return specs
     .map((s) => {
       const arg = s.type === 'bool' ? '' : s.type === 'enum' ? ` ${s.values?.join('|')}` : ` ${s.type === 'size' ? 'SIZE' : s.type === 'int' ? 'N' : 'VALUE'}`
-      return `  --${(s.key + arg).padEnd(26)} ${s.help}`
+      const d = defaultText(s)
+      return `  --${(s.name + arg).padEnd(26)} ${s.help}${d === undefined ? '' : ` [${d}]`}`
     })
     .join('\n')
 }

@@ -1,12 +1,8 @@
 import { createHash } from 'node:crypto'
-import { crc32 } from 'node:zlib'
-import { deflateBound, deflateChunk } from './gzip-member.js'
-import { ownCopy } from '../workers/own-copy.js'
+import { CODECS, type Codec } from './registry.js'
 
-export type Codec = 'gzip' | 'zstd'
-
-// A compressed chunk's payload: raw deflate (the writer adds the gzip header and
-// trailer) or a whole zstd frame. A data chunk's `body` starts at offset 0 of an
+// A compressed chunk's payload: the codec's body (the writer adds the framing, e.g.
+// gzip's header and trailer). A data chunk's `body` starts at offset 0 of an
 // ArrayBuffer that holds nothing else (freeNow may free it); a zero chunk's is
 // the cached payload, shared and never freed.
 export interface CompressedChunk {
@@ -18,30 +14,14 @@ export interface CompressedChunk {
   readonly zero: boolean
 }
 
-type ZstdModule = { compress(data: Buffer, level?: number): Promise<Buffer>; decompress(data: Buffer): Promise<Buffer> }
-let zstd: Promise<ZstdModule> | undefined
-
-// Loaded on first use so gzip keeps working where the zstd binding has no build (32-bit Pi OS).
-export function loadZstd(): Promise<ZstdModule> {
-  return (zstd ??= import('@mongodb-js/zstd') as Promise<ZstdModule>)
-}
-
 async function encode(codec: Codec, level: number, data: Buffer): Promise<CompressedChunk> {
   const sha256 = createHash('sha256').update(data).digest('hex')
-  if (codec === 'gzip') return { ...deflateChunk(data, level), sha256, zero: false }
-  // Copied: the binding's buffer may be external memory, which cannot be transferred.
-  const frame = ownCopy(await (await loadZstd()).compress(data, level))
-  return { body: frame, crc32: crc32(data), sha256, zero: false }
-}
-
-// ZSTD_COMPRESSBOUND from zstd.h: a frame's worst case for n input bytes.
-function zstdBound(n: number): number {
-  return n + (n >>> 8) + (n < 128 * 1024 ? (128 * 1024 - n) >>> 11 : 0)
+  return { ...(await CODECS[codec].encode(data, level)), sha256, zero: false }
 }
 
 // The most a chunk of n bytes can compress to: the size of the pooled body buffers.
 export function bodyBound(codec: Codec, n: number): number {
-  return codec === 'gzip' ? Math.max(16 * 1024, deflateBound(n)) : zstdBound(n) + 64
+  return CODECS[codec].bodyBound(n)
 }
 
 // Per-thread state: a zero buffer to compare against and the payloads made from zeros.

@@ -1,12 +1,29 @@
+import { CODEC_NAMES, CODECS } from '../codec/registry.js'
 import { ConfigError } from '../errors.js'
-import { parseSize } from '../util/size.js'
+import { formatBytes, parseSize } from '../util/size.js'
 
-// One table describes every setting: it drives flag parsing, config-file validation
-// and the --help text, so a key can never be a flag but not a config key or vice versa.
-export interface OptionSpec {
-  readonly key: string
+// One table describes every setting: it drives flag parsing, config-file validation,
+// --help, the sample config (systemd/sd-backup.conf) and the defaults the jobs use,
+// so a key can never be a flag but not a config key, nor have two defaults.
+interface SpecBody {
   readonly type: 'string' | 'int' | 'size' | 'bool' | 'enum'
   readonly help: string
+  /** The value when the key is not set; --help and the sample config show it. */
+  readonly default?: OptionValue
+  /** A default that depends on something else (the host, the codec), in words. */
+  readonly defaultText?: string
+  /** A sample value for the sample config, where there is no default to show. */
+  readonly example?: string
+  /** The flag and config-file name, when it is not the table's key (see sectionOnly). */
+  readonly name?: string
+  /**
+   * The key means something else in another command (restore's verify is not the
+   * image's): it is read from its command's [section] and flags only, never from
+   * the keys every job shares.
+   */
+  readonly sectionOnly?: boolean
+  /** Taken from the command line only: a config file must never aim a restore at a disk, nor hand out setuid bits. */
+  readonly flagOnly?: boolean
   readonly values?: readonly string[]
   readonly min?: number
   readonly max?: number
@@ -20,51 +37,131 @@ export interface OptionSpec {
 export type OptionValue = string | number | boolean | readonly string[]
 export type OptionValues = Record<string, OptionValue>
 
-// E-mail alerts, shared by every job and by `sd-backup alert`.
-export const ALERT_OPTIONS: readonly OptionSpec[] = [
-  { key: 'smtp-host', type: 'string', help: 'SMTP server for alerts; no alerts without it' },
-  { key: 'smtp-port', type: 'int', min: 1, max: 65535, help: 'SMTP port [587, or 465 with smtp-tls]' },
-  { key: 'smtp-tls', type: 'bool', help: 'implicit TLS (port 465); otherwise STARTTLS when offered [false]' },
-  { key: 'smtp-user', type: 'string', help: 'SMTP login' },
-  { key: 'smtp-password', type: 'string', help: 'SMTP password (keep the config file mode 600)' },
-  { key: 'mail-from', type: 'string', help: 'sender address [sd-backup@HOSTNAME]' },
-  { key: 'mail-to', type: 'string', help: 'recipients, comma-separated' },
-  { key: 'mail-on-success', type: 'string', pattern: /^[a-z,]+$/, patternHelp: 'job names separated by commas (image,files) or none', help: 'jobs that also mail on success, comma-separated, or none [image]' },
-  { key: 'mail-retries', type: 'int', min: 1, max: 20, help: 'attempts to send an alert before giving up [4]' },
-  { key: 'mail-retry-delay', type: 'int', min: 0, max: 3600, help: 'seconds before the first retry, doubling after [5]' },
-  { key: 'max-age-database', type: 'int', min: 1, max: 100000, help: 'hours without a good database copy before alerting [3]' },
-  { key: 'max-age-files', type: 'int', min: 1, max: 100000, help: 'hours without a good file snapshot before alerting [30]' },
-  { key: 'max-age-image', type: 'int', min: 1, max: 100000, help: 'hours without a good image before alerting [192]' },
-]
+const STATION = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+const codecLine = (pick: (c: (typeof CODECS)[keyof typeof CODECS]) => string) => CODEC_NAMES.map((c) => `${c} ${pick(CODECS[c])}`).join(', ')
 
-// Settings only `sd-backup image` has, in the order --help shows them.
-export const IMAGE_ONLY_OPTIONS: readonly OptionSpec[] = [
-  { key: 'device', type: 'string', help: 'block device or image file to back up (default: the disk holding /)' },
-  { key: 'dest', type: 'string', help: 'backup root on the NAS; images go to DEST/STATION/images/' },
-  { key: 'mount', type: 'string', help: 'NAS mount point: must be mounted, and --dest must lie inside it' },
-  {
-    key: 'station',
-    type: 'string',
-    pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
-    patternHelp: "letters, digits, '.', '_' and '-'",
-    help: 'station name used in paths (default: the hostname)',
-  },
-  { key: 'dest-group', type: 'string', help: 'group that may read the backups: files 0640 and directories 0750 in that group [none: 0600/0700]' },
-  { key: 'compress', type: 'enum', values: ['gzip', 'zstd'], help: 'gzip (.img.gz, flashable by Imager/Etcher) or zstd (.img.zst) [gzip]' },
-  { key: 'level', type: 'int', min: 0, max: 19, help: 'compression level: gzip 0-9 [6], zstd 1-19 [3]' },
-  { key: 'workers', type: 'int', min: 1, max: 64, help: 'compression threads [one per core]' },
-  { key: 'chunk-size', type: 'size', min: 64 * 1024, max: 256 * 1024 ** 2, help: 'bytes per gzip member / zstd frame [gzip 1M, zstd 16M]' },
-  { key: 'min-free', type: 'size', help: 'free space required on the NAS [previous image x 1.2]' },
-  { key: 'progress-interval', type: 'int', min: 1, max: 86400, help: 'seconds between progress log lines when not on a terminal [30]' },
-  { key: 'full', type: 'bool', help: 'read every byte of the card, free space included (default: only what the filesystems use)' },
-  { key: 'skip-tail', type: 'bool', help: 'leave unpartitioned space after the last partition out (zeros in the image) [false]' },
-  { key: 'before-image', type: 'string', help: "shell command run before reading (e.g. 'systemctl stop birdnet_recording')" },
-  { key: 'after-image', type: 'string', help: 'shell command run after reading, even when the image failed' },
-  { key: 'command-timeout', type: 'int', min: 1, max: 86400, help: 'seconds before-image/after-image may take [300]' },
-  { key: 'verify', type: 'bool', help: 'read the image back and check every member against its SHA-256 [true; --no-verify skips]' },
-  { key: 'whole-sha256', type: 'bool', help: 'also record one SHA-256 of the whole image (a pass over every byte, free space included) [false]' },
-  { key: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error'], help: 'log level [info]' },
-]
+// Every setting, by a key that is unique even where two commands share a flag name.
+export const SPECS = {
+  // Where the backups go: every job.
+  dest: { type: 'string', help: 'backup root on the NAS; a station\'s backups go to DEST/STATION/', example: '/mnt/nas/backups' },
+  mount: { type: 'string', help: 'NAS mount point: must be mounted, and --dest must lie inside it', example: '/mnt/nas' },
+  station: { type: 'string', pattern: STATION, patternHelp: "letters, digits, '.', '_' and '-'", help: 'station name used in paths', defaultText: 'the hostname' , example: 'zolder' },
+  'dest-group': { type: 'string', help: 'group that may read the backups: files 0640 and directories 0750 in that group', defaultText: 'none: 0600/0700' , example: 'backup' },
+  'log-level': { type: 'enum', values: ['debug', 'info', 'warn', 'error'], help: 'log level (verify and restore: warn)', default: 'info' },
+  // E-mail alerts: every job and `sd-backup alert`.
+  'smtp-host': { type: 'string', help: 'SMTP server for alerts; no alerts without it', example: 'smtp.example.org' },
+  'smtp-port': { type: 'int', min: 1, max: 65535, help: 'SMTP port', defaultText: '587, or 465 with smtp-tls' , example: '587' },
+  'smtp-tls': { type: 'bool', help: 'implicit TLS (port 465); otherwise STARTTLS when offered', default: false },
+  'smtp-user': { type: 'string', help: 'SMTP login', example: 'pi@example.org' },
+  'smtp-password': { type: 'string', help: 'SMTP password (keep the config file mode 600)', example: 'secret' },
+  'mail-from': { type: 'string', help: 'sender address', defaultText: 'sd-backup@HOSTNAME' , example: 'zolder@example.org' },
+  'mail-to': { type: 'string', help: 'recipients, comma-separated', example: 'owner@example.org' },
+  'mail-on-success': { type: 'string', pattern: /^[a-z,]+$/, patternHelp: 'job names separated by commas (image,files) or none', help: 'jobs that also mail on success, comma-separated, or none', default: 'image' },
+  'mail-retries': { type: 'int', min: 1, max: 20, help: 'attempts to send an alert before giving up', default: 4 },
+  'mail-retry-delay': { type: 'int', min: 0, max: 3600, help: 'seconds before the first retry, doubling after', default: 5 },
+  'max-age-database': { type: 'int', min: 1, max: 100000, help: 'hours without a good database copy before alerting', default: 3 },
+  'max-age-files': { type: 'int', min: 1, max: 100000, help: 'hours without a good file snapshot before alerting', default: 30 },
+  'max-age-image': { type: 'int', min: 1, max: 100000, help: 'hours without a good image before alerting', default: 192 },
+  // sd-backup image
+  device: { type: 'string', help: 'block device or image file to back up', defaultText: 'the disk holding /' , example: '/dev/mmcblk0' },
+  compress: { type: 'enum', values: CODEC_NAMES, help: codecLine((c) => `(${c.help})`), default: 'gzip' },
+  level: { type: 'int', min: 0, max: 19, help: 'compression level: higher is smaller and slower', defaultText: codecLine((c) => `${c.levels.min}-${c.levels.max}: ${c.levels.default}`) , example: '6' },
+  workers: { type: 'int', min: 1, max: 64, help: 'compression threads', defaultText: 'one per core' , example: '4' },
+  'chunk-size': { type: 'size', min: 64 * 1024, max: 256 * 1024 ** 2, help: 'bytes per member (gzip member, zstd frame)', defaultText: codecLine((c) => formatBytes(c.defaultChunkSize)) , example: '4M' },
+  'min-free': { type: 'size', help: 'free space required on the NAS', defaultText: 'previous image x 1.2' , example: '50G' },
+  'progress-interval': { type: 'int', min: 1, max: 86400, help: 'seconds between progress log lines when not on a terminal', default: 30 },
+  full: { type: 'bool', help: 'read every byte of the card, free space included (off: only what the filesystems use)', default: false },
+  'skip-tail': { type: 'bool', help: 'leave unpartitioned space after the last partition out (zeros in the image)', default: false },
+  'before-image': { type: 'string', help: 'shell command run before reading', example: 'systemctl stop birdnet_recording' },
+  'after-image': { type: 'string', help: 'shell command run after reading, even when the image failed', example: 'systemctl start birdnet_recording' },
+  'command-timeout': { type: 'int', min: 1, max: 86400, help: 'seconds before-image/after-image may take', default: 300 },
+  verify: { type: 'bool', help: 'read the image back and check every member against its SHA-256 (--no-verify skips)', default: true },
+  'whole-sha256': { type: 'bool', help: 'also record one SHA-256 of the whole image (a pass over every byte, free space included)', default: false },
+  // sd-backup database
+  db: { type: 'string', multiple: true, help: 'SQLite database to copy; repeat for several', defaultText: '/home/*/BirdNET-Pi/scripts/birds.db' , example: '/home/pi/BirdNET-Pi/scripts/birds.db' },
+  'db-level': { type: 'int', min: 1, max: 19, help: 'zstd level for database copies', default: 3 },
+  'tmp-dir': { type: 'string', help: 'where a copy is checked before compression or after decoding', defaultText: 'the system temp dir' , example: '/var/tmp' },
+  // sd-backup files
+  path: { type: 'string', multiple: true, help: 'file or directory to back up; repeat for several', defaultText: 'see sd-backup files --help' , example: '/etc, /home, /root' },
+  exclude: { type: 'string', multiple: true, help: 'glob of absolute paths to leave out (* ** ?); repeatable', defaultText: 'see sd-backup files --help' , example: '**/BirdSongs/**, **/.cache/**' },
+  'once-a-day': { type: 'bool', help: "if today's snapshot exists, do nothing and exit 0 (for the timer's DST fallback)", default: false },
+  // sd-backup cleanup
+  'dry-run': { type: 'bool', sectionOnly: true, help: 'show what would be removed, and why, without removing anything', default: false },
+  'keep-weekly': { type: 'int', min: 0, max: 1000, help: 'weekly images to keep', default: 7 },
+  'keep-daily': { type: 'int', min: 0, max: 10000, help: 'days of daily file snapshots to keep', default: 14 },
+  'keep-hourly': { type: 'int', min: 0, max: 100000, help: 'hours of hourly database copies to keep', default: 48 },
+  'keep-daily-database': { type: 'int', min: 0, max: 10000, help: 'further days with one database copy a day', default: 30 },
+  // sd-backup status, list, verify
+  json: { type: 'bool', sectionOnly: true, help: 'print the result as JSON', default: false },
+  kind: { type: 'enum', values: ['image', 'database', 'files'], sectionOnly: true, help: 'only backups of this kind' , example: 'image' },
+  'list-station': { name: 'station', type: 'string', sectionOnly: true, pattern: STATION, patternHelp: "letters, digits, '.', '_' and '-'", help: 'only this station', defaultText: 'every station under --dest' , example: 'zolder' },
+  'check-device': { flagOnly: true, name: 'device', type: 'string', sectionOnly: true, help: 'image: check that this card (or file) holds the image, by the member digests; reads the card and the manifest, not the image' , example: '/dev/sda' },
+  'check-bmap': { flagOnly: true, name: 'bmap', type: 'bool', sectionOnly: true, help: "with --device: only the ranges the image's .bmap maps (a card written with --bmap or bmaptool keeps its old free space)", default: false },
+  'decode-workers': { name: 'workers', type: 'int', min: 1, max: 64, sectionOnly: true, help: 'decompression threads', defaultText: 'one per core' , example: '4' },
+  // sd-backup alert
+  test: { type: 'bool', sectionOnly: true, help: 'send a test alert now', default: false },
+  // sd-backup restore
+  'restore-device': { flagOnly: true, name: 'device', type: 'string', sectionOnly: true, help: 'image: the card to write, a whole disk (/dev/sda); refused when mounted or the system disk' , example: '/dev/sda' },
+  output: { flagOnly: true, type: 'string', sectionOnly: true, help: 'image: a sparse .img file to write; database: the .db file to write (never overwritten)' , example: '/var/tmp/card.img' },
+  target: { flagOnly: true, type: 'string', sectionOnly: true, help: 'files snapshot: the directory to restore below (/ puts /etc/hosts back in place)' , example: '/' },
+  yes: { flagOnly: true, type: 'bool', sectionOnly: true, help: 'do not ask before overwriting the device or a non-empty --target', default: false },
+  'read-back': { name: 'verify', type: 'bool', sectionOnly: true, help: 'image to --device: read the card back afterwards and compare the SHA-256', default: false },
+  'restore-bmap': { flagOnly: true, name: 'bmap', type: 'bool', sectionOnly: true, help: "image to --device: write only the blocks the image's .bmap maps (used blocks), like bmaptool copy", default: false },
+  // sd-backup install
+  'install-dry-run': { name: 'dry-run', type: 'bool', sectionOnly: true, help: 'print what would be written and run; change nothing', default: false },
+  root: { type: 'string', sectionOnly: true, help: 'install below this directory instead of / (systemctl is then not run)', default: '/' },
+  'keep-setuid': { flagOnly: true, type: 'bool', sectionOnly: true, help: 'files snapshot: apply setuid/setgid bits from the manifest (off: a snapshot on a shared NAS must not hand out root)', default: false },
+} as const satisfies Record<string, SpecBody>
+
+export type OptionKey = keyof typeof SPECS
+
+// A spec with its key and its name on the command line and in the file.
+export interface OptionSpec extends SpecBody {
+  readonly key: OptionKey
+  readonly name: string
+}
+
+function spec(key: OptionKey): OptionSpec {
+  const body: SpecBody = SPECS[key]
+  return { ...body, key, name: body.name ?? key }
+}
+
+// The specs of one command, in the order its --help shows them.
+function specs(...keys: OptionKey[]): readonly OptionSpec[] {
+  return keys.map(spec)
+}
+
+type ValueOf<S> = S extends { multiple: true }
+  ? readonly string[]
+  : S extends { type: 'int' | 'size' }
+    ? number
+    : S extends { type: 'bool' }
+      ? boolean
+      : S extends { values: readonly (infer V)[] }
+        ? V
+        : string
+
+/** The type a key's value has, from its spec. */
+export type OptionType<K extends OptionKey> = ValueOf<(typeof SPECS)[K]>
+
+type WithDefault = { [K in OptionKey]: (typeof SPECS)[K] extends { default: OptionValue } ? K : never }[OptionKey]
+
+// A setting's value, typed by its spec: a misspelt key does not compile.
+export function setting<K extends OptionKey>(s: OptionValues, key: K): OptionType<K> | undefined {
+  return s[spec(key).name] as OptionType<K> | undefined
+}
+
+// A setting's value or its spec's default (only for keys that have one).
+export function settingOr<K extends WithDefault>(s: OptionValues, key: K): OptionType<K> {
+  return (setting(s, key) ?? (SPECS[key] as SpecBody).default) as OptionType<K>
+}
+
+// The default as --help and the sample config show it.
+export function defaultText(o: SpecBody): string | undefined {
+  if (o.defaultText !== undefined) return o.defaultText
+  if (o.default === undefined) return undefined
+  return Array.isArray(o.default) ? o.default.join(', ') : String(o.default)
+}
 
 // Turns the text of one setting into its typed value, or a ConfigError naming the key.
 export function parseOptionValue(spec: OptionSpec, text: string, file?: string, line?: number): OptionValue {
@@ -106,99 +203,55 @@ function checkRange(spec: OptionSpec, n: number, fail: (p: string) => never): nu
   return n
 }
 
-// Settings of `sd-backup image`: its own, then the alert keys every job takes.
-export const IMAGE_OPTIONS: readonly OptionSpec[] = [...IMAGE_ONLY_OPTIONS, ...ALERT_OPTIONS]
+const ALERT = ['smtp-host', 'smtp-port', 'smtp-tls', 'smtp-user', 'smtp-password', 'mail-from', 'mail-to', 'mail-on-success', 'mail-retries', 'mail-retry-delay', 'max-age-database', 'max-age-files', 'max-age-image'] as const
+const WHERE = ['dest', 'mount', 'station', 'dest-group'] as const
 
-// Settings of `sd-backup cleanup`.
-export const CLEANUP_OPTIONS: readonly OptionSpec[] = [
-  IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'mount')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'station')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'dest-group')!,
-  { key: 'dry-run', type: 'bool', help: 'show what would be removed, and why, without removing anything' },
-  { key: 'keep-weekly', type: 'int', min: 0, max: 1000, help: 'weekly images to keep [7]' },
-  { key: 'keep-daily', type: 'int', min: 0, max: 10000, help: 'days of daily file snapshots to keep [14]' },
-  { key: 'keep-hourly', type: 'int', min: 0, max: 100000, help: 'hours of hourly database copies to keep [48]' },
-  { key: 'keep-daily-database', type: 'int', min: 0, max: 10000, help: 'further days with one database copy a day [30]' },
-  IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
-  ...ALERT_OPTIONS,
-]
+// E-mail alerts, shared by every job and by `sd-backup alert`.
+export const ALERT_OPTIONS = specs(...ALERT)
 
-// Settings of `sd-backup database`.
-export const DATABASE_OPTIONS: readonly OptionSpec[] = [
-  { key: 'db', type: 'string', multiple: true, help: 'SQLite database to copy; repeat for several [/home/*/BirdNET-Pi/scripts/birds.db]' },
-  IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'mount')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'station')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'dest-group')!,
-  { key: 'db-level', type: 'int', min: 1, max: 19, help: 'zstd level for database copies [3]' },
-  { key: 'tmp-dir', type: 'string', help: 'where the copy is checked before compression [the system temp dir]' },
-  IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
-  ...ALERT_OPTIONS,
-]
+// Settings of each command.
+export const IMAGE_OPTIONS = specs(
+  'device',
+  ...WHERE,
+  'compress',
+  'level',
+  'workers',
+  'chunk-size',
+  'min-free',
+  'progress-interval',
+  'full',
+  'skip-tail',
+  'before-image',
+  'after-image',
+  'command-timeout',
+  'verify',
+  'whole-sha256',
+  'log-level',
+  ...ALERT,
+)
+export const CLEANUP_OPTIONS = specs(...WHERE, 'dry-run', 'keep-weekly', 'keep-daily', 'keep-hourly', 'keep-daily-database', 'log-level', ...ALERT)
+export const DATABASE_OPTIONS = specs('db', ...WHERE, 'db-level', 'tmp-dir', 'log-level', ...ALERT)
+export const FILES_OPTIONS = specs('path', 'once-a-day', 'exclude', ...WHERE, 'log-level', ...ALERT)
+export const STATUS_OPTIONS = specs('dest', 'mount', 'station', 'json')
+export const ALERT_COMMAND_OPTIONS = specs('test', 'station', ...ALERT)
+export const VERIFY_OPTIONS = specs('check-device', 'check-bmap', 'decode-workers', 'tmp-dir', 'json', 'log-level')
+export const LIST_OPTIONS = specs('dest', 'mount', 'list-station', 'kind', 'json')
+export const INSTALL_OPTIONS = specs('install-dry-run', 'root')
+export const RESTORE_OPTIONS = specs('restore-device', 'output', 'target', 'yes', 'read-back', 'restore-bmap', 'keep-setuid', 'decode-workers', 'log-level')
 
-// Settings of `sd-backup files`.
-export const FILES_OPTIONS: readonly OptionSpec[] = [
-  { key: 'path', type: 'string', multiple: true, help: 'file or directory to back up; repeat for several [see below]' },
-  { key: 'once-a-day', type: 'bool', help: "if today's snapshot exists, do nothing and exit 0 (for the timer's DST fallback)" },
-  { key: 'exclude', type: 'string', multiple: true, help: 'glob of absolute paths to leave out (* ** ?); repeatable [see below]' },
-  IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'mount')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'station')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'dest-group')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
-  ...ALERT_OPTIONS,
-]
+// Every setting: what a config file may contain (a job reads its own).
+export const ALL_OPTIONS: readonly OptionSpec[] = (Object.keys(SPECS) as OptionKey[]).map(spec)
 
-// Settings of `sd-backup status`.
-export const STATUS_OPTIONS: readonly OptionSpec[] = [
-  IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'mount')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'station')!,
-  { key: 'json', type: 'bool', help: 'print the statuses as JSON instead of the table' },
-]
-
-// Settings of `sd-backup alert`.
-export const ALERT_COMMAND_OPTIONS: readonly OptionSpec[] = [
-  { key: 'test', type: 'bool', help: 'send a test alert now' },
-  IMAGE_OPTIONS.find((o) => o.key === 'station')!,
-  ...ALERT_OPTIONS,
-]
-
-const WORKERS_DECODE: OptionSpec = { key: 'workers', type: 'int', min: 1, max: 64, help: 'decompression threads [one per core]' }
-const JSON_OUTPUT: OptionSpec = { key: 'json', type: 'bool', help: 'print the result as JSON' }
-
-// Settings of `sd-backup verify FILE`.
-export const VERIFY_OPTIONS: readonly OptionSpec[] = [
-  { key: 'device', type: 'string', help: 'image: check that this card (or file) holds the image, by the member digests; reads the card and the manifest, not the image' },
-  { key: 'bmap', type: 'bool', help: "with --device: only the ranges the image's .bmap maps (a card written with --bmap or bmaptool keeps its old free space)" },
-  WORKERS_DECODE,
-  DATABASE_OPTIONS.find((o) => o.key === 'tmp-dir')!,
-  JSON_OUTPUT,
-  IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
-]
-
-// Settings of `sd-backup list`.
-export const LIST_OPTIONS: readonly OptionSpec[] = [
-  IMAGE_OPTIONS.find((o) => o.key === 'dest')!,
-  IMAGE_OPTIONS.find((o) => o.key === 'mount')!,
-  { ...IMAGE_OPTIONS.find((o) => o.key === 'station')!, help: 'only this station [every station under --dest]' },
-  { key: 'kind', type: 'enum', values: ['image', 'database', 'files'], help: 'only backups of this kind' },
-  JSON_OUTPUT,
-]
-
-// Settings of `sd-backup restore FILE`.
-export const RESTORE_OPTIONS: readonly OptionSpec[] = [
-  { key: 'device', type: 'string', help: 'image: the card to write, a whole disk (/dev/sda); refused when mounted or the system disk' },
-  { key: 'output', type: 'string', help: 'image: a sparse .img file to write; database: the .db file to write (never overwritten)' },
-  { key: 'target', type: 'string', help: 'files snapshot: the directory to restore below (/ puts /etc/hosts back in place)' },
-  { key: 'yes', type: 'bool', help: 'do not ask before overwriting the device or a non-empty --target' },
-  { key: 'verify', type: 'bool', help: 'image to --device: read the card back afterwards and compare the SHA-256 [false]' },
-  { key: 'bmap', type: 'bool', help: "image to --device: write only the blocks the image's .bmap maps (used blocks), like bmaptool copy" },
-  { key: 'keep-setuid', type: 'bool', help: 'files snapshot: apply setuid/setgid bits from the manifest (off: a snapshot on a shared NAS must not hand out root) [false]' },
-  WORKERS_DECODE,
-  IMAGE_OPTIONS.find((o) => o.key === 'log-level')!,
-]
-
-// Every key any job knows: what a config file may contain (a job reads its own).
-export const ALL_OPTIONS: readonly OptionSpec[] = [...new Map([...IMAGE_OPTIONS, ...CLEANUP_OPTIONS, ...STATUS_OPTIONS, ...ALERT_OPTIONS, ...DATABASE_OPTIONS, ...FILES_OPTIONS, ...LIST_OPTIONS, ...RESTORE_OPTIONS].map((o) => [o.key, o])).values()]
+// Each command's settings, by its config-file section.
+export const COMMAND_OPTIONS = {
+  image: IMAGE_OPTIONS,
+  database: DATABASE_OPTIONS,
+  files: FILES_OPTIONS,
+  cleanup: CLEANUP_OPTIONS,
+  status: STATUS_OPTIONS,
+  alert: ALERT_COMMAND_OPTIONS,
+  verify: VERIFY_OPTIONS,
+  list: LIST_OPTIONS,
+  restore: RESTORE_OPTIONS,
+  install: INSTALL_OPTIONS,
+} as const satisfies Record<string, readonly OptionSpec[]>

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { BackupCorruptError, ManifestMismatchError, TargetExistsError, TrailingDataError } from '../errors.js'
-import { loadZstd } from '../codec/chunk-compressor.js'
 import { manifestPathFor } from '../dest/layout.js'
 import { AtomicFile } from '../dest/write-atomic.js'
 import { readManifestFile } from '../dest/read-manifest.js'
 import { checkDatabaseFile } from './copy-database.js'
 import type { DatabaseManifest } from './run-database.js'
 import { zstdFrames } from '../codec/zstd-frames.js'
+import { loadZstd } from '../codec/zstd.js'
 
 // Why a database manifest cannot be used, or undefined: checked before anything is read by it.
 export function databaseManifestProblem(m: DatabaseManifest): string | undefined {

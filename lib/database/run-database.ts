@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from 'pino'
-import { loadZstd } from '../codec/chunk-compressor.js'
 import { AtomicFile, writeFileAtomic } from '../dest/write-atomic.js'
 import { acquireJobLock } from '../dest/job-lock.js'
 import type { MountEntry } from '../system/mountinfo.js'
@@ -10,6 +9,7 @@ import { VERSION } from '../version.js'
 import { copyDatabase } from './copy-database.js'
 import { checkMounted } from '../dest/check-mount.js'
 import { makeDirs } from '../dest/make-dirs.js'
+import { loadZstd } from '../codec/zstd.js'
 
 export interface DatabaseJobOptions {
   readonly dbs: readonly string[]

@@ -1,4 +1,4 @@
-import type { Codec } from '../codec/chunk-compressor.js'
+import { type Codec } from '../codec/registry.js'
 
 // The fields of each entry of `members`, in order (tuples keep a 60 000-member index small).
 // Version 2 adds each member's SHA-256 (hex), or 0 for a member of zeros, whose

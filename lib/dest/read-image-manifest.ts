@@ -2,6 +2,7 @@ import { ManifestMismatchError, TrailingDataError, TruncatedAtBoundaryError, Tru
 import { MAX_ZERO_MEMBER, type ImageManifest } from './image-manifest.js'
 import { manifestPathFor } from './layout.js'
 import { readManifestFile } from './read-manifest.js'
+import { isCodec } from '../codec/registry.js'
 
 // The largest chunk the image job writes (chunk-size's maximum): no member decodes to more.
 const MAX_CHUNK = 256 * 2 ** 20
@@ -23,7 +24,7 @@ export function imageManifestProblem(m: ImageManifest): string | undefined {
     return 'its raw size or SHA-256 is missing or not valid'
   }
   const c = m.compressed as unknown
-  if (!isObject(c) || !isCount(c.bytes) || (c.codec !== 'gzip' && c.codec !== 'zstd') || !isCount(c.chunkSize, MAX_CHUNK) || (c.chunkSize as number) === 0) {
+  if (!isObject(c) || !isCount(c.bytes) || !isCodec(c.codec) || !isCount(c.chunkSize, MAX_CHUNK) || (c.chunkSize as number) === 0) {
     return 'its compressed size, codec or chunk size is missing or not valid'
   }
   if (m.mode === 'used' && (!isObject(m.layout) || !isObject(m.layout.bmap) || typeof m.layout.bmap.sha256 !== 'string' || !SHA256.test(m.layout.bmap.sha256))) {

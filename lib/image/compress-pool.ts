@@ -1,7 +1,8 @@
-import { ChunkCompressor, type Codec } from '../codec/chunk-compressor.js'
+import { ChunkCompressor } from '../codec/chunk-compressor.js'
 import type { WorkerReply, WorkerRequest } from './compress-protocol.js'
 import type { RawChunk } from './read-source.js'
 import { siblingScript, WorkerPool } from '../workers/worker-pool.js'
+import { type Codec } from '../codec/registry.js'
 
 // A chunk after compression, still carrying the raw memory to give back to the pool.
 export interface DoneChunk {

@@ -1,12 +1,12 @@
 import { pipeline } from 'node:stream/promises'
 import { BufferPool } from '../workers/buffer-pool.js'
-import { bodyBound, type Codec } from '../codec/chunk-compressor.js'
+import { bodyBound } from '../codec/chunk-compressor.js'
 import { compressInOrder } from './compress-in-order.js'
 import { CompressPool, type DoneChunk } from './compress-pool.js'
-import { gzipHeader, gzipTrailer } from '../codec/gzip-member.js'
 import { readChunks, type RawChunk, type Source } from './read-source.js'
 import { readUsedChunks } from './read-used.js'
 import type { Extent } from './layout/extent.js'
+import { type Codec, CODECS } from '../codec/registry.js'
 
 export interface CompressSourceOptions {
   readonly chunkSize: number
@@ -55,7 +55,7 @@ export async function compressSource(source: Source, opts: CompressSourceOptions
   // incompressible data (bench/RESULTS.md). One more than in flight: the one being written.
   const bodies = new BufferPool(bodyBound(opts.codec, opts.chunkSize), maxInFlight + 1)
   const pool = new CompressPool({ workers: opts.workers, codec: opts.codec, level: opts.level, crashOnChunk: opts.crashOnChunk, crashMode: opts.crashMode })
-  const header = opts.codec === 'gzip' ? gzipHeader(opts.level) : undefined
+  const codec = CODECS[opts.codec]
   const size = Math.min(source.size, opts.limit ?? Infinity)
   try {
     await pipeline(
@@ -63,7 +63,7 @@ export async function compressSource(source: Source, opts: CompressSourceOptions
       (chunks: AsyncIterable<RawChunk>) => compressInOrder(chunks, pool, buffers, bodies, maxInFlight, hooks.onRead),
       async (done: AsyncIterable<DoneChunk>) => {
         for await (const d of done) {
-          const parts = header ? [header, d.body, gzipTrailer(d.crc32, d.rawLength)] : [d.body]
+          const parts = codec.frame(opts.level, d.body, d.crc32, d.rawLength)
           await hooks.write({ parts, length: parts.reduce((n, p) => n + p.length, 0), rawLength: d.rawLength, crc32: d.crc32, sha256: d.sha256, zero: d.zero })
           if (d.pooled) bodies.release(d.body) // written: its buffer takes the next chunk's body
         }

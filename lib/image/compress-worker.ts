@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads'
-import { ChunkCompressor, type Codec } from '../codec/chunk-compressor.js'
+import { ChunkCompressor } from '../codec/chunk-compressor.js'
 import type { WorkerReply, WorkerRequest } from './compress-protocol.js'
 import { freeNow, freeNowReady } from '../workers/release-memory.js'
+import { type Codec } from '../codec/registry.js'
 
 // The compression thread: receives a chunk and a buffer for its compressed body, and
 // replies with both (transferred, never copied between threads). Failures are replied, not thrown, so the

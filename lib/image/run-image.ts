@@ -5,7 +5,6 @@ import type { Logger } from 'pino'
 import { AfterCommandFailedError, BeforeCommandFailedError, ConfigError, isVerificationFailure, SdBackupError } from '../errors.js'
 import { BMAP_BLOCK } from './bmap.js'
 import { VERSION } from '../version.js'
-import type { Codec } from '../codec/chunk-compressor.js'
 import { MEMBER_FIELDS, manifestText, type ImageLayout, type ImageManifest, type ImageVerification } from '../dest/image-manifest.js'
 import { isNfs } from '../system/fs-type.js'
 import { verifyImage } from '../verify/verify-image.js'
@@ -19,6 +18,7 @@ import { acquireJobLock, type HeldLock } from '../dest/job-lock.js'
 import { AtomicFile, fsyncDir, writeFileAtomic } from '../dest/write-atomic.js'
 import type { MountEntry } from '../system/mountinfo.js'
 import type { LogSink } from '../log/logger.js'
+import { type Codec } from '../codec/registry.js'
 
 // Flushed in the background every so often, so the last fsync is short (bench/RESULTS.md).
 const SYNC_EVERY = 64 * 2 ** 20

@@ -1,3 +1,5 @@
+import type { Codec } from '../codec/registry.js'
+
 // The messages between the verify/restore engine and its decompression threads.
 // The member's bytes go out in the transfer list and come back with every reply
 // (with the decoded data when asked for), so nothing is copied between threads and
@@ -30,7 +32,7 @@ export type InflateReply =
 
 // How the threads are set up: the codec, whether to map the zero runs, test faults.
 export interface InflateWorkerData {
-  readonly codec: 'gzip' | 'zstd'
+  readonly codec: Codec
   readonly extents: boolean
   /** Hash each decoded member here, on the thread that holds it. */
   readonly digest: boolean

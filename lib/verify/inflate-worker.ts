@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto'
 import { parentPort, workerData } from 'node:worker_threads'
-import { crc32 } from 'node:zlib'
-import { loadZstd } from '../codec/chunk-compressor.js'
 import { ownCopy } from '../workers/own-copy.js'
 import { freeNow, freeNowReady } from '../workers/release-memory.js'
-import { checkAgainstManifest, inflateGzipMember, nonZeroExtents, type MemberCheck } from './inflate-member.js'
+import { nonZeroExtents } from './nonzero-extents.js'
 import type { InflateReply, InflateRequest, InflateWorkerData } from './inflate-protocol.js'
+import { CODECS } from '../codec/registry.js'
 
 // A decompression thread: decodes and checks one member per request and transfers
 // the decoded bytes back. Bad data is replied as 'bad'; an exception in the code
@@ -14,18 +13,10 @@ const data = workerData as InflateWorkerData
 const port = parentPort!
 await freeNowReady // before the first message: see release-memory.ts
 
-async function check(req: InflateRequest): Promise<MemberCheck> {
-  const m = Buffer.from(req.member, 0, req.length)
-  if (data.codec === 'gzip') return inflateGzipMember(m, req)
-  const zstd = await loadZstd()
-  let raw: Buffer
-  try {
-    // Copied: the binding's buffer may be external memory, which cannot be transferred.
-    raw = ownCopy(await zstd.decompress(m))
-  } catch (err) {
-    return { ok: false, reason: `zstd frame: ${(err as Error).message}` }
-  }
-  return checkAgainstManifest(raw, crc32(raw) >>> 0, req)
+const codec = CODECS[data.codec]
+
+function check(req: InflateRequest) {
+  return codec.decode(Buffer.from(req.member, 0, req.length), req)
 }
 
 port.on('message', (req: InflateRequest) => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { ChunkCompressor, type Codec } from '../codec/chunk-compressor.js'
-import { gzipHeader, gzipTrailer } from '../codec/gzip-member.js'
+import { ChunkCompressor } from '../codec/chunk-compressor.js'
+import { type Codec, CODECS } from '../codec/registry.js'
 
 // What a member of zeros looks like when the image job wrote it: the same encoder
 // and level give the same bytes, so such a member is checked by comparing bytes,
@@ -23,7 +23,7 @@ export class ZeroMembers {
   member(length: number): Promise<Buffer> {
     let b = this.bytes.get(length)
     if (!b) {
-      b = this.encoder.zeros(length).then((c) => (this.codec === 'gzip' ? Buffer.concat([gzipHeader(this.level), c.body, gzipTrailer(c.crc32, length)]) : c.body))
+      b = this.encoder.zeros(length).then((c) => Buffer.concat(CODECS[this.codec].frame(this.level, c.body, c.crc32, length)))
       this.bytes.set(length, b)
     }
     return b

@@ -80,7 +80,7 @@ t.test('lookup order: --config, then $SD_BACKUP_CONFIG, then the default path', 
   t.same(await loadConfig(IMAGE_OPTIONS, undefined, {}, path.join(dir, 'none')), { file: undefined, global: {}, sections: {} }, 'a missing default file is fine')
   await t.rejects(loadConfig(IMAGE_OPTIONS, path.join(dir, 'none'), {}), new ConfigError('config', `cannot read ${dir}/none (from --config): ENOENT`))
   await t.rejects(loadConfig(IMAGE_OPTIONS, undefined, {}, dir), new ConfigError('config', `cannot read ${dir} (from default config): EISDIR`))
-  t.same(settingsFor({ global: { level: 1, workers: 2 }, sections: { image: { level: 2 } } }, 'image', { workers: 3 }), { level: 2, workers: 3 })
+  t.same(settingsFor({ global: { level: 1, workers: 2 }, sections: { image: { level: 2 } } }, 'image', { workers: 3 }, IMAGE_OPTIONS), { level: 2, workers: 3 })
 })
 
 t.test('image options: defaults per codec and the checks across keys', async (t) => {

@@ -5,7 +5,6 @@ import { gunzipSync, inflateRawSync, crc32 } from 'node:zlib'
 import { pino } from 'pino'
 import { BufferPool } from '../../lib/workers/buffer-pool.js'
 import { ChunkCompressor } from '../../lib/codec/chunk-compressor.js'
-import { deflateBound, deflateChunk, gzipHeader, gzipTrailer } from '../../lib/codec/gzip-member.js'
 import { manifestText, MEMBER_FIELDS, type ImageManifest } from '../../lib/dest/image-manifest.js'
 import { imagePaths, isImageName, localDate } from '../../lib/dest/layout.js'
 import { Progress } from '../../lib/log/progress.js'
@@ -14,6 +13,7 @@ import { BackupExistsError, exitCodeFor } from '../../lib/errors.js'
 import { imageSummary } from '../../lib/image/summary.js'
 import { listTree } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { deflateBound, deflateChunk, gzipHeader, gzipTrailer } from '../../lib/codec/gzip.js'
 
 t.test('a chunk becomes a gzip member that zlib itself reads back', async (t) => {
   const data = Buffer.from('birdnet '.repeat(10000))

@@ -38,12 +38,3 @@ t.test('systemd accepts the units, and the daily jobs also run when the clocks c
   t.match(next(JOBS[3]![2], '2026-10-24 12:00'), /Next elapse: Sun 2026-10-25 02:30:00 CEST[\s\S]*?Iter\. #2: Mon 2026-10-26 02:30:00 CET/)
   t.match(next(JOBS[2]![2], '2026-11-27 12:00'), /Next elapse: Sun 2026-11-29 03:00:00 CET/)
 })
-
-t.test('the example config parses and sets nothing the defaults would not', async (t) => {
-  const { parseConfigText } = await import('../../lib/config/config-file.js')
-  const { ALL_OPTIONS } = await import('../../lib/config/options.js')
-  t.same(parseConfigText(unit('sd-backup.conf'), 'sd-backup.conf', ALL_OPTIONS), {
-    global: { mount: '/mnt/nas', dest: '/mnt/nas/backups' },
-    sections: { image: { compress: 'gzip', level: 6, 'progress-interval': 30 }, database: {}, files: {}, cleanup: {} },
-  })
-})
