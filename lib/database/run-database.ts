@@ -10,6 +10,7 @@ import { copyDatabase } from './copy-database.js'
 import { checkMounted } from '../dest/check-mount.js'
 import { makeDirs } from '../dest/make-dirs.js'
 import { loadZstd } from '../codec/zstd.js'
+import { manifestPathFor, stationTree } from '../dest/layout.js'
 
 export interface DatabaseJobOptions {
   readonly dbs: readonly string[]
@@ -38,23 +39,13 @@ export interface DatabaseManifest {
 
 const FRAME = 16 * 2 ** 20 // zstd frames of 16 MiB: the copy never sits in memory whole
 
-// DEST/STATION/database/NAME-TAG-YYYY-MM-DDTHHMM.db.zst for a database file at a local
-// time: NAME says which database, TAG (8 hex digits of the SHA-256 of its absolute
-// path) keeps two databases of one file name (two users' birds.db) apart.
-export function databaseFileName(db: string, at: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0')
-  const name = path.basename(db).replace(/\.(db|sqlite3?)$/, '')
-  const tag = createHash('sha256').update(path.resolve(db)).digest('hex').slice(0, 8)
-  return `${name}-${tag}-${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}${pad(at.getMinutes())}.db.zst`
-}
-
 // The hourly job: each database copied consistently while it is written, checked,
 // compressed and written atomically to the NAS with its manifest.
 export async function runDatabase(opts: DatabaseJobOptions, ctx: { log: Logger; now?: () => Date; mountinfo?: readonly MountEntry[]; signal?: AbortSignal }): Promise<DatabaseManifest[]> {
   if (opts.mount !== undefined) await checkMounted(opts.mount, opts.dest, ctx.mountinfo)
-  const dir = path.join(opts.dest, opts.station, 'database')
-  await makeDirs(dir)
-  const lock = await acquireJobLock(path.join(opts.dest, opts.station), 'database')
+  const tree = stationTree(opts.dest, opts.station)
+  await makeDirs(tree.dir('database'))
+  const lock = await acquireJobLock(tree.root, 'database')
   const work = await mkdtemp(path.join(opts.tmpDir, 'sd-backup-db-'))
   try {
     const out: DatabaseManifest[] = []
@@ -63,7 +54,7 @@ export async function runDatabase(opts: DatabaseJobOptions, ctx: { log: Logger; 
       const started = (ctx.now ?? (() => new Date()))()
       const copy = path.join(work, path.basename(db))
       const check = copyDatabase(db, copy)
-      const file = path.join(dir, databaseFileName(db, started))
+      const file = tree.databaseCopy(db, started)
       const written = await compressFile(copy, file, opts.level, ctx.signal)
       const manifest: DatabaseManifest = {
         format: 'sd-backup-database',
@@ -80,7 +71,7 @@ export async function runDatabase(opts: DatabaseJobOptions, ctx: { log: Logger; 
         ended: new Date().toISOString(),
       }
       try {
-        await writeFileAtomic(`${file}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`)
+        await writeFileAtomic(manifestPathFor(file), `${JSON.stringify(manifest, null, 2)}\n`)
       } catch (err) {
         await rm(file, { force: true })
         throw err

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { open, readFile, rename, rm } from 'node:fs/promises'
 import os from 'node:os'
-import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errnoText, JobLockedError, LockUnreadableError } from '../errors.js'
 import { processIdentity, runsSdBackup } from '../system/process-identity.js'
 import { fileMode } from './modes.js'
 import { destError } from './write-atomic.js'
+import { lockPath } from './layout.js'
 
 // Who holds a lock: written into the lock file so a person (and `status`) can tell.
 export interface LockHolder {
@@ -53,7 +53,7 @@ export async function acquireJobLock(
   job: string,
   opts: { host?: string; alive?: (pid: number) => boolean; now?: () => Date } = {},
 ): Promise<HeldLock> {
-  const file = path.join(stationDir, `.lock-${job}`)
+  const file = lockPath(stationDir, job)
   const me: LockHolder = { pid: process.pid, host: opts.host ?? os.hostname(), started: (opts.now ?? (() => new Date()))().toISOString(), ...processIdentity(process.pid) }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {

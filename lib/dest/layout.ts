@@ -38,12 +38,17 @@ export function stationTree(dest: string, station: string): StationTree {
     root,
     status: path.join(root, 'status.json'),
     dir,
-    lock: (job) => path.join(root, `.lock-${job}`),
+    lock: (job) => lockPath(root, job),
     image: (date, codec) => path.join(dir('images'), `${station}-${localDate(date)}${CODECS[codec].imageExtension}`),
     databaseCopy: (db, at) => path.join(dir('database'), databaseFileName(db, at)),
     snapshot: (date) => path.join(dir('files'), localDate(date)),
     snapshotInProgress: (date, pid) => path.join(dir('files'), `${localDate(date)}.in-progress-${pid}`),
   }
+}
+
+// One lock per station and job kind: DEST/STATION/.lock-JOB.
+export function lockPath(stationDir: string, job: string): string {
+  return path.join(stationDir, `.lock-${job}`)
 }
 
 // The calendar date on the station's own clock, which is the date people talk about.

@@ -1,7 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { bmapPathFor, isImageName, manifestPathFor } from './layout.js'
-import { SNAPSHOT_MANIFEST } from './snapshot-manifest.js'
+import { bmapPathFor, databaseSeries, databaseTime, imageTime, inProgressPid, lockPath, manifestPathFor, parsePartial, snapshotManifestPath, snapshotTime } from './layout.js'
 import { lockHeld, readLockHolder } from './job-lock.js'
 import { type Backup } from './backup.js'
 
@@ -33,29 +32,6 @@ async function manifestFacts(file: string, kind: 'image' | 'database' | 'files')
   }
 }
 
-const PARTIAL_FILE = /^(.+)\.(\d+)-[0-9a-f]{6}\.partial$/
-const DB_NAME = /^.+-(\d{4})-(\d{2})-(\d{2})T(\d{2})(\d{2})\.db\.zst$/
-const DB_STAMP = /-\d{4}-\d{2}-\d{2}T\d{4}\.db\.zst$/
-const SNAPSHOT = /^(\d{4})-(\d{2})-(\d{2})$/
-const IN_PROGRESS = /^\d{4}-\d{2}-\d{2}\.in-progress-(\d+)$/
-
-// The local date of STATION-YYYY-MM-DD.img.gz, or undefined for any other name.
-function imageTime(station: string): (name: string) => Date | undefined {
-  return (name) => {
-    if (!isImageName(name, station)) return undefined
-    const [y, m, d] = name.slice(station.length + 1, station.length + 11).split('-').map(Number) as [number, number, number]
-    return new Date(y, m - 1, d)
-  }
-}
-
-// The local time of NAME-YYYY-MM-DDTHHMM.db.zst, or undefined for any other name.
-function databaseTime(name: string): Date | undefined {
-  const m = DB_NAME.exec(name)
-  if (!m) return undefined
-  const [y, mo, d, h, mi] = m.slice(1).map(Number) as [number, number, number, number, number]
-  return new Date(y, mo - 1, d, h, mi)
-}
-
 // Everything this station's jobs left on the NAS: images, database copies, file
 // snapshots, and the leftovers of unfinished runs. Names the tool does not write
 // are never listed, so never removed. A leftover whose pid holds its job's lock on
@@ -63,7 +39,7 @@ function databaseTime(name: string): Date | undefined {
 // `alive` (tests) decides alone whether a pid of this host still holds its lock.
 export async function scanBackups(stationDir: string, station: string, host: string, alive?: (pid: number) => boolean): Promise<FoundBackup[]> {
   const runningPid = async (job: string) => {
-    const h = await readLockHolder(path.join(stationDir, `.lock-${job}`)).catch(() => undefined)
+    const h = await readLockHolder(lockPath(stationDir, job)).catch(() => undefined)
     return h && h.host === host && (alive ? alive(h.pid) : lockHeld(h, host)) ? h.pid : undefined
   }
   const list = async (sub: string) => (await readdir(path.join(stationDir, sub)).catch(() => [] as string[])).sort()
@@ -76,7 +52,7 @@ export async function scanBackups(stationDir: string, station: string, host: str
   // Images and database copies: DEST/STATION/SUB/NAME beside NAME.manifest.json,
   // complete when the manifest stands there; `timeOf` knows the job's own names.
   const fileKinds = [
-    { sub: 'images', kind: 'image', timeOf: imageTime(station) },
+    { sub: 'images', kind: 'image', timeOf: (name: string) => imageTime(name, station) },
     { sub: 'database', kind: 'database', timeOf: databaseTime },
   ] as const
   for (const { sub, kind, timeOf } of fileKinds) {
@@ -84,15 +60,15 @@ export async function scanBackups(stationDir: string, station: string, host: str
     const held = await runningPid(kind)
     for (const name of names) {
       const file = path.join(stationDir, sub, name)
-      const p = PARTIAL_FILE.exec(name)
+      const p = parsePartial(name)
       const time = timeOf(name)
-      if (p && timeOf(p[1]!)) await partial(file, Number(p[2]), held)
+      if (p && timeOf(p.final)) await partial(file, p.pid, held)
       else if (time) {
         const manifest = manifestPathFor(file)
         const complete = names.includes(path.basename(manifest))
         const facts = complete ? await manifestFacts(manifest, kind) : {}
         // A copy whose manifest names no source: its series is its name without the time.
-        const series = kind === 'database' ? { series: name.replace(DB_STAMP, '') } : {}
+        const series = kind === 'database' ? { series: databaseSeries(name) } : {}
         // A used-block image's .bmap goes with it; removed in reverse: manifest first, image last.
         const bmap = names.includes(path.basename(bmapPathFor(file))) ? [bmapPathFor(file)] : []
         found.push({ name: `${sub}/${name}`, kind, time, complete, files: [file, ...bmap, ...(complete ? [manifest] : [])], bytes: (await stat(file)).size, ...series, ...facts })
@@ -104,14 +80,13 @@ export async function scanBackups(stationDir: string, station: string, host: str
   const filesHeld = await runningPid('files')
   for (const name of snaps) {
     const dir = path.join(stationDir, 'files', name)
-    const p = IN_PROGRESS.exec(name)
-    const m = SNAPSHOT.exec(name)
-    if (p) await partial(dir, Number(p[1]), filesHeld, true)
-    else if (m) {
-      const complete = await stat(path.join(dir, SNAPSHOT_MANIFEST)).then(() => true, () => false)
-      const facts = complete ? await manifestFacts(path.join(dir, SNAPSHOT_MANIFEST), 'files') : {}
-      const [y, mo, d] = m.slice(1).map(Number) as [number, number, number]
-      found.push({ name: `files/${name}`, kind: 'files', time: new Date(y, mo - 1, d), complete, files: [dir], bytes: 0, ...facts })
+    const pid = inProgressPid(name)
+    const time = snapshotTime(name)
+    if (pid !== undefined) await partial(dir, pid, filesHeld, true)
+    else if (time) {
+      const complete = await stat(snapshotManifestPath(dir)).then(() => true, () => false)
+      const facts = complete ? await manifestFacts(snapshotManifestPath(dir), 'files') : {}
+      found.push({ name: `files/${name}`, kind: 'files', time, complete, files: [dir], bytes: 0, ...facts })
     }
   }
   return found

@@ -36,6 +36,3 @@ export interface SnapshotManifest {
   readonly changed?: readonly string[]
   readonly entries: readonly FileEntry[]
 }
-
-// Inside the snapshot, so the rename that completes the snapshot also completes it.
-export const SNAPSHOT_MANIFEST = '.sd-backup-manifest.json'

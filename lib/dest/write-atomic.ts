@@ -3,6 +3,7 @@ import { link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { BackupExistsError, DestFullError, DestNotWritableError, DestWriteError, errnoText } from '../errors.js'
 import { applyDestGroup, fileMode } from './modes.js'
+import { partialPathFor } from './layout.js'
 
 const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG'])
 const DENIED = new Set(['EACCES', 'EPERM', 'EROFS'])
@@ -44,7 +45,7 @@ export class AtomicFile {
   ): Promise<AtomicFile> {
     if (!replace) await refuseExisting(finalPath, existsError)
     // pid plus a random tag: two runs, or two jobs in one process, never share a partial.
-    const partialPath = `${finalPath}.${process.pid}-${randomBytes(3).toString('hex')}.partial`
+    const partialPath = partialPathFor(finalPath, process.pid, randomBytes(3).toString('hex'))
     try {
       const handle = await open(partialPath, 'wx', fileMode())
       await applyDestGroup(partialPath)

@@ -2,7 +2,7 @@ import { link, lstat, mkdir, open, readdir, readFile, readlink, realpath, rename
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { BackupExistsError, SdBackupError } from '../errors.js'
-import { localDate } from '../dest/layout.js'
+import { localDate, snapshotManifestPath, snapshotTime, stationTree } from '../dest/layout.js'
 import { destError, fsyncDir, writeFileAtomic } from '../dest/write-atomic.js'
 import { acquireJobLock } from '../dest/job-lock.js'
 import { isInside, type MountEntry } from '../system/mountinfo.js'
@@ -11,7 +11,7 @@ import { copyStable, type CopySink } from './copy-stable.js'
 import { excluded, globToRegExp } from './glob.js'
 import { joinBytes, recordedPath } from '../util/path-bytes.js'
 import { snapshotManifestProblem } from '../dest/snapshot-paths.js'
-import { SNAPSHOT_MANIFEST, type FileEntry, type SnapshotManifest } from '../dest/snapshot-manifest.js'
+import { type FileEntry, type SnapshotManifest } from '../dest/snapshot-manifest.js'
 import { checkMounted } from '../dest/check-mount.js'
 import { makeDirs } from '../dest/make-dirs.js'
 
@@ -38,7 +38,6 @@ export interface FilesContext {
   readonly signal?: AbortSignal
 }
 
-const SNAPSHOT_NAME = /^\d{4}-\d{2}-\d{2}$/
 // Copies of a file that keeps changing: the last one is kept, marked as changed.
 const COPY_ATTEMPTS = 2
 
@@ -55,12 +54,13 @@ function databaseFiles(dbs: readonly string[]): Set<string> {
 export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promise<SnapshotManifest | undefined> {
   if (opts.mount !== undefined) await checkMounted(opts.mount, opts.dest, ctx.mountinfo)
   const started = (ctx.now ?? (() => new Date()))()
-  const root = path.join(opts.dest, opts.station, 'files')
+  const tree = stationTree(opts.dest, opts.station)
+  const root = tree.dir('files')
   await makeDirs(root)
-  const lock = await acquireJobLock(path.join(opts.dest, opts.station), 'files')
+  const lock = await acquireJobLock(tree.root, 'files')
   const name = localDate(started)
-  const final = path.join(root, name)
-  const work = path.join(root, `${name}.in-progress-${process.pid}`)
+  const final = tree.snapshot(started)
+  const work = tree.snapshotInProgress(started, process.pid)
   try {
     if (await lstat(final).then(() => true, () => false)) {
       if (opts.onceADay) return undefined
@@ -194,7 +194,7 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
       changed,
       entries,
     }
-    await writeFileAtomic(path.join(work, SNAPSHOT_MANIFEST), `${JSON.stringify(manifest)}\n`)
+    await writeFileAtomic(snapshotManifestPath(work), `${JSON.stringify(manifest)}\n`)
     await rename(work, final).catch((err: unknown) => {
       throw destError(final, 0, err)
     })
@@ -216,10 +216,10 @@ function recordedTarget(target: Buffer): { target: string; rawTarget?: string } 
 // The newest complete snapshot before today, with its manifest entries by path. A
 // manifest that does not validate is not trusted to vouch for a hard link.
 async function previousSnapshot(root: string, today: string) {
-  const names = (await readdir(root)).filter((n) => SNAPSHOT_NAME.test(n) && n < today).sort()
+  const names = (await readdir(root)).filter((n) => snapshotTime(n) !== undefined && n < today).sort()
   for (const n of names.reverse()) {
     try {
-      const m = JSON.parse(await readFile(path.join(root, n, SNAPSHOT_MANIFEST), 'utf8')) as SnapshotManifest
+      const m = JSON.parse(await readFile(snapshotManifestPath(path.join(root, n)), 'utf8')) as SnapshotManifest
       if (m?.format !== 'sd-backup-files' || snapshotManifestProblem(m)) continue
       return { dir: path.join(root, n), entries: new Map(m.entries.map((e) => [e.rawPath ?? e.path, e])) }
     } catch {

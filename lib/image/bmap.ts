@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import type { Extent } from './layout/extent.js'
+import type { Extent } from '../util/extent.js'
 
 // bmaptool's block size: mapped ranges are whole 4 KiB blocks of the image.
 export const BMAP_BLOCK = 4096

@@ -5,7 +5,7 @@ import { compressInOrder } from './compress-in-order.js'
 import { CompressPool, type DoneChunk } from './compress-pool.js'
 import { readChunks, type RawChunk, type Source } from './read-source.js'
 import { readUsedChunks } from './read-used.js'
-import type { Extent } from './layout/extent.js'
+import type { Extent } from '../util/extent.js'
 import { type Codec, CODECS } from '../codec/registry.js'
 
 export interface CompressSourceOptions {

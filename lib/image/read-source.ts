@@ -2,7 +2,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises'
 import { errnoText, SourceReadError, SourceUnreadableError } from '../errors.js'
 import { blockDeviceSize, devMajorMinor, wholeDiskName } from '../system/block-device.js'
 import type { BufferPool } from '../workers/buffer-pool.js'
-import type { Extent } from './layout/extent.js'
+import type { Extent } from '../util/extent.js'
 
 // What is being imaged, sized before the first read so percent and ETA are real.
 export interface Source {

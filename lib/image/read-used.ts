@@ -1,4 +1,4 @@
-import type { Extent } from './layout/extent.js'
+import type { Extent } from '../util/extent.js'
 import type { BufferPool } from '../workers/buffer-pool.js'
 import { MAX_ZERO_MEMBER } from '../dest/image-manifest.js'
 import { readFully, type RawChunk, type Source } from './read-source.js'

@@ -8,7 +8,7 @@ import { VERSION } from '../version.js'
 import { MEMBER_FIELDS, manifestText, type ImageLayout, type ImageManifest, type ImageVerification } from '../dest/image-manifest.js'
 import { isNfs } from '../system/fs-type.js'
 import { verifyImage } from '../verify/verify-image.js'
-import { bmapPathFor, imagePaths } from '../dest/layout.js'
+import { bmapPathFor, imagePaths, stationTree } from '../dest/layout.js'
 import { preflight } from './preflight.js'
 import { Progress } from '../log/progress.js'
 import { openSource } from './read-source.js'
@@ -166,7 +166,7 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
       { source: source.path, kind: source.kind, size: source.size, file: paths.file, free: space.available, needed: space.needed, basis: space.basis },
       'preflight passed',
     )
-    lock = await acquireJobLock(path.join(opts.dest, opts.station), 'image')
+    lock = await acquireJobLock(stationTree(opts.dest, opts.station).root, 'image')
     ctx.signal?.throwIfAborted()
     out = await AtomicFile.create(paths.file, { syncEvery: SYNC_EVERY })
     const pass = await withCommands(opts, ctx, () => imagePass(source, out!, opts, ctx))

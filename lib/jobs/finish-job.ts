@@ -5,6 +5,7 @@ import { sendAlert } from '../alert/send-alert.js'
 import { exitCodeFor, SdBackupError } from '../errors.js'
 import { readStationStatus, recordJobResult, type JobName, type JobRecord, type StationStatus } from '../status/job-status.js'
 import { checkMounted } from '../dest/check-mount.js'
+import { stationTree } from '../dest/layout.js'
 
 // Failures where writing to DEST could land on the SD card or clash with a running
 // job: their status is logged (and mailed), never written to the NAS.
@@ -52,7 +53,7 @@ export async function finishJob(f: FinishJob): Promise<JobRecord> {
     try {
       status = await recordJobResult(f.dest, f.station, f.job, record)
     } catch (err) {
-      log.warn({ err }, `could not record the result in ${f.dest}/${f.station}/status.json: ${(err as Error).message}`)
+      log.warn({ err }, `could not record the result in ${stationTree(f.dest, f.station).status}: ${(err as Error).message}`)
       status = await readStationStatus(f.dest, f.station).catch(() => undefined)
     }
   }

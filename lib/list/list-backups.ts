@@ -4,6 +4,7 @@ import path from 'node:path'
 import { scanBackups, type FoundBackup } from '../dest/scan-backups.js'
 import { errnoText, SourceUnreadableError } from '../errors.js'
 import { type BackupKind } from '../dest/backup.js'
+import { stationTree } from '../dest/layout.js'
 
 // One row of `sd-backup list`.
 export interface ListedBackup {
@@ -45,7 +46,7 @@ export async function listBackups(dest: string, filter: { station?: string; kind
       ).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort()
   const out: ListedBackup[] = []
   for (const station of stations) {
-    const dir = path.join(dest, station)
+    const dir = stationTree(dest, station).root
     const found = await scanBackups(dir, station, os.hostname())
     for (const b of found.sort((a, c) => c.time.getTime() - a.time.getTime())) {
       if (filter.kind && b.kind !== filter.kind) continue

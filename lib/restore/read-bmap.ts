@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { BmapUnusableError } from '../errors.js'
-import type { Extent } from '../image/layout/extent.js'
+import type { Extent } from '../util/extent.js'
 import type { ImageManifest } from '../dest/image-manifest.js'
 import { bmapPathFor } from '../dest/layout.js'
 

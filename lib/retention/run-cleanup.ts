@@ -1,12 +1,12 @@
 import { rm, statfs } from 'node:fs/promises'
 import os from 'node:os'
-import path from 'node:path'
 import type { Logger } from 'pino'
 import { acquireJobLock } from '../dest/job-lock.js'
 import type { MountEntry } from '../system/mountinfo.js'
 import { applyPolicy, type Policy } from './apply-policy.js'
 import { scanBackups, type FoundBackup } from '../dest/scan-backups.js'
 import { checkMounted } from '../dest/check-mount.js'
+import { stationTree } from '../dest/layout.js'
 
 export interface CleanupOptions {
   readonly dest: string
@@ -40,7 +40,7 @@ export async function runCleanup(
   ctx: { log: Logger; now?: Date; host?: string; mountinfo?: readonly MountEntry[]; alive?: (pid: number) => boolean; signal?: AbortSignal },
 ): Promise<CleanupResult> {
   if (opts.mount !== undefined) await checkMounted(opts.mount, opts.dest, ctx.mountinfo)
-  const stationDir = path.join(opts.dest, opts.station)
+  const stationDir = stationTree(opts.dest, opts.station).root
   const host = ctx.host ?? os.hostname()
   const lock = opts.dryRun ? undefined : await acquireJobLock(stationDir, 'cleanup', { host })
   try {

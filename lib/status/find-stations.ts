@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process'
 import { readdir, stat } from 'node:fs/promises'
-import path from 'node:path'
 import { promisify } from 'node:util'
-import { JOBS, readStationStatus, statusPath, type JobName, type StationStatus } from './job-status.js'
+import { JOBS, readStationStatus, type JobName, type StationStatus } from './job-status.js'
+import { stationTree } from '../dest/layout.js'
 
 // Every station with backups or a status.json under DEST, sorted by name.
 export async function findStations(dest: string): Promise<StationStatus[]> {
@@ -10,7 +10,7 @@ export async function findStations(dest: string): Promise<StationStatus[]> {
   for (const e of (await readdir(dest, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     if (!e.isDirectory() || e.name.startsWith('.')) continue
     const has = async (p: string) => stat(p).then(() => true, () => false)
-    if ((await has(statusPath(dest, e.name))) || (await has(path.join(dest, e.name, 'images')))) {
+    if ((await has(stationTree(dest, e.name).status)) || (await has(stationTree(dest, e.name).dir('images')))) {
       // One station's status that cannot even be read must not hide the others.
       out.push(await readStationStatus(dest, e.name).catch((err: unknown) => ({ station: e.name, updated: '', jobs: {}, unreadable: String((err as Error).message) })))
     }

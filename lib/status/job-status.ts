@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
-import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { JobLockedError } from '../errors.js'
 import { writeFileAtomic } from '../dest/write-atomic.js'
 import { acquireJobLock } from '../dest/job-lock.js'
+import { stationTree } from '../dest/layout.js'
 
 // The jobs of a station, in the order of the handbook's table, with their timers.
 export const JOBS = [
@@ -38,10 +38,6 @@ export interface StationStatus {
   readonly unreadable?: string
 }
 
-export function statusPath(dest: string, station: string): string {
-  return path.join(dest, station, 'status.json')
-}
-
 // Why a parsed status.json cannot be shown, or undefined.
 function statusProblem(v: unknown): string | undefined {
   const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
@@ -57,7 +53,7 @@ function statusProblem(v: unknown): string | undefined {
 export async function readStationStatus(dest: string, station: string): Promise<StationStatus> {
   let text: string
   try {
-    text = await readFile(statusPath(dest, station), 'utf8')
+    text = await readFile(stationTree(dest, station).status, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { station, updated: '', jobs: {} }
     throw err
@@ -75,7 +71,7 @@ export async function readStationStatus(dest: string, station: string): Promise<
 // Records one job's result. Several jobs of a station may end at once (the hourly
 // database job during the weekly image), so the read-modify-write holds a short lock.
 export async function recordJobResult(dest: string, station: string, job: JobName, record: Omit<JobRecord, 'lastOk'>): Promise<StationStatus> {
-  const stationDir = path.join(dest, station)
+  const stationDir = stationTree(dest, station).root
   let lock
   for (let i = 0; ; i++) {
     try {
@@ -91,7 +87,7 @@ export async function recordJobResult(dest: string, station: string, job: JobNam
     const previous = current.jobs[job]
     const lastOk = record.result === 'ok' ? record.finished : previous?.lastOk
     const next: StationStatus = { station, updated: record.finished, jobs: { ...current.jobs, [job]: { ...record, ...(lastOk ? { lastOk } : {}) } } }
-    await writeFileAtomic(statusPath(dest, station), `${JSON.stringify(next, null, 2)}\n`, { replace: true })
+    await writeFileAtomic(stationTree(dest, station).status, `${JSON.stringify(next, null, 2)}\n`, { replace: true })
     return next
   } finally {
     await lock.release()

@@ -1,16 +1,16 @@
 import { lstat, readlink } from 'node:fs/promises'
-import path from 'node:path'
 import { BackupCorruptError, ManifestMismatchError } from '../errors.js'
 import { pathBytes } from '../util/path-bytes.js'
-import { SNAPSHOT_MANIFEST, type FileEntry, type SnapshotManifest } from '../dest/snapshot-manifest.js'
+import { type FileEntry, type SnapshotManifest } from '../dest/snapshot-manifest.js'
 import { below, components, parentsAreDirs, snapshotManifestProblem } from '../dest/snapshot-paths.js'
 import { readManifestFile } from '../dest/read-manifest.js'
 import { sha256OfFile } from '../util/sha256-file.js'
+import { snapshotManifestPath } from '../dest/layout.js'
 
 // Reads a snapshot's manifest and validates every entry (types, ranges, paths
 // absolute and normalised, none twice) before anything else is done with it.
 export async function readSnapshotManifest(dir: string): Promise<SnapshotManifest> {
-  const where = path.join(dir, SNAPSHOT_MANIFEST)
+  const where = snapshotManifestPath(dir)
   const m = await readManifestFile<SnapshotManifest>(dir, where, 'sd-backup-files', (x) => x.snapshot)
   const problem = snapshotManifestProblem(m)
   if (problem) throw new ManifestMismatchError(dir, where, problem)

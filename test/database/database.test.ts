@@ -3,11 +3,12 @@ import { spawn } from 'node:child_process'
 import { openSync, readFileSync, writeSync, closeSync, existsSync } from 'node:fs'
 import path from 'node:path'
 import { pino } from 'pino'
-import { databaseFileName, runDatabase } from '../../lib/database/run-database.js'
+import { runDatabase } from '../../lib/database/run-database.js'
 import { runCli } from '../helpers/cli.js'
 import { listTree, sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
 import { defaultDatabases } from '../../lib/database/default-databases.js'
+import { databaseFileName } from '../../lib/dest/layout.js'
 
 // A BirdNET-like database in WAL mode, made by the sqlite3 tool itself.
 function birdsDb(dir: string, rows = 20000): string {

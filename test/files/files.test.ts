@@ -4,11 +4,12 @@ import path from 'node:path'
 import { pino } from 'pino'
 import { globToRegExp } from '../../lib/files/glob.js'
 import { runFiles } from '../../lib/files/run-files.js'
-import { SNAPSHOT_MANIFEST, type SnapshotManifest } from '../../lib/dest/snapshot-manifest.js'
+import { type SnapshotManifest } from '../../lib/dest/snapshot-manifest.js'
 import { isRoot, listTree, sh } from '../helpers/image.js'
 import { runCli } from '../helpers/cli.js'
 import { mount, needsRoot } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
+import { SNAPSHOT_MANIFEST } from '../../lib/dest/layout.js'
 
 const silent = pino({ level: 'silent' })
 const day = (d: number) => () => new Date(2026, 10, d, 2, 0)

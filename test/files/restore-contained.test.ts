@@ -4,11 +4,12 @@ import path from 'node:path'
 import { pino } from 'pino'
 import { restoreSnapshot } from '../../lib/restore/restore-snapshot.js'
 import { runFiles } from '../../lib/files/run-files.js'
-import { SNAPSHOT_MANIFEST, type FileEntry, type SnapshotManifest } from '../../lib/dest/snapshot-manifest.js'
+import { type FileEntry, type SnapshotManifest } from '../../lib/dest/snapshot-manifest.js'
 import { verifySnapshot } from '../../lib/verify/verify-snapshot.js'
 import { runCli } from '../helpers/cli.js'
 import { sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { SNAPSHOT_MANIFEST } from '../../lib/dest/layout.js'
 
 // A snapshot on the NAS is written by whoever can write to the share. These tests
 // tamper with real snapshots the way another station could, and check that restore

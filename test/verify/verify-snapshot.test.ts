@@ -3,11 +3,11 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, rmSync, statS
 import path from 'node:path'
 import { pino } from 'pino'
 import { runFiles } from '../../lib/files/run-files.js'
-import { SNAPSHOT_MANIFEST } from '../../lib/dest/snapshot-manifest.js'
 import { verifySnapshot } from '../../lib/verify/verify-snapshot.js'
 import { runCli } from '../helpers/cli.js'
 import { isRoot } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { SNAPSHOT_MANIFEST } from '../../lib/dest/layout.js'
 
 const silent = pino({ level: 'silent' })
 

@@ -1,5 +1,5 @@
 import type { ByteReader } from './byte-reader.js'
-import type { Extent } from './extent.js'
+import type { Extent } from '../../util/extent.js'
 import type { FsProbe } from './fs-probe.js'
 
 // The largest FAT read into memory; a bigger one (a FAT32 of hundreds of GB) is

@@ -1,5 +1,5 @@
 import type { ByteReader } from './byte-reader.js'
-import type { Extent } from './extent.js'
+import type { Extent } from '../../util/extent.js'
 
 // What a filesystem parser says about one partition: either which bytes are in
 // use (read lazily, so a live filesystem's bitmaps are read just before their

@@ -1,7 +1,7 @@
 import { SourceReadError } from '../../errors.js'
 import type { ByteReader } from './byte-reader.js'
 import { probeExt } from './ext-fs.js'
-import type { Extent } from './extent.js'
+import type { Extent } from '../../util/extent.js'
 import { probeFat } from './fat-fs.js'
 import { partitionReader, type FsProbe } from './fs-probe.js'
 import { readPartitionTable, type Partition } from './partition-table.js'

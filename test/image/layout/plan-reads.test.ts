@@ -1,7 +1,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import type { Extent } from '../../../lib/image/layout/extent.js'
+import type { Extent } from '../../../lib/util/extent.js'
 import { planReads, type PartitionReport } from '../../../lib/image/layout/plan-reads.js'
 import { sh } from '../../helpers/image.js'
 import { tmp } from '../../helpers/tmp.js'
