@@ -1,12 +1,11 @@
-import { ClockDoubtError, exitCodeFor } from '../errors.js'
-import { CLEANUP_OPTIONS, setting, settingOr } from '../config/options.js'
-import { DEFAULT_POLICY } from '../retention/apply-policy.js'
+import { ClockDoubtError } from '../errors.js'
+import { CLEANUP_OPTIONS, settingOr } from '../config/options.js'
 import { runCleanup } from '../retention/run-cleanup.js'
-import { finishJob } from '../jobs/finish-job.js'
 import { formatBytes } from '../util/size.js'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf, withSignals } from './common.js'
+import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp } from './parse-flags.js'
+import { runJob } from '../jobs/run-job.js'
 
 export const CLEANUP_HELP = `Usage: sd-backup cleanup [options]
 
@@ -36,39 +35,31 @@ ${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_M
 export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<number> {
   const got = await commandSettings(args, CLEANUP_OPTIONS, CLEANUP_HELP, io, 'cleanup')
   if (!got) return 0
-  const { s } = got
-  const dest = requireDest(s)
-  const station = stationOf(s)
-  const dryRun = settingOr(s, 'dry-run')
-  const job = jobContext(io, s, 'cleanup', dest, station)
-  const { log } = job
-  const num = (k: string, d: number) => (s[k] as number | undefined) ?? d
-  const policy = {
-    keepWeekly: num('keep-weekly', DEFAULT_POLICY.keepWeekly),
-    keepDaily: num('keep-daily', DEFAULT_POLICY.keepDaily),
-    keepHourly: num('keep-hourly', DEFAULT_POLICY.keepHourly),
-    keepDailyDatabase: num('keep-daily-database', DEFAULT_POLICY.keepDailyDatabase),
-  }
-  return withSignals(io, async (signal) => {
-    try {
-      const r = await runCleanup({ dest, mount: setting(s, 'mount'), station, policy, dryRun }, { log, signal })
+  const dryRun = settingOr(got.s, 'dry-run')
+  return runJob(
+    io,
+    'cleanup',
+    got.s,
+    async ({ s, dest, mount, station, log, signal }) => {
+      const policy = {
+        keepWeekly: settingOr(s, 'keep-weekly'),
+        keepDaily: settingOr(s, 'keep-daily'),
+        keepHourly: settingOr(s, 'keep-hourly'),
+        keepDailyDatabase: settingOr(s, 'keep-daily-database'),
+      }
+      const r = await runCleanup({ dest, mount, station, policy, dryRun }, { log, signal })
       for (const d of r.decisions) {
         const verb = d.action === 'keep' ? 'keep  ' : dryRun ? 'would remove' : 'removed'
         io.stderr.write(`${verb.padEnd(12)} ${d.backup.name}  (${d.reason})\n`)
       }
-      io.stderr.write(`${dryRun ? "dry run: nothing removed" : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`)
+      io.stderr.write(`${dryRun ? 'dry run: nothing removed' : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`)
       if (r.spaceWarning) io.stderr.write(`warning: ${r.spaceWarning}\n`)
       if (r.clockWarning) io.stderr.write(`warning: nothing removed: ${r.clockWarning}\n`)
       const removed = r.decisions.filter((d) => d.action === 'remove').length
       const message = `removed ${removed}, freed ${formatBytes(r.freedBytes)}${r.spaceWarning ? `; ${r.spaceWarning}` : ''}`
       // A clock in doubt is reported like a failure (status and alert), though nothing was harmed.
-      const clock = r.clockWarning ? new ClockDoubtError(r.clockWarning) : undefined
-      if (!dryRun) await finishJob({ ...job, outcome: clock ? { ok: false, error: clock } : { ok: true, message } })
-      return clock ? exitCodeFor(clock) : 0
-    } catch (err) {
-      log.error({ err }, (err as Error).message)
-      if (!dryRun) await finishJob({ ...job, outcome: { ok: false, error: err } })
-      throw err
-    }
-  })
+      return { message, ...(r.clockWarning ? { failure: new ClockDoubtError(r.clockWarning) } : {}) }
+    },
+    { record: !dryRun },
+  )
 }

@@ -2,11 +2,11 @@ import os from 'node:os'
 import { DATABASE_OPTIONS, setting, settingOr } from '../config/options.js'
 import { ConfigError } from '../errors.js'
 import { runDatabase } from '../database/run-database.js'
-import { finishJob } from '../jobs/finish-job.js'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf, withSignals } from './common.js'
+import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { defaultDatabases } from '../database/default-databases.js'
+import { runJob } from '../jobs/run-job.js'
 
 export const DATABASE_HELP = `Usage: sd-backup database [--db PATH]... [options]
 
@@ -29,27 +29,12 @@ ${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_M
 export async function cmdDatabase(args: readonly string[], io: CliIo): Promise<number> {
   const got = await commandSettings(args, DATABASE_OPTIONS, DATABASE_HELP, io, 'database')
   if (!got) return 0
-  const { s } = got
-  const dest = requireDest(s)
-  const dbs = setting(s, 'db') ?? defaultDatabases()
+  const dbs = setting(got.s, 'db') ?? defaultDatabases()
   if (dbs.length === 0) throw new ConfigError('db', 'no database given and no /home/*/BirdNET-Pi/scripts/birds.db found: set db = PATH')
-  const station = stationOf(s)
-  const job = jobContext(io, s, 'database', dest, station)
-  const { log } = job
-  return withSignals(io, async (signal) => {
-    try {
-      const done = await runDatabase(
-        { dbs, dest, mount: setting(s, 'mount'), station, level: settingOr(s, 'db-level'), tmpDir: setting(s, 'tmp-dir') ?? os.tmpdir() },
-        { log, signal },
-      )
-      const text = done.map((m) => `${m.file}: ${Object.entries(m.rowCounts).map(([t, n]) => `${t} ${n} rows`).join(', ')}`).join('; ')
-      log.info({ copies: done.map((m) => m.file) }, `database done: ${text}`)
-      await finishJob({ ...job, outcome: { ok: true, message: `database done: ${text}` } })
-      return 0
-    } catch (err) {
-      log.error({ err }, (err as Error).message)
-      await finishJob({ ...job, outcome: { ok: false, error: err } })
-      throw err
-    }
+  return runJob(io, 'database', got.s, async ({ s, dest, mount, station, log, signal }) => {
+    const done = await runDatabase({ dbs, dest, mount, station, level: settingOr(s, 'db-level'), tmpDir: setting(s, 'tmp-dir') ?? os.tmpdir() }, { log, signal })
+    const text = done.map((m) => `${m.file}: ${Object.entries(m.rowCounts).map(([t, n]) => `${t} ${n} rows`).join(', ')}`).join('; ')
+    log.info({ copies: done.map((m) => m.file) }, `database done: ${text}`)
+    return { message: `database done: ${text}` }
   })
 }

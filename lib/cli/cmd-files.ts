@@ -1,13 +1,12 @@
 import { DATABASE_OPTIONS, FILES_OPTIONS, setting, settingOr } from '../config/options.js'
 import { settingsFor } from '../config/load-config.js'
 import { runFiles } from '../files/run-files.js'
-import { finishJob } from '../jobs/finish-job.js'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines, jobContext, requireDest, stationOf, withSignals } from './common.js'
+import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp } from './parse-flags.js'
-import { EXIT_TABLE } from '../errors.js'
 import { defaultDatabases } from '../database/default-databases.js'
 import { DEFAULT_PATHS, DEFAULT_EXCLUDES } from '../files/default-paths.js'
+import { runJob } from '../jobs/run-job.js'
 
 export const FILES_HELP = `Usage: sd-backup files [--path P]... [--exclude GLOB]... [options]
 
@@ -48,42 +47,22 @@ ${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_M
 export async function cmdFiles(args: readonly string[], io: CliIo): Promise<number> {
   const got = await commandSettings(args, FILES_OPTIONS, FILES_HELP, io, 'files')
   if (!got) return 0
-  const { s, config } = got
-  const dest = requireDest(s)
-  const station = stationOf(s)
-  const job = jobContext(io, s, 'files', dest, station)
-  const { log } = job
-  return withSignals(io, async (signal) => {
-    try {
-      const m = await runFiles(
-        {
-          paths: setting(s, 'path') ?? DEFAULT_PATHS,
-          excludes: setting(s, 'exclude') ?? DEFAULT_EXCLUDES,
-          dest,
-          mount: setting(s, 'mount'),
-          station,
-          onceADay: settingOr(s, 'once-a-day'),
-          databases: setting(settingsFor(config, 'database', {}, DATABASE_OPTIONS), 'db') ?? defaultDatabases(),
-        },
-        { log, signal },
-      )
-      if (!m) {
-        log.info("today's snapshot exists already: nothing to do (--once-a-day)")
-        return 0
-      }
-      const files = m.entries.filter((e) => e.type === 'file').length
-      const changed = m.changed ?? []
-      const problems = [...m.unreadable.map((p) => `unreadable: ${p}`), ...m.vanished.map((p) => `vanished: ${p}`), ...changed.map((p) => `changed while copied (stored as read): ${p}`)]
-      const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied whole:\n${problems.join('\n')}` : ''}`
-      const exitCode = m.unreadable.length ? EXIT_TABLE.PARTIAL_UNREADABLE.exit : m.vanished.length ? EXIT_TABLE.PARTIAL_VANISHED.exit : changed.length ? EXIT_TABLE.PARTIAL_CHANGED.exit : 0
-      log.info({ snapshot: m.snapshot, files, unreadable: m.unreadable, vanished: m.vanished, changed }, text)
-      if (problems.length) io.stderr.write(`${text}\n`)
-      await finishJob({ ...job, outcome: { ok: true, message: text, ...(exitCode ? { partial: { exitCode } } : {}) } })
-      return exitCode
-    } catch (err) {
-      log.error({ err }, (err as Error).message)
-      await finishJob({ ...job, outcome: { ok: false, error: err } })
-      throw err
+  const databases = setting(settingsFor(got.config, 'database', {}, DATABASE_OPTIONS), 'db') ?? defaultDatabases()
+  return runJob(io, 'files', got.s, async ({ s, dest, mount, station, log, signal }) => {
+    const paths = setting(s, 'path') ?? DEFAULT_PATHS
+    const excludes = setting(s, 'exclude') ?? DEFAULT_EXCLUDES
+    const m = await runFiles({ paths, excludes, dest, mount, station, onceADay: settingOr(s, 'once-a-day'), databases }, { log, signal })
+    if (!m) {
+      log.info("today's snapshot exists already: nothing to do (--once-a-day)")
+      return { message: 'nothing to do', unrecorded: true }
     }
+    const files = m.entries.filter((e) => e.type === 'file').length
+    const changed = m.changed ?? []
+    const problems = [...m.unreadable.map((p) => `unreadable: ${p}`), ...m.vanished.map((p) => `vanished: ${p}`), ...changed.map((p) => `changed while copied (stored as read): ${p}`)]
+    const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied whole:\n${problems.join('\n')}` : ''}`
+    const partial = m.unreadable.length ? 'PARTIAL_UNREADABLE' : m.vanished.length ? 'PARTIAL_VANISHED' : changed.length ? 'PARTIAL_CHANGED' : undefined
+    log.info({ snapshot: m.snapshot, files, unreadable: m.unreadable, vanished: m.vanished, changed }, text)
+    if (problems.length) io.stderr.write(`${text}\n`)
+    return { message: text, ...(partial ? { partial } : {}) }
   })
 }

@@ -1,15 +1,13 @@
-import { IMAGE_OPTIONS, settingOr } from '../config/options.js'
+import { IMAGE_OPTIONS } from '../config/options.js'
 import { resolveImageOptions } from '../image/image-options.js'
 import { runImage } from '../image/run-image.js'
-import { finishJob } from '../jobs/finish-job.js'
-import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { imageSummary } from '../image/summary.js'
-import { createLogger } from '../log/logger.js'
 import { detectRootDisk } from '../system/root-disk.js'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines, withSignals, useDestGroup } from './common.js'
+import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { isVerificationFailure } from '../errors.js'
+import { runJob } from '../jobs/run-job.js'
 
 export const IMAGE_HELP = `Usage: sd-backup image [options]
 
@@ -63,33 +61,21 @@ ${exitCodeLines()}
 export async function cmdImage(args: readonly string[], io: CliIo): Promise<number> {
   const got = await commandSettings(args, IMAGE_OPTIONS, IMAGE_HELP, io, 'image')
   if (!got) return 0
-  const settings = got.s
-  const resolved = resolveImageOptions(settings)
-  useDestGroup(settings)
-  const alerts = resolveAlertSettings(settings)
-  const log = createLogger(io.sink, settingOr(settings, 'log-level')).child({
-    job: 'image',
-    station: resolved.station,
-  })
-  const job = { dest: resolved.dest, mount: resolved.mount, station: resolved.station, job: 'image' as const, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
-  return withSignals(io, async (signal) => {
-    try {
+  const resolved = resolveImageOptions(got.s)
+  return runJob(
+    io,
+    'image',
+    got.s,
+    async ({ log, signal }) => {
       const device = resolved.device ?? detectRootDisk()
       log.info({ device, autodetected: resolved.device === undefined, config: got.configFile }, `source: ${device}`)
       if (resolved.device === undefined) io.stderr.write(`source: ${device} (the disk holding /)\n`)
-      const result = await runImage(
-        { ...resolved, device },
-        { log, signal, tty: io.stderr.isTTY ? io.stderr : undefined, sink: io.sink },
-      )
+      const result = await runImage({ ...resolved, device }, { log, signal, tty: io.stderr.isTTY ? io.stderr : undefined, sink: io.sink })
       const summary = imageSummary(result.manifest, result.file)
       log.info({ summary: summary.fields }, summary.text)
       if (io.stderr.isTTY) io.stderr.write(`${summary.text}\n`)
-      await finishJob({ ...job, outcome: { ok: true, message: summary.text }, verified: result.manifest.verification?.result })
-      return 0
-    } catch (err) {
-      log.error({ err }, (err as Error).message)
-      await finishJob({ ...job, outcome: { ok: false, error: err }, ...(isVerificationFailure(err) ? { verified: 'failed' as const } : {}) })
-      throw err
-    }
-  })
+      return { message: summary.text, ...(result.manifest.verification ? { verified: result.manifest.verification.result } : {}) }
+    },
+    { verifiedOnFailure: (err) => (isVerificationFailure(err) ? 'failed' : undefined) },
+  )
 }

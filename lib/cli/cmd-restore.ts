@@ -11,7 +11,8 @@ import { formatBytes } from '../util/size.js'
 import { backupKind } from '../dest/backup-kind.js'
 import { askYes } from './ask-yes.js'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines, progressFor, withSignals } from './common.js'
+import { commandSettings, exitCodeLines, progressFor } from './common.js'
+import { withSignals } from '../jobs/with-signals.js'
 import { optionHelp } from './parse-flags.js'
 
 export const RESTORE_HELP = `Usage: sd-backup restore FILE (--device DEV | --output FILE | --target DIR) [options]
@@ -75,7 +76,7 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
   const kind = await backupKind(source)
   const need = (what: string) => new UsageError(`restoring ${{ image: 'an image', database: 'a database copy', files: 'a files snapshot' }[kind]} needs ${what} (see --help)`)
   const say = (text: string) => io.stderr.write(`${text}\n`)
-  return withSignals(io, async (signal) => {
+  return withSignals(io.signals, async (signal) => {
     if (kind === 'image') {
       if ((device === undefined) === (output === undefined)) throw need('exactly one of --device DEV or --output FILE')
       const progress = progressFor(io, log)

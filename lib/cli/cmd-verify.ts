@@ -7,7 +7,8 @@ import { backupKind } from '../dest/backup-kind.js'
 import { verifyBackup } from '../verify/verify-backup.js'
 import os from 'node:os'
 import type { CliIo } from './cli-io.js'
-import { commandSettings, exitCodeLines, progressFor, withSignals } from './common.js'
+import { commandSettings, exitCodeLines, progressFor } from './common.js'
+import { withSignals } from '../jobs/with-signals.js'
 import { optionHelp } from './parse-flags.js'
 
 export const VERIFY_HELP = `Usage: sd-backup verify FILE [options]
@@ -66,7 +67,7 @@ export async function cmdVerify(args: readonly string[], io: CliIo): Promise<num
   if (device) {
     if ((await backupKind(target)) !== 'image') throw new UsageError(`--device checks a card against an image; ${target} is not an image`)
     const started = Date.now()
-    const r = await withSignals(io, (signal) => checkCard(target, device, { workers, bmap: bmap, signal, progress: progressFor(io, log) }))
+    const r = await withSignals(io.signals, (signal) => checkCard(target, device, { workers, bmap: bmap, signal, progress: progressFor(io, log) }))
     const what = bmap ? `${r.ranges} ranges the .bmap maps` : r.manifest.raw.root === undefined ? "the whole image's SHA-256" : `${r.ranges} members`
     const report = { kind: 'card', path: device, image: target, checkedBytes: r.checkedBytes, ranges: r.ranges, seconds: (Date.now() - started) / 1000 }
     log.info({ report }, `checked ${device} against ${target}`)
@@ -74,7 +75,7 @@ export async function cmdVerify(args: readonly string[], io: CliIo): Promise<num
     else io.stdout.write(`OK card ${device} holds ${target}: ${what} read back as recorded; ${formatBytes(r.checkedBytes)} in ${formatDuration(report.seconds)}\n`)
     return 0
   }
-  const report = await withSignals(io, (signal) =>
+  const report = await withSignals(io.signals, (signal) =>
     verifyBackup(target, { workers, tmpDir: setting(s, 'tmp-dir'), signal, progress: progressFor(io, log) }),
   )
   log.info({ report }, `verified ${target}`)

@@ -1,21 +1,15 @@
 import { stat } from 'node:fs/promises'
-import { resolveAlertSettings } from '../alert/alert-settings.js'
 import type { ParsedConfig } from '../config/config-file.js'
 import { loadConfig, settingsFor, type LoadedConfig } from '../config/load-config.js'
-import { ALL_OPTIONS, type OptionSpec, type OptionValues, setting, settingOr } from '../config/options.js'
+import { ALL_OPTIONS, type OptionSpec, type OptionValues } from '../config/options.js'
 import { parseFlags } from './parse-flags.js'
 export { requireDest, stationOf } from '../config/common-settings.js'
-import { ConfigError, EXIT_CODE_HELP, EXIT_TABLE, InterruptedError, type ExitName } from '../errors.js'
-import { setDestGroup } from '../dest/modes.js'
-import { groupId } from '../system/group-id.js'
+import { EXIT_CODE_HELP, EXIT_TABLE, type ExitName } from '../errors.js'
 import { Progress } from '../log/progress.js'
 import type { Logger } from 'pino'
-import type { FinishJob } from '../jobs/finish-job.js'
-import { createLogger } from '../log/logger.js'
-import type { JobName } from '../status/job-status.js'
 import type { CliIo } from './cli-io.js'
 
-// What every command shares: the help's exit-code lines and a job's context.
+// What every command shares: its settings, the help's exit-code lines, progress.
 
 // The --help lines of the outcomes a command can end with (all of them when omitted).
 export function exitCodeLines(codes?: readonly ExitName[]): string {
@@ -23,23 +17,6 @@ export function exitCodeLines(codes?: readonly ExitName[]): string {
   return EXIT_CODE_HELP.filter(([c]) => !exits || exits.has(c))
     .map(([c, t]) => `  ${String(c).padStart(3)}  ${t}`)
     .join('\n')
-}
-
-// dest-group from the settings, for everything this run creates on the NAS.
-export function useDestGroup(s: OptionValues): void {
-  const name = setting(s, 'dest-group')
-  if (name === undefined) return setDestGroup(undefined)
-  const gid = groupId(name)
-  if (gid === undefined) throw new ConfigError('dest-group', `no group ${name} in /etc/group`)
-  setDestGroup(gid)
-}
-
-// A job's logger and the context finishJob needs, alerts resolved (and validated) up front.
-export function jobContext(io: CliIo, s: OptionValues, job: JobName, dest: string, station: string): Omit<FinishJob, 'outcome'> {
-  useDestGroup(s)
-  const alerts = resolveAlertSettings(s)
-  const log = createLogger(io.sink, settingOr(s, 'log-level')).child({ job, station })
-  return { dest, mount: setting(s, 'mount'), station, job, started: new Date(), log, alerts, logTail: () => io.sink.tail() }
 }
 
 // Flags, then the config file's global keys and [section]: a command's settings.
@@ -68,21 +45,6 @@ async function warnIfSecretReadable(config: LoadedConfig, io: CliIo): Promise<vo
   const st = await stat(config.file).catch(() => undefined)
   if (st && st.mode & 0o077) {
     io.stderr.write(`warning: ${config.file} holds smtp-password and is readable by others (mode ${(st.mode & 0o777).toString(8)}): chmod 600 ${config.file}\n`)
-  }
-}
-
-// Runs `fn` with an AbortSignal that SIGINT/SIGTERM abort with InterruptedError.
-export async function withSignals<T>(io: CliIo, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const abort = new AbortController()
-  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => abort.abort(new InterruptedError(sig))
-  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') }
-  for (const [sig, h] of Object.entries(handlers)) io.signals?.on(sig, h)
-  try {
-    return await fn(abort.signal)
-  } catch (err) {
-    throw abort.signal.aborted ? abort.signal.reason : err
-  } finally {
-    for (const [sig, h] of Object.entries(handlers)) io.signals?.off(sig, h)
   }
 }
 
