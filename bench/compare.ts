@@ -33,7 +33,9 @@ const { values } = parseArgs({
   },
 })
 if (!values.image) {
-  console.error('usage: compare.js --image card.img [--workers 2] [--level 6] [--chunk-size 4M] [--rounds 3] [--out DIR] [--zlib-single]')
+  console.error(
+    'usage: compare.js --image card.img [--workers 2] [--level 6] [--chunk-size 4M] [--rounds 3] [--out DIR] [--zlib-single]',
+  )
   process.exit(2)
 }
 const image = path.resolve(values.image)
@@ -54,28 +56,47 @@ for (let i = 0; i < Number(values.rounds); i++) {
   const dest = path.join(out, 'nas')
   const ours = path.join(dest, 'bench', 'images', `bench-${sh('date +%F').trim()}.img.gz`)
   runs['sd-backup']!.push(
-    timed('sd-backup', `node '${cli}' image --device '${image}' --dest '${dest}' --station bench --workers ${workers} --level ${level} --chunk-size ${values['chunk-size']}${values['with-verify'] ? '' : ' --no-verify'}${values.full ? ' --full' : ''} > /dev/null`, ours),
+    timed(
+      'sd-backup',
+      `node '${cli}' image --device '${image}' --dest '${dest}' --station bench --workers ${workers} --level ${level} --chunk-size ${values['chunk-size']}${values['with-verify'] ? '' : ' --no-verify'}${values.full ? ' --full' : ''} > /dev/null`,
+      ours,
+    ),
   )
   if (values.floor) {
     const chunk = parseSize('chunk-size', values['chunk-size'])
-    runs.floor!.push(timed('floor', `node '${tune}' --device '${image}' --sample ${rawBytes}${values.full ? ' --full' : ''} --one ${chunk},${workers},${level} > /dev/null`, image))
+    runs.floor!.push(
+      timed(
+        'floor',
+        `node '${tune}' --device '${image}' --sample ${rawBytes}${values.full ? ' --full' : ''} --one ${chunk},${workers},${level} > /dev/null`,
+        image,
+      ),
+    )
   }
   if (i === 0) {
     // pigz (and --full) must give the card back; used-block mode the image its manifest
     // describes (free blocks zeroed), of the card's size, with every filesystem clean.
     const card = sh(`sha256sum < '${image}'`).split(' ')[0]
-    const manifest = JSON.parse(sh(`cat '${ours}.manifest.json'`)) as { raw: { root: string; bytes: number }; members: unknown[][]; layout?: { partitions: Array<{ start: number; size: number; fs: string | null }> } }
-    if (sh(`pigz -dc '${gz}' | sha256sum`).split(' ')[0] !== card) throw new Error(`${gz} does not decompress to the card`)
+    const manifest = JSON.parse(sh(`cat '${ours}.manifest.json'`)) as {
+      raw: { root: string; bytes: number }
+      members: unknown[][]
+      layout?: { partitions: Array<{ start: number; size: number; fs: string | null }> }
+    }
+    if (sh(`pigz -dc '${gz}' | sha256sum`).split(' ')[0] !== card)
+      throw new Error(`${gz} does not decompress to the card`)
     const decoded = path.join(out, 'ours.img')
     sh(`pigz -dc '${ours}' > '${decoded}'`)
-    if (values.full && sh(`sha256sum < '${decoded}'`).split(' ')[0] !== card) throw new Error(`${ours} does not decompress to the card`)
-    if (rootDigest(decoded, manifest.members) !== manifest.raw.root) throw new Error(`${ours} does not decompress to the image its manifest describes`)
+    if (values.full && sh(`sha256sum < '${decoded}'`).split(' ')[0] !== card)
+      throw new Error(`${ours} does not decompress to the card`)
+    if (rootDigest(decoded, manifest.members) !== manifest.raw.root)
+      throw new Error(`${ours} does not decompress to the image its manifest describes`)
     rmSync(decoded)
     if (manifest.raw.bytes !== rawBytes) throw new Error(`${ours} is not the card's size`)
     for (const p of manifest.layout?.partitions ?? []) {
       if (!p.fs?.startsWith('ext')) continue
       const part = path.join(out, 'part.img')
-      sh(`pigz -dc '${ours}' | tail -c +${p.start + 1} | head -c ${p.size} > '${part}' && e2fsck -fn '${part}' > /dev/null && rm '${part}'`)
+      sh(
+        `pigz -dc '${ours}' | tail -c +${p.start + 1} | head -c ${p.size} > '${part}' && e2fsck -fn '${part}' > /dev/null && rm '${part}'`,
+      )
     }
   }
 }
@@ -88,22 +109,37 @@ const p = row('pigz')
 const s = row('sd-backup')
 console.log(`machine: ${machine()} (${cpus().length} cpus)`)
 console.log(`mode: ${values.full ? '--full (every byte)' : 'used blocks (default)'}`)
-console.log(`image: ${image}, ${mib.toFixed(0)} MiB; workers ${workers}, level ${level}, chunk ${values['chunk-size']}; median of ${values.rounds} alternating rounds`)
+console.log(
+  `image: ${image}, ${mib.toFixed(0)} MiB; workers ${workers}, level ${level}, chunk ${values['chunk-size']}; median of ${values.rounds} alternating rounds`,
+)
 console.log('tool        wall s   MiB/s   output MiB   saved %   peak RSS MiB')
-for (const [name, r] of [['dd|pigz', p], ['sd-backup', s]] as const) {
+for (const [name, r] of [
+  ['dd|pigz', p],
+  ['sd-backup', s],
+] as const) {
   console.log(
     `${name.padEnd(10)} ${r.seconds.toFixed(1).padStart(7)} ${(mib / r.seconds).toFixed(1).padStart(7)} ${(r.bytes / 2 ** 20).toFixed(1).padStart(12)} ${(100 * (1 - r.bytes / rawBytes)).toFixed(1).padStart(9)} ${r.rss.toFixed(0).padStart(14)}`,
   )
 }
-console.log(`ratios sd-backup / pigz: wall ${(s.seconds / p.seconds).toFixed(3)}, output ${(s.bytes / p.bytes).toFixed(4)}, rss ${(s.rss / p.rss).toFixed(1)}`)
+console.log(
+  `ratios sd-backup / pigz: wall ${(s.seconds / p.seconds).toFixed(3)}, output ${(s.bytes / p.bytes).toFixed(4)}, rss ${(s.rss / p.rss).toFixed(1)}`,
+)
 if (values.floor) {
   const f = median(runs.floor!.map((x) => x.seconds))
-  console.log(`floor (read + deflate + member digests of the same bytes, nothing written or verified): ${f.toFixed(1)} s = wall ${(f / p.seconds).toFixed(3)} x pigz`)
+  console.log(
+    `floor (read + deflate + member digests of the same bytes, nothing written or verified): ${f.toFixed(1)} s = wall ${(f / p.seconds).toFixed(3)} x pigz`,
+  )
 }
 
 if (values['zlib-single']) {
   // Splits the output gap into Node's zlib itself vs the cost of independent members.
   const single = path.join(out, 'node-single.gz')
-  const r = timed('node zlib', `node -e "const z=require('zlib'),fs=require('fs');require('stream').pipeline(fs.createReadStream('${image}'),z.createGzip({level:${level}}),fs.createWriteStream('${single}'),e=>{if(e)throw e})"`, single)
-  console.log(`node zlib, one stream: ${(r.outBytes / 2 ** 20).toFixed(1)} MiB = ${(r.outBytes / p.bytes).toFixed(4)} x pigz (the library); members add ${(s.bytes / r.outBytes).toFixed(4)} x on top`)
+  const r = timed(
+    'node zlib',
+    `node -e "const z=require('zlib'),fs=require('fs');require('stream').pipeline(fs.createReadStream('${image}'),z.createGzip({level:${level}}),fs.createWriteStream('${single}'),e=>{if(e)throw e})"`,
+    single,
+  )
+  console.log(
+    `node zlib, one stream: ${(r.outBytes / 2 ** 20).toFixed(1)} MiB = ${(r.outBytes / p.bytes).toFixed(4)} x pigz (the library); members add ${(s.bytes / r.outBytes).toFixed(4)} x on top`,
+  )
 }

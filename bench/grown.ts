@@ -39,7 +39,11 @@ for (let i = 0; i < Number(values.rounds); i++) {
       rmSync(values.out, { recursive: true, force: true })
       const image = path.join(dest, 'bench', 'images', `bench-${sh('date +%F').trim()}.img.gz`)
       const key = `${mode}|${name}`
-      const r = timed(key, `${env}node '${cli}' image --device '${card}' --dest '${dest}' --station bench --workers ${values.workers} > /dev/null`, image)
+      const r = timed(
+        key,
+        `${env}node '${cli}' image --device '${card}' --dest '${dest}' --station bench --workers ${values.workers} > /dev/null`,
+        image,
+      )
       runs.set(key, [...(runs.get(key) ?? []), r])
       manifests.set(name, statSync(`${image}.manifest.json`).size)
     }
@@ -49,7 +53,9 @@ rmSync(values.out, { recursive: true, force: true })
 
 const gib = (f: string) => statSync(f).size / 2 ** 30
 console.log(`machine: ${machine()}`)
-console.log(`small: ${cards.small} (${gib(cards.small).toFixed(1)} GiB), grown: ${cards.grown} (${gib(cards.grown).toFixed(1)} GiB); workers ${values.workers}; median of ${values.rounds} alternating rounds`)
+console.log(
+  `small: ${cards.small} (${gib(cards.small).toFixed(1)} GiB), grown: ${cards.grown} (${gib(cards.grown).toFixed(1)} GiB); workers ${values.workers}; median of ${values.rounds} alternating rounds`,
+)
 console.log('hashing               card    wall s   output MiB   manifest KiB   peak RSS MiB')
 for (const mode of Object.keys(hashModes)) {
   const row = (name: 'small' | 'grown') => {
@@ -58,8 +64,15 @@ for (const mode of Object.keys(hashModes)) {
   }
   const small = row('small')
   const grown = row('grown')
-  for (const [name, r] of [['small', small], ['grown', grown]] as const) {
-    console.log(`${mode.padEnd(20)} ${name.padStart(6)} ${r.s.toFixed(1).padStart(9)} ${(r.out / 2 ** 20).toFixed(1).padStart(12)} ${(manifests.get(name)! / 1024).toFixed(0).padStart(14)} ${r.rss.toFixed(0).padStart(14)}`)
+  for (const [name, r] of [
+    ['small', small],
+    ['grown', grown],
+  ] as const) {
+    console.log(
+      `${mode.padEnd(20)} ${name.padStart(6)} ${r.s.toFixed(1).padStart(9)} ${(r.out / 2 ** 20).toFixed(1).padStart(12)} ${(manifests.get(name)! / 1024).toFixed(0).padStart(14)} ${r.rss.toFixed(0).padStart(14)}`,
+    )
   }
-  console.log(`${mode}: wall grown / small ${(grown.s / small.s).toFixed(3)}, peak RSS grown / small ${(grown.rss / small.rss).toFixed(3)}`)
+  console.log(
+    `${mode}: wall grown / small ${(grown.s / small.s).toFixed(3)}, peak RSS grown / small ${(grown.rss / small.rss).toFixed(3)}`,
+  )
 }

@@ -48,7 +48,7 @@ export function rootDigest(rawFile: string, members: ReadonlyArray<readonly unkn
     for (const e of members) {
       const len = e[2] as number
       const h = createHash('sha256')
-      for (let done = 0; done < len; ) {
+      for (let done = 0; done < len;) {
         const n = readSync(fd, buf, 0, Math.min(buf.length, len - done), at + done)
         if (n === 0) throw new Error(`${rawFile} ends at ${at + done}`)
         h.update(buf.subarray(0, n))

@@ -35,7 +35,11 @@ const CHUNK = 2 ** 20
 const level = Number(values.level)
 
 // Runs fn over the sample until at least 2 s have passed; MiB/s of `bytes` per pass.
-function rate(sample: readonly Buffer[], fn: (b: Buffer) => unknown, bytesOf: (b: Buffer) => number = (b) => b.length): number {
+function rate(
+  sample: readonly Buffer[],
+  fn: (b: Buffer) => unknown,
+  bytesOf: (b: Buffer) => number = (b) => b.length,
+): number {
   let bytes = 0
   const t0 = process.hrtime.bigint()
   let s = 0
@@ -66,7 +70,10 @@ if (!values.image) {
 const source = await openSource(path.resolve(values.image))
 const plan = await planReads(handleReader(source))
 const pool = new BufferPool(CHUNK, 1)
-const chunks = plan.scheme === 'none' ? readChunks(source, source.size, CHUNK, pool) : readUsedChunks(source, plan.extents(), CHUNK, pool)
+const chunks =
+  plan.scheme === 'none'
+    ? readChunks(source, source.size, CHUNK, pool)
+    : readUsedChunks(source, plan.extents(), CHUNK, pool)
 const want = Math.max(1, Math.floor(parseSize('sample', values.sample) / CHUNK))
 const sample: Buffer[] = []
 let seen = 0
@@ -90,10 +97,17 @@ const sampleMiB = sample.length
 // 2. Each stage, one thread.
 // The clock: x86 lists it in /proc/cpuinfo, ARM (the Pi) in cpufreq; --mhz overrides both.
 const cpufreq = sh('cat /sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq 2>/dev/null || true').trim()
-const mhz = Number(values.mhz ?? /cpu MHz\s*:\s*([\d.]+)/.exec(sh('cat /proc/cpuinfo'))?.[1] ?? (cpufreq ? Number(cpufreq) / 1000 : NaN))
+const mhz = Number(
+  values.mhz ?? /cpu MHz\s*:\s*([\d.]+)/.exec(sh('cat /proc/cpuinfo'))?.[1] ?? (cpufreq ? Number(cpufreq) / 1000 : NaN),
+)
 const bodies = sample.map((b) => Buffer.from(deflateChunk(b, level).body))
 const ratio = bodies.reduce((n, b) => n + b.length, 0) / (sample.length * CHUNK)
-const shaOff = Number(spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--sha-only', '1'], { env: { ...process.env, OPENSSL_ia32cap: ':~0x20000000', OPENSSL_armcap: '0' }, encoding: 'utf8' }).stdout.trim())
+const shaOff = Number(
+  spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--sha-only', '1'], {
+    env: { ...process.env, OPENSSL_ia32cap: ':~0x20000000', OPENSSL_armcap: '0' },
+    encoding: 'utf8',
+  }).stdout.trim(),
+)
 const copy = Buffer.allocUnsafe(CHUNK)
 const stages: Array<[string, number]> = [
   ['read (page cache, a copy)', rate(sample, (b) => b.copy(copy))],
@@ -101,15 +115,31 @@ const stages: Array<[string, number]> = [
   ['CRC-32', rate(sample, (b) => crc32(b))],
   ['SHA-256, SHA instructions', rate(sample, (b) => createHash('sha256').update(b).digest())],
   ['SHA-256, none (Cortex-A72 stand-in)', shaOff],
-  ['inflate (per decoded byte)', rate(bodies, (b) => inflateRawSync(b, { chunkSize: CHUNK + 1 }), () => CHUNK)],
+  [
+    'inflate (per decoded byte)',
+    rate(
+      bodies,
+      (b) => inflateRawSync(b, { chunkSize: CHUNK + 1 }),
+      () => CHUNK,
+    ),
+  ],
   // On chunks of zeros, its worst case: every byte compared.
-  ['zero detection (a chunk of zeros)', rate(Array.from({ length: 64 }, () => Buffer.alloc(CHUNK)), (b) => b.equals(zero))],
+  [
+    'zero detection (a chunk of zeros)',
+    rate(
+      Array.from({ length: 64 }, () => Buffer.alloc(CHUNK)),
+      (b) => b.equals(zero),
+    ),
+  ],
 ]
 const cpb = (mibs: number) => (mhz * 1e6) / (mibs * 2 ** 20)
 console.log(`machine: ${machine()}, ${mhz} MHz`)
-console.log(`sample: ${sampleMiB} MiB drawn evenly from the ${seen} MiB of the card's used data (non-zero chunks of its image); deflate keeps ${(ratio * 100).toFixed(1)} %`)
+console.log(
+  `sample: ${sampleMiB} MiB drawn evenly from the ${seen} MiB of the card's used data (non-zero chunks of its image); deflate keeps ${(ratio * 100).toFixed(1)} %`,
+)
 console.log('stage                                   MiB/s/thread   cycles/byte')
-for (const [name, r] of stages) console.log(`${name.padEnd(38)} ${r.toFixed(0).padStart(12)} ${cpb(r).toFixed(2).padStart(13)}`)
+for (const [name, r] of stages)
+  console.log(`${name.padEnd(38)} ${r.toFixed(0).padStart(12)} ${cpb(r).toFixed(2).padStart(13)}`)
 
 // 3. The projection: the default job on a big card, each stage's time, the slowest
 // of the parallel ones bounds each phase (imaging, then verification).
@@ -118,10 +148,26 @@ const used = Number(values['used-gb']) * 1e9
 const card = Number(values['card-gb']) * 1e9
 const out = used * ratio + ((card - used) / 2 ** 20) * 1030 // free space: ~1 KiB of member per MiB of zeros
 const pis = [
-  { name: 'Pi 4 (4 x Cortex-A72 1.8 GHz, no SHA-256 instructions, SD 45 MB/s, Gigabit 110 MB/s)', ghz: 1.8, cores: 4, sd: 45e6, net: 110e6, sha: c['SHA-256, none (Cortex-A72 stand-in)']! },
-  { name: 'Pi 5 (4 x Cortex-A76 2.4 GHz, SHA-256 instructions, SD 90 MB/s, Gigabit 110 MB/s)', ghz: 2.4, cores: 4, sd: 90e6, net: 110e6, sha: c['SHA-256, SHA instructions']! },
+  {
+    name: 'Pi 4 (4 x Cortex-A72 1.8 GHz, no SHA-256 instructions, SD 45 MB/s, Gigabit 110 MB/s)',
+    ghz: 1.8,
+    cores: 4,
+    sd: 45e6,
+    net: 110e6,
+    sha: c['SHA-256, none (Cortex-A72 stand-in)']!,
+  },
+  {
+    name: 'Pi 5 (4 x Cortex-A76 2.4 GHz, SHA-256 instructions, SD 90 MB/s, Gigabit 110 MB/s)',
+    ghz: 2.4,
+    cores: 4,
+    sd: 90e6,
+    net: 110e6,
+    sha: c['SHA-256, SHA instructions']!,
+  },
 ]
-console.log(`\nprojection: ${values['card-gb']} GB card holding ${values['used-gb']} GB, image ≈ ${(out / 1e9).toFixed(1)} GB; cycles per byte as measured here`)
+console.log(
+  `\nprojection: ${values['card-gb']} GB card holding ${values['used-gb']} GB, image ≈ ${(out / 1e9).toFixed(1)} GB; cycles per byte as measured here`,
+)
 const min = (s: number) => `${(s / 60).toFixed(1)} min`
 for (const p of pis) {
   const hz = p.ghz * 1e9 * p.cores
@@ -132,17 +178,28 @@ for (const p of pis) {
   }
   const verifying = {
     'NFS read-back': out / p.net,
-    'inflate + CRC-32 + SHA-256 on the workers': (used * (c['inflate (per decoded byte)']! + c['CRC-32']! + p.sha)) / hz,
+    'inflate + CRC-32 + SHA-256 on the workers':
+      (used * (c['inflate (per decoded byte)']! + c['CRC-32']! + p.sha)) / hz,
   }
   const bound = (phase: Record<string, number>) => Object.entries(phase).sort((a, b) => b[1] - a[1])[0]!
   const [ib, is] = bound(imaging)
   const [vb, vs] = bound(verifying)
   console.log(`${p.name}:`)
-  console.log(`  imaging ${min(is)}, bound by ${ib} (${Object.entries(imaging).map(([k, v]) => `${k} ${min(v)}`).join(', ')})`)
-  console.log(`  verification ${min(vs)}, bound by ${vb} (${Object.entries(verifying).map(([k, v]) => `${k} ${min(v)}`).join(', ')})`)
+  console.log(
+    `  imaging ${min(is)}, bound by ${ib} (${Object.entries(imaging)
+      .map(([k, v]) => `${k} ${min(v)}`)
+      .join(', ')})`,
+  )
+  console.log(
+    `  verification ${min(vs)}, bound by ${vb} (${Object.entries(verifying)
+      .map(([k, v]) => `${k} ${min(v)}`)
+      .join(', ')})`,
+  )
   console.log(`  default job ≈ ${min(is + vs)}`)
   // Cycles per byte here are a Xeon's: a Cortex core needs more. How many times more before the workers bound imaging:
   const cpu = imaging['deflate + CRC-32 + SHA-256 on the workers']
   const io = Math.max(imaging['SD read'], imaging['NFS write'])
-  console.log(`  the workers bound imaging once this Pi needs ${(io / cpu).toFixed(1)} x the cycles per byte measured here (run stages.js on the Pi to know)`)
+  console.log(
+    `  the workers bound imaging once this Pi needs ${(io / cpu).toFixed(1)} x the cycles per byte measured here (run stages.js on the Pi to know)`,
+  )
 }

@@ -44,14 +44,18 @@ if (values.one) {
   const t0 = process.hrtime.bigint()
   const plan = values.full ? undefined : await planReads(handleReader(source))
   const used = plan && plan.scheme !== 'none' ? firstBytes(plan.extents(), sample) : undefined
-  await compressSource(source, { chunkSize: chunk, workers, level, codec: 'gzip', ...(used ? { extents: used } : { limit: sample }) }, {
-    onRead(c) {
-      read += c.mapped ? c.mapped.reduce((n, e) => n + (e.zero ? 0 : e.end - e.start), 0) : c.data.length
+  await compressSource(
+    source,
+    { chunkSize: chunk, workers, level, codec: 'gzip', ...(used ? { extents: used } : { limit: sample }) },
+    {
+      onRead(c) {
+        read += c.mapped ? c.mapped.reduce((n, e) => n + (e.zero ? 0 : e.end - e.start), 0) : c.data.length
+      },
+      async write(m) {
+        out += m.length
+      },
     },
-    async write(m) {
-      out += m.length
-    },
-  })
+  )
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   await source.handle.close()
   console.log(JSON.stringify({ raw: read, out, seconds }))
@@ -76,20 +80,37 @@ async function* firstBytes(extents: AsyncIterable<Extent>, limit: number): Async
 const self = fileURLToPath(import.meta.url)
 const tmpJson = `/tmp/sdb-tune.${process.pid}.json`
 console.log(`machine: ${machine()}`)
-console.log(`source: ${device} (read only), first ${values.sample} ${values.full ? 'of the card' : 'of the blocks the filesystems use'}`)
+console.log(
+  `source: ${device} (read only), first ${values.sample} ${values.full ? 'of the card' : 'of the blocks the filesystems use'}`,
+)
 // One discarded run first: the page cache then holds the sample for every setting alike.
-sh(`node '${self}' --device '${device}' --sample ${sample}${values.full ? ' --full' : ''} --one ${parseSize('chunks', values.chunks.split(',')[0]!)},1,1 > /dev/null`)
+sh(
+  `node '${self}' --device '${device}' --sample ${sample}${values.full ? ' --full' : ''} --one ${parseSize('chunks', values.chunks.split(',')[0]!)},1,1 > /dev/null`,
+)
 console.log('chunk     workers  level   MiB/s   saved %   peak RSS MiB')
 const results: Array<{ chunk: string; workers: number; level: number; mibs: number; saved: number; rss: number }> = []
 for (const level of values.levels.split(',').map(Number)) {
   for (const workers of values.workers.split(',').map(Number)) {
     for (const chunk of values.chunks.split(',')) {
       const bytes = parseSize('chunks', chunk)
-      const r = timed('tune', `node '${self}' --device '${device}' --sample ${sample}${values.full ? ' --full' : ''} --one ${bytes},${workers},${level} > ${tmpJson}`, '/dev/null')
+      const r = timed(
+        'tune',
+        `node '${self}' --device '${device}' --sample ${sample}${values.full ? ' --full' : ''} --one ${bytes},${workers},${level} > ${tmpJson}`,
+        '/dev/null',
+      )
       const one = JSON.parse(sh(`cat ${tmpJson}; rm -f ${tmpJson}`)) as { raw: number; out: number; seconds: number }
-      const res = { chunk, workers, level, mibs: one.raw / 2 ** 20 / one.seconds, saved: 100 * (1 - one.out / one.raw), rss: r.peakRssMiB }
+      const res = {
+        chunk,
+        workers,
+        level,
+        mibs: one.raw / 2 ** 20 / one.seconds,
+        saved: 100 * (1 - one.out / one.raw),
+        rss: r.peakRssMiB,
+      }
       results.push(res)
-      console.log(`${chunk.padEnd(9)} ${String(workers).padStart(7)} ${String(level).padStart(6)} ${res.mibs.toFixed(1).padStart(7)} ${res.saved.toFixed(1).padStart(9)} ${res.rss.toFixed(0).padStart(14)}`)
+      console.log(
+        `${chunk.padEnd(9)} ${String(workers).padStart(7)} ${String(level).padStart(6)} ${res.mibs.toFixed(1).padStart(7)} ${res.saved.toFixed(1).padStart(9)} ${res.rss.toFixed(0).padStart(14)}`,
+      )
     }
   }
 }
@@ -101,9 +122,14 @@ if (!rec) {
   console.log(`no setting stayed under ${maxRss} MiB RSS: try smaller --chunks or fewer --workers`)
   process.exit(1)
 }
-console.log(`\nrecommended (fastest at level ${rec.level} within ${maxRss} MiB RSS): ${rec.mibs.toFixed(1)} MiB/s, ${rec.saved.toFixed(1)} % saved`)
+console.log(
+  `\nrecommended (fastest at level ${rec.level} within ${maxRss} MiB RSS): ${rec.mibs.toFixed(1)} MiB/s, ${rec.saved.toFixed(1)} % saved`,
+)
 console.log(`  [image]\n  chunk-size = ${rec.chunk}\n  workers = ${rec.workers}\n  level = ${rec.level}`)
 for (const level of [1, 9]) {
   const b = best(level)
-  if (b) console.log(`  level ${level} instead: ${b.mibs.toFixed(1)} MiB/s, ${b.saved.toFixed(1)} % saved (chunk ${b.chunk}, ${b.workers} workers)`)
+  if (b)
+    console.log(
+      `  level ${level} instead: ${b.mibs.toFixed(1)} MiB/s, ${b.saved.toFixed(1)} % saved (chunk ${b.chunk}, ${b.workers} workers)`,
+    )
 }

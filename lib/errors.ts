@@ -85,8 +85,7 @@ export class DestOnSourceError extends SdBackupError {
     readonly device: string,
   ) {
     super(
-      `destination ${dest} is on ${device}, the device being backed up: ` +
-        `write to the NAS instead (is it mounted?)`,
+      `destination ${dest} is on ${device}, the device being backed up: ` + `write to the NAS instead (is it mounted?)`,
     )
   }
 }
@@ -206,7 +205,9 @@ export class AlertNotSentError extends SdBackupError {
     readonly host: string,
     readonly port: number,
   ) {
-    super(`the test alert could not be sent through ${host}:${port}: check smtp-host, smtp-port, smtp-tls and the login (the log has the server's answer)`)
+    super(
+      `the test alert could not be sent through ${host}:${port}: check smtp-host, smtp-port, smtp-tls and the login (the log has the server's answer)`,
+    )
   }
 }
 
@@ -230,7 +231,10 @@ export class ManifestMissingError extends SdBackupError {
     readonly manifest: string,
     options?: { cause?: unknown },
   ) {
-    super(`${file} has no manifest (${manifest} is missing): the backup never completed, or the manifest was removed; it cannot be trusted`, options)
+    super(
+      `${file} has no manifest (${manifest} is missing): the backup never completed, or the manifest was removed; it cannot be trusted`,
+      options,
+    )
   }
 }
 
@@ -299,7 +303,9 @@ export class TrailingDataError extends SdBackupError {
     readonly size: number,
     readonly expected: number,
   ) {
-    super(`${file} has ${size - expected} bytes of trailing data after its last member (${size} bytes, the manifest says ${expected})`)
+    super(
+      `${file} has ${size - expected} bytes of trailing data after its last member (${size} bytes, the manifest says ${expected})`,
+    )
   }
 }
 
@@ -333,7 +339,9 @@ export class TargetTooSmallError extends SdBackupError {
     readonly size: number,
     readonly needed: number,
   ) {
-    super(`${device} is too small: ${size} bytes, the image needs ${needed} (${needed - size} bytes short); use a larger card (nothing was written)`)
+    super(
+      `${device} is too small: ${size} bytes, the image needs ${needed} (${needed - size} bytes short); use a larger card (nothing was written)`,
+    )
   }
 }
 
@@ -361,7 +369,9 @@ export class TargetExistsError extends SdBackupError {
 export class TargetBlockedError extends SdBackupError {
   readonly code = 'SDB_TARGET_BLOCKED' as const
   constructor(readonly path: string) {
-    super(`${path} is a symlink, or not what the snapshot has there: restore never writes through a symlink nor replaces a directory; move it away and restore again`)
+    super(
+      `${path} is a symlink, or not what the snapshot has there: restore never writes through a symlink nor replaces a directory; move it away and restore again`,
+    )
   }
 }
 
@@ -382,7 +392,10 @@ export class LockUnreadableError extends SdBackupError {
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`the lock ${path} cannot be read (${reason}): if no sd-backup job of this station is running, remove it (rm '${path}') and run again`, options)
+    super(
+      `the lock ${path} cannot be read (${reason}): if no sd-backup job of this station is running, remove it (rm '${path}') and run again`,
+      options,
+    )
   }
 }
 
@@ -398,7 +411,9 @@ export class ReadBackMismatchError extends SdBackupError {
     readonly actual: string,
     readonly range?: string,
   ) {
-    super(`reading ${device}${range ? ` ${range}` : ''} back gives ${sha(actual)}, the image has ${sha(expected)}: the card does not hold the image (a failing or fake-capacity card, or written since?)`)
+    super(
+      `reading ${device}${range ? ` ${range}` : ''} back gives ${sha(actual)}, the image has ${sha(expected)}: the card does not hold the image (a failing or fake-capacity card, or written since?)`,
+    )
   }
 }
 
@@ -423,7 +438,10 @@ export class AfterCommandFailedError extends SdBackupError {
     readonly file?: string,
     options?: { cause?: unknown },
   ) {
-    super(`after-image command failed (${reason}): ${command}${file ? `; the image itself is complete: ${file}` : ''}`, options)
+    super(
+      `after-image command failed (${reason}): ${command}${file ? `; the image itself is complete: ${file}` : ''}`,
+      options,
+    )
   }
 }
 
@@ -486,7 +504,8 @@ export type ErrorCode =
   | 'SDB_BMAP_UNUSABLE'
 
 // Outcomes that are not an error class: success, a bug, a partial files run, SIGTERM.
-export type OutcomeCode = 'OK' | 'SDB_INTERNAL' | 'PARTIAL_UNREADABLE' | 'PARTIAL_VANISHED' | 'PARTIAL_CHANGED' | 'SIGTERM'
+export type OutcomeCode =
+  'OK' | 'SDB_INTERNAL' | 'PARTIAL_UNREADABLE' | 'PARTIAL_VANISHED' | 'PARTIAL_CHANGED' | 'SIGTERM'
 
 export interface ExitRow {
   readonly exit: number
@@ -519,12 +538,32 @@ export const EXIT_TABLE = {
   SDB_LOCK_UNREADABLE: { exit: 14, help: "the job's lock file cannot be read (the message says how to remove it)" },
   SDB_ALERT_NOT_SENT: { exit: 15, help: 'the test alert could not be sent (alert --test only)' },
   SDB_DATABASE_COPY: { exit: 16, help: 'a database could not be copied, or its copy failed integrity_check' },
-  SDB_MANIFEST_MISSING: { exit: 17, help: 'verify/restore: the manifest is missing (the backup never completed)', verification: true },
-  SDB_MANIFEST_MISMATCH: { exit: 18, help: 'verify/restore: the manifest is unreadable or describes another file', verification: true },
+  SDB_MANIFEST_MISSING: {
+    exit: 17,
+    help: 'verify/restore: the manifest is missing (the backup never completed)',
+    verification: true,
+  },
+  SDB_MANIFEST_MISMATCH: {
+    exit: 18,
+    help: 'verify/restore: the manifest is unreadable or describes another file',
+    verification: true,
+  },
   SDB_BMAP_UNUSABLE: { exit: 18, help: 'restore --bmap: the .bmap is unreadable or describes another image' },
-  SDB_BACKUP_CORRUPT: { exit: 19, help: 'verify/restore: corrupt content (CRC, SHA-256, integrity_check or checksum differs)', verification: true },
-  SDB_TRUNCATED_MID_MEMBER: { exit: 20, help: 'verify/restore: the image is truncated inside a member', verification: true },
-  SDB_TRUNCATED_AT_BOUNDARY: { exit: 21, help: 'verify/restore: the image is truncated at a member boundary (gzip -t passes it)', verification: true },
+  SDB_BACKUP_CORRUPT: {
+    exit: 19,
+    help: 'verify/restore: corrupt content (CRC, SHA-256, integrity_check or checksum differs)',
+    verification: true,
+  },
+  SDB_TRUNCATED_MID_MEMBER: {
+    exit: 20,
+    help: 'verify/restore: the image is truncated inside a member',
+    verification: true,
+  },
+  SDB_TRUNCATED_AT_BOUNDARY: {
+    exit: 21,
+    help: 'verify/restore: the image is truncated at a member boundary (gzip -t passes it)',
+    verification: true,
+  },
   SDB_TRAILING_DATA: { exit: 22, help: 'verify/restore: trailing data after the last member', verification: true },
   PARTIAL_UNREADABLE: { exit: 23, help: 'partial: some files could not be read (files job; listed in the log)' },
   PARTIAL_VANISHED: { exit: 24, help: 'partial: some files vanished while being copied (files job)' },
@@ -534,11 +573,26 @@ export const EXIT_TABLE = {
   SDB_NOT_CONFIRMED: { exit: 28, help: 'restore: not confirmed (answer yes, or pass --yes)' },
   SDB_TARGET_EXISTS: { exit: 29, help: 'restore: the output file already exists (never overwritten)' },
   SDB_READBACK_MISMATCH: { exit: 30, help: 'restore --verify, verify --device: the device reads back different bytes' },
-  SDB_BEFORE_COMMAND_FAILED: { exit: 31, help: 'image: the before-image command failed (no image taken; after-image still ran)' },
-  SDB_AFTER_COMMAND_FAILED: { exit: 32, help: 'image: the after-image command failed (the image itself may be complete: see the message)' },
-  PARTIAL_CHANGED: { exit: 33, help: 'partial: some files kept changing while copied; stored as read and marked (files job)' },
-  SDB_TARGET_BLOCKED: { exit: 34, help: 'restore: a path below --target is a symlink or a directory where a file goes (never followed)' },
-  SDB_CLOCK_DOUBT: { exit: 35, help: 'cleanup: the clock is not trusted (earlier than the newest backup, or far past the hourly copies): nothing removed' },
+  SDB_BEFORE_COMMAND_FAILED: {
+    exit: 31,
+    help: 'image: the before-image command failed (no image taken; after-image still ran)',
+  },
+  SDB_AFTER_COMMAND_FAILED: {
+    exit: 32,
+    help: 'image: the after-image command failed (the image itself may be complete: see the message)',
+  },
+  PARTIAL_CHANGED: {
+    exit: 33,
+    help: 'partial: some files kept changing while copied; stored as read and marked (files job)',
+  },
+  SDB_TARGET_BLOCKED: {
+    exit: 34,
+    help: 'restore: a path below --target is a symlink or a directory where a file goes (never followed)',
+  },
+  SDB_CLOCK_DOUBT: {
+    exit: 35,
+    help: 'cleanup: the clock is not trusted (earlier than the newest backup, or far past the hourly copies): nothing removed',
+  },
   SDB_INTERRUPTED: { exit: 130, help: 'interrupted by SIGINT' },
   SIGTERM: { exit: 143, help: 'interrupted by SIGTERM' },
 } as const satisfies Record<ErrorCode | OutcomeCode, ExitRow>
@@ -548,13 +602,15 @@ export type ExitName = keyof typeof EXIT_TABLE
 // Exit number → its help line, codes that share a number joined: for --help.
 export const EXIT_CODE_HELP: ReadonlyArray<readonly [number, string]> = (() => {
   const byExit = new Map<number, Set<string>>()
-  for (const r of Object.values(EXIT_TABLE) as ExitRow[]) byExit.set(r.exit, (byExit.get(r.exit) ?? new Set()).add(r.help))
+  for (const r of Object.values(EXIT_TABLE) as ExitRow[])
+    byExit.set(r.exit, (byExit.get(r.exit) ?? new Set()).add(r.help))
   return [...byExit].map(([exit, helps]) => [exit, [...helps].join('; ')] as const)
 })()
 
 // Maps any thrown value to the exit code the process ends with.
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof InterruptedError) return err.signal === 'SIGTERM' ? EXIT_TABLE.SIGTERM.exit : EXIT_TABLE.SDB_INTERRUPTED.exit
+  if (err instanceof InterruptedError)
+    return err.signal === 'SIGTERM' ? EXIT_TABLE.SIGTERM.exit : EXIT_TABLE.SDB_INTERRUPTED.exit
   if (err instanceof SdBackupError) return EXIT_TABLE[err.code].exit
   return EXIT_TABLE.SDB_INTERNAL.exit
 }

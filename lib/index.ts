@@ -1,8 +1,8 @@
 // The programmatic API: what bench/ and other tools import.
 export * from './errors.js'
 export { main } from './cli/main.js'
-export { runImage, type ImageJobOptions, type ImageJobContext, type ImageResult } from './image/run-image.js'
-export { resolveImageOptions } from './image/image-options.js'
+export { runImage, type ImageResult } from './image/run-image.js'
+export { resolveImageOptions, type ImageJobOptions, type ImageJobContext } from './image/image-options.js'
 export { type ImageManifest, type ImageLayout, MEMBER_FIELDS } from './dest/image-manifest.js'
 export { imagePaths, manifestPathFor, bmapPathFor } from './dest/layout.js'
 export { planReads, type ReadPlan, type PartitionReport } from './image/layout/plan-reads.js'

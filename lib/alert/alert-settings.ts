@@ -22,9 +22,14 @@ export interface AlertSettings {
 // Settings → alert settings; host and recipients go together or not at all.
 export function resolveAlertSettings(s: OptionValues, hostname = os.hostname()): AlertSettings | undefined {
   const host = setting(s, 'smtp-host')
-  const to = setting(s, 'mail-to')?.split(',').map((a) => a.trim()).filter(Boolean) ?? []
+  const to =
+    setting(s, 'mail-to')
+      ?.split(',')
+      .map((a) => a.trim())
+      .filter(Boolean) ?? []
   if (host === undefined && to.length === 0) return undefined
-  if (host === undefined) throw new ConfigError('smtp-host', 'is required when mail-to is set: the SMTP server that sends the alerts')
+  if (host === undefined)
+    throw new ConfigError('smtp-host', 'is required when mail-to is set: the SMTP server that sends the alerts')
   if (to.length === 0) throw new ConfigError('mail-to', 'is required when smtp-host is set: who receives the alerts')
   const tls = s['smtp-tls'] === true
   return {
@@ -35,7 +40,11 @@ export function resolveAlertSettings(s: OptionValues, hostname = os.hostname()):
     password: setting(s, 'smtp-password'),
     from: setting(s, 'mail-from') ?? `sd-backup@${hostname}`,
     to,
-    onSuccess: new Set(settingOr(s, 'mail-on-success').split(',').filter((j) => j && j !== 'none')),
+    onSuccess: new Set(
+      settingOr(s, 'mail-on-success')
+        .split(',')
+        .filter((j) => j && j !== 'none'),
+    ),
     retries: settingOr(s, 'mail-retries'),
     retryDelayMs: settingOr(s, 'mail-retry-delay') * 1000,
     maxAgeHours: {

@@ -19,12 +19,23 @@ export async function sendAlert(settings: AlertSettings, mail: Mail, log: Logger
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        const info = await transport.sendMail({ from: settings.from, to: [...settings.to], subject: mail.subject, text: mail.text })
-        log.info({ alert: mail.subject, to: settings.to, attempt, messageId: info.messageId }, `alert sent: ${mail.subject}`)
+        const info = await transport.sendMail({
+          from: settings.from,
+          to: [...settings.to],
+          subject: mail.subject,
+          text: mail.text,
+        })
+        log.info(
+          { alert: mail.subject, to: settings.to, attempt, messageId: info.messageId },
+          `alert sent: ${mail.subject}`,
+        )
         return true
       } catch (err) {
         const last = attempt >= settings.retries
-        log.warn({ err, alert: mail.subject, attempt, of: settings.retries }, `alert not sent (attempt ${attempt} of ${settings.retries}): ${(err as Error).message}`)
+        log.warn(
+          { err, alert: mail.subject, attempt, of: settings.retries },
+          `alert not sent (attempt ${attempt} of ${settings.retries}): ${(err as Error).message}`,
+        )
         if (last) return false
         await sleep(settings.retryDelayMs * 2 ** (attempt - 1))
       }

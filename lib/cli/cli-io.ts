@@ -17,5 +17,12 @@ export interface CliIo {
 
 // The real process: stdout, stderr, environment and signals.
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, sink: new LogSink(), signals: process, stdin: process.stdin }
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    sink: new LogSink(),
+    signals: process,
+    stdin: process.stdin,
+  }
 }

@@ -2,12 +2,15 @@ import os from 'node:os'
 import { resolveAlertSettings } from '../alert/alert-settings.js'
 import { sendAlert } from '../alert/send-alert.js'
 import { ALERT_COMMAND_OPTIONS, settingOr } from '../config/options.js'
-import { AlertNotSentError, ConfigError, UsageError } from '../errors.js'
+import { AlertNotSentError, ConfigError, type ExitName, UsageError } from '../errors.js'
 import { createLogger } from '../log/logger.js'
 import { VERSION } from '../version.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, stationOf } from './common.js'
 import { optionHelp } from './parse-flags.js'
+
+// The outcomes this command can end with, for its --help.
+const EXITS: readonly ExitName[] = ['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_ALERT_NOT_SENT']
 
 export const ALERT_HELP = `Usage: sd-backup alert --test [options]
 
@@ -24,7 +27,7 @@ ${optionHelp(ALERT_COMMAND_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_ALERT_NOT_SENT'])}
+${exitCodeLines(EXITS)}
 `
 
 // `sd-backup alert --test`: one mail through the configured server, result as exit code.
@@ -39,7 +42,10 @@ export async function cmdAlert(args: readonly string[], io: CliIo): Promise<numb
   const log = createLogger(io.sink).child({ job: 'alert', station })
   const sent = await sendAlert(
     alerts,
-    { subject: `[sd-backup] ${station} alert: TEST`, text: `A test alert from sd-backup ${VERSION} on ${os.hostname()} (station ${station}).\nIf you read this, failures will reach you too.\n` },
+    {
+      subject: `[sd-backup] ${station} alert: TEST`,
+      text: `A test alert from sd-backup ${VERSION} on ${os.hostname()} (station ${station}).\nIf you read this, failures will reach you too.\n`,
+    },
     log,
   )
   if (!sent) throw new AlertNotSentError(alerts.host, alerts.port)

@@ -1,4 +1,4 @@
-import { ClockDoubtError } from '../errors.js'
+import { ClockDoubtError, type ExitName } from '../errors.js'
 import { CLEANUP_OPTIONS, settingOr } from '../config/options.js'
 import { runCleanup } from '../retention/run-cleanup.js'
 import { formatBytes } from '../util/size.js'
@@ -6,6 +6,22 @@ import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { runJob } from '../jobs/run-job.js'
+
+// The outcomes this command can end with, for its --help.
+const EXITS: readonly ExitName[] = [
+  'OK',
+  'SDB_INTERNAL',
+  'SDB_USAGE',
+  'SDB_CONFIG',
+  'SDB_NAS_NOT_MOUNTED',
+  'SDB_DEST_OUTSIDE_MOUNT',
+  'SDB_DEST_WRITE',
+  'SDB_JOB_LOCKED',
+  'SDB_LOCK_UNREADABLE',
+  'SDB_CLOCK_DOUBT',
+  'SDB_INTERRUPTED',
+  'SIGTERM',
+]
 
 export const CLEANUP_HELP = `Usage: sd-backup cleanup [options]
 
@@ -28,7 +44,7 @@ Example:
   sd-backup cleanup --dest /mnt/nas/backups --keep-weekly 7 --dry-run
 
 Exit codes:
-${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT', 'SDB_DEST_WRITE', 'SDB_JOB_LOCKED', 'SDB_LOCK_UNREADABLE', 'SDB_CLOCK_DOUBT', 'SDB_INTERRUPTED', 'SIGTERM'])}
+${exitCodeLines(EXITS)}
 `
 
 // `sd-backup cleanup`: flags and config → runCleanup, decisions printed one per line.
@@ -52,7 +68,9 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
         const verb = d.action === 'keep' ? 'keep  ' : dryRun ? 'would remove' : 'removed'
         io.stderr.write(`${verb.padEnd(12)} ${d.backup.name}  (${d.reason})\n`)
       }
-      io.stderr.write(`${dryRun ? 'dry run: nothing removed' : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`)
+      io.stderr.write(
+        `${dryRun ? 'dry run: nothing removed' : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`,
+      )
       if (r.spaceWarning) io.stderr.write(`warning: ${r.spaceWarning}\n`)
       if (r.clockWarning) io.stderr.write(`warning: nothing removed: ${r.clockWarning}\n`)
       const removed = r.decisions.filter((d) => d.action === 'remove').length

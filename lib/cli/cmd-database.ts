@@ -1,12 +1,31 @@
 import os from 'node:os'
 import { DATABASE_OPTIONS, setting, settingOr } from '../config/options.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, type ExitName } from '../errors.js'
 import { runDatabase } from '../database/run-database.js'
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { defaultDatabases } from '../database/default-databases.js'
 import { runJob } from '../jobs/run-job.js'
+
+// The outcomes this command can end with, for its --help.
+const EXITS: readonly ExitName[] = [
+  'OK',
+  'SDB_INTERNAL',
+  'SDB_USAGE',
+  'SDB_CONFIG',
+  'SDB_NAS_NOT_MOUNTED',
+  'SDB_DEST_OUTSIDE_MOUNT',
+  'SDB_DEST_NOT_WRITABLE',
+  'SDB_BACKUP_EXISTS',
+  'SDB_DEST_FULL',
+  'SDB_DEST_WRITE',
+  'SDB_JOB_LOCKED',
+  'SDB_LOCK_UNREADABLE',
+  'SDB_DATABASE_COPY',
+  'SDB_INTERRUPTED',
+  'SIGTERM',
+]
 
 export const DATABASE_HELP = `Usage: sd-backup database [--db PATH]... [options]
 
@@ -22,7 +41,7 @@ ${optionHelp(DATABASE_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT', 'SDB_DEST_NOT_WRITABLE', 'SDB_BACKUP_EXISTS', 'SDB_DEST_FULL', 'SDB_DEST_WRITE', 'SDB_JOB_LOCKED', 'SDB_LOCK_UNREADABLE', 'SDB_DATABASE_COPY', 'SDB_INTERRUPTED', 'SIGTERM'])}
+${exitCodeLines(EXITS)}
 `
 
 // `sd-backup database`: flags and config → runDatabase, result recorded and alerted.
@@ -30,10 +49,21 @@ export async function cmdDatabase(args: readonly string[], io: CliIo): Promise<n
   const got = await commandSettings(args, DATABASE_OPTIONS, DATABASE_HELP, io, 'database')
   if (!got) return 0
   const dbs = setting(got.s, 'db') ?? defaultDatabases()
-  if (dbs.length === 0) throw new ConfigError('db', 'no database given and no /home/*/BirdNET-Pi/scripts/birds.db found: set db = PATH')
+  if (dbs.length === 0)
+    throw new ConfigError('db', 'no database given and no /home/*/BirdNET-Pi/scripts/birds.db found: set db = PATH')
   return runJob(io, 'database', got.s, async ({ s, dest, mount, station, log, signal }) => {
-    const done = await runDatabase({ dbs, dest, mount, station, level: settingOr(s, 'db-level'), tmpDir: setting(s, 'tmp-dir') ?? os.tmpdir() }, { log, signal })
-    const text = done.map((m) => `${m.file}: ${Object.entries(m.rowCounts).map(([t, n]) => `${t} ${n} rows`).join(', ')}`).join('; ')
+    const done = await runDatabase(
+      { dbs, dest, mount, station, level: settingOr(s, 'db-level'), tmpDir: setting(s, 'tmp-dir') ?? os.tmpdir() },
+      { log, signal },
+    )
+    const text = done
+      .map(
+        (m) =>
+          `${m.file}: ${Object.entries(m.rowCounts)
+            .map(([t, n]) => `${t} ${n} rows`)
+            .join(', ')}`,
+      )
+      .join('; ')
     log.info({ copies: done.map((m) => m.file) }, `database done: ${text}`)
     return { message: `database done: ${text}` }
   })

@@ -7,6 +7,28 @@ import { optionHelp } from './parse-flags.js'
 import { defaultDatabases } from '../database/default-databases.js'
 import { DEFAULT_PATHS, DEFAULT_EXCLUDES } from '../files/default-paths.js'
 import { runJob } from '../jobs/run-job.js'
+import { type ExitName } from '../errors.js'
+
+// The outcomes this command can end with, for its --help.
+const EXITS: readonly ExitName[] = [
+  'OK',
+  'SDB_INTERNAL',
+  'SDB_USAGE',
+  'SDB_CONFIG',
+  'SDB_NAS_NOT_MOUNTED',
+  'SDB_DEST_OUTSIDE_MOUNT',
+  'SDB_DEST_NOT_WRITABLE',
+  'SDB_BACKUP_EXISTS',
+  'SDB_DEST_FULL',
+  'SDB_DEST_WRITE',
+  'SDB_JOB_LOCKED',
+  'SDB_LOCK_UNREADABLE',
+  'PARTIAL_UNREADABLE',
+  'PARTIAL_VANISHED',
+  'PARTIAL_CHANGED',
+  'SDB_INTERRUPTED',
+  'SIGTERM',
+]
 
 export const FILES_HELP = `Usage: sd-backup files [--path P]... [--exclude GLOB]... [options]
 
@@ -40,7 +62,7 @@ ${optionHelp(FILES_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT', 'SDB_DEST_NOT_WRITABLE', 'SDB_BACKUP_EXISTS', 'SDB_DEST_FULL', 'SDB_DEST_WRITE', 'SDB_JOB_LOCKED', 'SDB_LOCK_UNREADABLE', 'PARTIAL_UNREADABLE', 'PARTIAL_VANISHED', 'PARTIAL_CHANGED', 'SDB_INTERRUPTED', 'SIGTERM'])}
+${exitCodeLines(EXITS)}
 `
 
 // `sd-backup files`: flags and config → runFiles; partial runs exit 23/24.
@@ -51,16 +73,29 @@ export async function cmdFiles(args: readonly string[], io: CliIo): Promise<numb
   return runJob(io, 'files', got.s, async ({ s, dest, mount, station, log, signal }) => {
     const paths = setting(s, 'path') ?? DEFAULT_PATHS
     const excludes = setting(s, 'exclude') ?? DEFAULT_EXCLUDES
-    const m = await runFiles({ paths, excludes, dest, mount, station, onceADay: settingOr(s, 'once-a-day'), databases }, { log, signal })
+    const m = await runFiles(
+      { paths, excludes, dest, mount, station, onceADay: settingOr(s, 'once-a-day'), databases },
+      { log, signal },
+    )
     if (!m) {
       log.info("today's snapshot exists already: nothing to do (--once-a-day)")
       return { message: 'nothing to do', unrecorded: true }
     }
     const files = m.entries.filter((e) => e.type === 'file').length
     const changed = m.changed ?? []
-    const problems = [...m.unreadable.map((p) => `unreadable: ${p}`), ...m.vanished.map((p) => `vanished: ${p}`), ...changed.map((p) => `changed while copied (stored as read): ${p}`)]
+    const problems = [
+      ...m.unreadable.map((p) => `unreadable: ${p}`),
+      ...m.vanished.map((p) => `vanished: ${p}`),
+      ...changed.map((p) => `changed while copied (stored as read): ${p}`),
+    ]
     const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied whole:\n${problems.join('\n')}` : ''}`
-    const partial = m.unreadable.length ? 'PARTIAL_UNREADABLE' : m.vanished.length ? 'PARTIAL_VANISHED' : changed.length ? 'PARTIAL_CHANGED' : undefined
+    const partial = m.unreadable.length
+      ? 'PARTIAL_UNREADABLE'
+      : m.vanished.length
+        ? 'PARTIAL_VANISHED'
+        : changed.length
+          ? 'PARTIAL_CHANGED'
+          : undefined
     log.info({ snapshot: m.snapshot, files, unreadable: m.unreadable, vanished: m.vanished, changed }, text)
     if (problems.length) io.stderr.write(`${text}\n`)
     return { message: text, ...(partial ? { partial } : {}) }

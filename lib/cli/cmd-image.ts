@@ -70,11 +70,17 @@ export async function cmdImage(args: readonly string[], io: CliIo): Promise<numb
       const device = resolved.device ?? detectRootDisk()
       log.info({ device, autodetected: resolved.device === undefined, config: got.configFile }, `source: ${device}`)
       if (resolved.device === undefined) io.stderr.write(`source: ${device} (the disk holding /)\n`)
-      const result = await runImage({ ...resolved, device }, { log, signal, tty: io.stderr.isTTY ? io.stderr : undefined, sink: io.sink })
+      const result = await runImage(
+        { ...resolved, device },
+        { log, signal, tty: io.stderr.isTTY ? io.stderr : undefined, sink: io.sink },
+      )
       const summary = imageSummary(result.manifest, result.file)
       log.info({ summary: summary.fields }, summary.text)
       if (io.stderr.isTTY) io.stderr.write(`${summary.text}\n`)
-      return { message: summary.text, ...(result.manifest.verification ? { verified: result.manifest.verification.result } : {}) }
+      return {
+        message: summary.text,
+        ...(result.manifest.verification ? { verified: result.manifest.verification.result } : {}),
+      }
     },
     { verifiedOnFailure: (err) => (isVerificationFailure(err) ? 'failed' : undefined) },
   )

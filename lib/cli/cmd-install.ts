@@ -7,7 +7,6 @@ import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
 
-
 const exitCodes = exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG'])
 
 export const INSTALL_HELP = `Usage: sd-backup install [--dry-run] [--root DIR]

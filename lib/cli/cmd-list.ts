@@ -6,6 +6,17 @@ import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, requireDest } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { checkMounted } from '../dest/check-mount.js'
+import { type ExitName } from '../errors.js'
+
+// The outcomes this command can end with, for its --help.
+const EXITS: readonly ExitName[] = [
+  'OK',
+  'SDB_INTERNAL',
+  'SDB_USAGE',
+  'SDB_CONFIG',
+  'SDB_NAS_NOT_MOUNTED',
+  'SDB_DEST_OUTSIDE_MOUNT',
+]
 
 export const LIST_HELP = `Usage: sd-backup list [options]
 
@@ -28,15 +39,28 @@ Example:
   sd-backup list --dest /mnt/nas/backups --kind image
 
 Exit codes:
-${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT'])}
+${exitCodeLines(EXITS)}
 `
 
 // The rows as a table, sizes and ages as people read them.
 export function listTable(rows: readonly ListedBackup[]): string {
   const head = ['STATION', 'KIND', 'DATE', 'NAME', 'SIZE', 'RAW', 'STATE', 'AGE']
-  const cells = rows.map((r) => [r.station, r.kind, r.date.slice(0, 16).replace('T', ' '), r.name, r.compressedBytes === null ? '-' : formatBytes(r.compressedBytes), r.rawBytes === null ? '-' : formatBytes(r.rawBytes), r.state, ago(r.ageSeconds * 1000)])
+  const cells = rows.map((r) => [
+    r.station,
+    r.kind,
+    r.date.slice(0, 16).replace('T', ' '),
+    r.name,
+    r.compressedBytes === null ? '-' : formatBytes(r.compressedBytes),
+    r.rawBytes === null ? '-' : formatBytes(r.rawBytes),
+    r.state,
+    ago(r.ageSeconds * 1000),
+  ])
   const widths = head.map((_, i) => Math.max(...[head, ...cells].map((c) => c[i]!.length)))
-  return [head, ...cells].map((c) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]!))).join('  ')).join('\n') + '\n'
+  return (
+    [head, ...cells]
+      .map((c) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]!))).join('  '))
+      .join('\n') + '\n'
+  )
 }
 
 // `sd-backup list`: what is on the NAS and whether it can be trusted.

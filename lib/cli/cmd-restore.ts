@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises'
 import os from 'node:os'
 import { RESTORE_OPTIONS, setting, settingOr } from '../config/options.js'
 import { decodeDatabaseCopy } from '../database/decode-copy.js'
-import { NotConfirmedError, UsageError } from '../errors.js'
+import { type ExitName, NotConfirmedError, UsageError } from '../errors.js'
 import { restoreSnapshot } from '../restore/restore-snapshot.js'
 import { digestText } from '../dest/image-manifest.js'
 import { createLogger } from '../log/logger.js'
@@ -14,6 +14,33 @@ import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, progressFor } from './common.js'
 import { withSignals } from '../jobs/with-signals.js'
 import { optionHelp } from './parse-flags.js'
+
+// The outcomes this command can end with, for its --help.
+const EXITS: readonly ExitName[] = [
+  'OK',
+  'SDB_INTERNAL',
+  'SDB_USAGE',
+  'SDB_CONFIG',
+  'SDB_SOURCE_UNREADABLE',
+  'SDB_DEST_WRITE',
+  'SDB_WORKER_CRASHED',
+  'SDB_MANIFEST_MISSING',
+  'SDB_MANIFEST_MISMATCH',
+  'SDB_BMAP_UNUSABLE',
+  'SDB_BACKUP_CORRUPT',
+  'SDB_TRUNCATED_MID_MEMBER',
+  'SDB_TRUNCATED_AT_BOUNDARY',
+  'SDB_TRAILING_DATA',
+  'SDB_TARGET_IN_USE',
+  'SDB_TARGET_SYSTEM_DISK',
+  'SDB_TARGET_TOO_SMALL',
+  'SDB_NOT_CONFIRMED',
+  'SDB_TARGET_EXISTS',
+  'SDB_READBACK_MISMATCH',
+  'SDB_TARGET_BLOCKED',
+  'SDB_INTERRUPTED',
+  'SIGTERM',
+]
 
 export const RESTORE_HELP = `Usage: sd-backup restore FILE (--device DEV | --output FILE | --target DIR) [options]
 
@@ -55,7 +82,7 @@ ${optionHelp(RESTORE_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_SOURCE_UNREADABLE', 'SDB_DEST_WRITE', 'SDB_WORKER_CRASHED', 'SDB_MANIFEST_MISSING', 'SDB_MANIFEST_MISMATCH', 'SDB_BMAP_UNUSABLE', 'SDB_BACKUP_CORRUPT', 'SDB_TRUNCATED_MID_MEMBER', 'SDB_TRUNCATED_AT_BOUNDARY', 'SDB_TRAILING_DATA', 'SDB_TARGET_IN_USE', 'SDB_TARGET_SYSTEM_DISK', 'SDB_TARGET_TOO_SMALL', 'SDB_NOT_CONFIRMED', 'SDB_TARGET_EXISTS', 'SDB_READBACK_MISMATCH', 'SDB_TARGET_BLOCKED', 'SDB_INTERRUPTED', 'SIGTERM'])}
+${exitCodeLines(EXITS)}
 `
 
 // `sd-backup restore FILE`: an image onto a card or into a file, a database copy
@@ -64,7 +91,10 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
   const got = await commandSettings(args, RESTORE_OPTIONS, RESTORE_HELP, io, 'restore', 1)
   if (!got) return 0
   const [source] = got.positionals
-  if (!source) throw new UsageError('restore needs the backup to restore: sd-backup restore FILE --device DEV|--output FILE|--target DIR (see --help)')
+  if (!source)
+    throw new UsageError(
+      'restore needs the backup to restore: sd-backup restore FILE --device DEV|--output FILE|--target DIR (see --help)',
+    )
   const { s, flags } = got
   // Where to write comes from the command line alone: a config key must never aim a restore at a disk.
   const device = setting(flags, 'restore-device')
@@ -74,7 +104,10 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
   const log = createLogger(io.sink, setting(s, 'log-level') ?? 'warn').child({ job: 'restore' })
   const workers = setting(s, 'decode-workers') ?? os.availableParallelism()
   const kind = await backupKind(source)
-  const need = (what: string) => new UsageError(`restoring ${{ image: 'an image', database: 'a database copy', files: 'a files snapshot' }[kind]} needs ${what} (see --help)`)
+  const need = (what: string) =>
+    new UsageError(
+      `restoring ${{ image: 'an image', database: 'a database copy', files: 'a files snapshot' }[kind]} needs ${what} (see --help)`,
+    )
   const say = (text: string) => io.stderr.write(`${text}\n`)
   return withSignals(io.signals, async (signal) => {
     if (kind === 'image') {
@@ -82,7 +115,9 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
       const progress = progressFor(io, log)
       if (output !== undefined) {
         const r = await restoreImageToFile(source, output, { workers, signal, progress })
-        say(`restored ${formatBytes(r.bytes)} to ${output} (${formatBytes(r.written)} of data, the rest holes); ${digestText(r)} as recorded`)
+        say(
+          `restored ${formatBytes(r.bytes)} to ${output} (${formatBytes(r.written)} of data, the rest holes); ${digestText(r)} as recorded`,
+        )
         return 0
       }
       const r = await restoreImageToDevice(source, device!, {
@@ -92,33 +127,47 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
         readBack: settingOr(s, 'read-back'),
         bmap: settingOr(flags, 'restore-bmap'),
         confirm: async (t, img) => {
-          say(`about to overwrite ${t.path} (${t.model}, ${formatBytes(t.size)}) with ${img.file} (${formatBytes(img.bytes)}); everything on it is lost`)
+          say(
+            `about to overwrite ${t.path} (${t.model}, ${formatBytes(t.size)}) with ${img.file} (${formatBytes(img.bytes)}); everything on it is lost`,
+          )
           if (yes) return true
           const answer = await askYes(io, `type yes to continue: `)
-          if (answer === undefined) throw new NotConfirmedError(t.path, 'there is no terminal to ask on; pass --yes to confirm from a script')
+          if (answer === undefined)
+            throw new NotConfirmedError(t.path, 'there is no terminal to ask on; pass --yes to confirm from a script')
           return answer
         },
       })
       const mapped = r.written < r.bytes ? ` (${formatBytes(r.written)} written: the blocks the .bmap maps)` : ''
-      say(`restored ${formatBytes(r.bytes)} to ${r.target.path} (${r.target.model})${mapped}; ${digestText(r)}${r.readBack ? ', read back and compared' : ''}`)
+      say(
+        `restored ${formatBytes(r.bytes)} to ${r.target.path} (${r.target.model})${mapped}; ${digestText(r)}${r.readBack ? ', read back and compared' : ''}`,
+      )
       return 0
     }
     if (kind === 'database') {
       if (output === undefined) throw need('--output FILE')
       const r = await decodeDatabaseCopy(source, output, { keep: true })
-      say(`restored ${formatBytes(r.manifest.raw.bytes)} to ${output}: SHA-256, integrity_check and row counts as recorded`)
+      say(
+        `restored ${formatBytes(r.manifest.raw.bytes)} to ${output}: SHA-256, integrity_check and row counts as recorded`,
+      )
       return 0
     }
     if (target === undefined) throw need('--target DIR')
     const entries = await readdir(target).catch(() => [])
     if (entries.length > 0 && !yes) {
-      const answer = await askYes(io, `${target} is not empty: files restored there replace what is at the same paths. type yes to continue: `)
-      if (answer === undefined) throw new NotConfirmedError(target, 'it is not empty and there is no terminal to ask on; pass --yes')
+      const answer = await askYes(
+        io,
+        `${target} is not empty: files restored there replace what is at the same paths. type yes to continue: `,
+      )
+      if (answer === undefined)
+        throw new NotConfirmedError(target, 'it is not empty and there is no terminal to ask on; pass --yes')
       if (!answer) throw new NotConfirmedError(target, 'the answer was not yes')
     }
     const r = await restoreSnapshot(source, target, { keepSetuid: settingOr(flags, 'keep-setuid') })
-    say(`restored ${r.restored} entries below ${target}${r.owners ? ' with owners, modes and times' : ' with modes and times (owners need root)'}`)
-    if (r.setidDropped) say(`setuid/setgid bits of ${r.setidDropped} entries not applied (pass --keep-setuid to apply them)`)
+    say(
+      `restored ${r.restored} entries below ${target}${r.owners ? ' with owners, modes and times' : ' with modes and times (owners need root)'}`,
+    )
+    if (r.setidDropped)
+      say(`setuid/setgid bits of ${r.setidDropped} entries not applied (pass --keep-setuid to apply them)`)
     return 0
   })
 }

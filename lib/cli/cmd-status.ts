@@ -5,6 +5,17 @@ import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, requireDest, stationOf } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { checkMounted } from '../dest/check-mount.js'
+import { type ExitName } from '../errors.js'
+
+// The outcomes this command can end with, for its --help.
+const EXITS: readonly ExitName[] = [
+  'OK',
+  'SDB_INTERNAL',
+  'SDB_USAGE',
+  'SDB_CONFIG',
+  'SDB_NAS_NOT_MOUNTED',
+  'SDB_DEST_OUTSIDE_MOUNT',
+]
 
 export const STATUS_HELP = `Usage: sd-backup status [options]
 
@@ -19,11 +30,16 @@ ${optionHelp(STATUS_OPTIONS)}
   -h, --help                 this text
 
 Exit codes:
-${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT'])}
+${exitCodeLines(EXITS)}
 `
 
 // `sd-backup status`: reads every station's status.json and prints the table.
-export async function cmdStatus(args: readonly string[], io: CliIo, now = new Date(), nextRuns = nextRunsFromSystemd): Promise<number> {
+export async function cmdStatus(
+  args: readonly string[],
+  io: CliIo,
+  now = new Date(),
+  nextRuns = nextRunsFromSystemd,
+): Promise<number> {
   const got = await commandSettings(args, STATUS_OPTIONS, STATUS_HELP, io, 'status')
   if (!got) return 0
   const { s } = got
@@ -33,6 +49,10 @@ export async function cmdStatus(args: readonly string[], io: CliIo, now = new Da
   const here = stationOf(s)
   const stations = await findStations(dest)
   const next = { [here]: await nextRuns() }
-  io.stdout.write(settingOr(s, 'json') ? `${JSON.stringify({ now: now.toISOString(), stations, next }, null, 2)}\n` : statusTable(stations, now, next))
+  io.stdout.write(
+    settingOr(s, 'json')
+      ? `${JSON.stringify({ now: now.toISOString(), stations, next }, null, 2)}\n`
+      : statusTable(stations, now, next),
+  )
   return 0
 }

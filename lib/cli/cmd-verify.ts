@@ -1,5 +1,5 @@
 import { setting, settingOr, VERIFY_OPTIONS } from '../config/options.js'
-import { UsageError } from '../errors.js'
+import { type ExitName, UsageError } from '../errors.js'
 import { createLogger } from '../log/logger.js'
 import { formatBytes, formatDuration } from '../util/size.js'
 import { checkCard } from '../restore/check-card.js'
@@ -10,6 +10,26 @@ import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines, progressFor } from './common.js'
 import { withSignals } from '../jobs/with-signals.js'
 import { optionHelp } from './parse-flags.js'
+
+// The outcomes this command can end with, for its --help.
+const EXITS: readonly ExitName[] = [
+  'OK',
+  'SDB_INTERNAL',
+  'SDB_USAGE',
+  'SDB_CONFIG',
+  'SDB_SOURCE_UNREADABLE',
+  'SDB_WORKER_CRASHED',
+  'SDB_MANIFEST_MISSING',
+  'SDB_MANIFEST_MISMATCH',
+  'SDB_BMAP_UNUSABLE',
+  'SDB_BACKUP_CORRUPT',
+  'SDB_TRUNCATED_MID_MEMBER',
+  'SDB_TRUNCATED_AT_BOUNDARY',
+  'SDB_TRAILING_DATA',
+  'SDB_READBACK_MISMATCH',
+  'SDB_INTERRUPTED',
+  'SIGTERM',
+]
 
 export const VERIFY_HELP = `Usage: sd-backup verify FILE [options]
 
@@ -49,7 +69,7 @@ Examples:
   sd-backup verify /mnt/nas/backups/zolder/images/zolder-2026-11-22.img.gz --device /dev/sda
 
 Exit codes:
-${exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_SOURCE_UNREADABLE', 'SDB_WORKER_CRASHED', 'SDB_MANIFEST_MISSING', 'SDB_MANIFEST_MISMATCH', 'SDB_BMAP_UNUSABLE', 'SDB_BACKUP_CORRUPT', 'SDB_TRUNCATED_MID_MEMBER', 'SDB_TRUNCATED_AT_BOUNDARY', 'SDB_TRAILING_DATA', 'SDB_READBACK_MISMATCH', 'SDB_INTERRUPTED', 'SIGTERM'])}
+${exitCodeLines(EXITS)}
 `
 
 // `sd-backup verify FILE`: one backup checked, the verdict on stdout.
@@ -65,14 +85,31 @@ export async function cmdVerify(args: readonly string[], io: CliIo): Promise<num
   const bmap = settingOr(flags, 'check-bmap')
   if (bmap && !device) throw new UsageError('--bmap goes with --device: sd-backup verify IMAGE --device DEV --bmap')
   if (device) {
-    if ((await backupKind(target)) !== 'image') throw new UsageError(`--device checks a card against an image; ${target} is not an image`)
+    if ((await backupKind(target)) !== 'image')
+      throw new UsageError(`--device checks a card against an image; ${target} is not an image`)
     const started = Date.now()
-    const r = await withSignals(io.signals, (signal) => checkCard(target, device, { workers, bmap: bmap, signal, progress: progressFor(io, log) }))
-    const what = bmap ? `${r.ranges} ranges the .bmap maps` : r.manifest.raw.root === undefined ? "the whole image's SHA-256" : `${r.ranges} members`
-    const report = { kind: 'card', path: device, image: target, checkedBytes: r.checkedBytes, ranges: r.ranges, seconds: (Date.now() - started) / 1000 }
+    const r = await withSignals(io.signals, (signal) =>
+      checkCard(target, device, { workers, bmap: bmap, signal, progress: progressFor(io, log) }),
+    )
+    const what = bmap
+      ? `${r.ranges} ranges the .bmap maps`
+      : r.manifest.raw.root === undefined
+        ? "the whole image's SHA-256"
+        : `${r.ranges} members`
+    const report = {
+      kind: 'card',
+      path: device,
+      image: target,
+      checkedBytes: r.checkedBytes,
+      ranges: r.ranges,
+      seconds: (Date.now() - started) / 1000,
+    }
     log.info({ report }, `checked ${device} against ${target}`)
     if (settingOr(s, 'json')) io.stdout.write(`${JSON.stringify({ result: 'ok', ...report }, null, 2)}\n`)
-    else io.stdout.write(`OK card ${device} holds ${target}: ${what} read back as recorded; ${formatBytes(r.checkedBytes)} in ${formatDuration(report.seconds)}\n`)
+    else
+      io.stdout.write(
+        `OK card ${device} holds ${target}: ${what} read back as recorded; ${formatBytes(r.checkedBytes)} in ${formatDuration(report.seconds)}\n`,
+      )
     return 0
   }
   const report = await withSignals(io.signals, (signal) =>
@@ -80,6 +117,9 @@ export async function cmdVerify(args: readonly string[], io: CliIo): Promise<num
   )
   log.info({ report }, `verified ${target}`)
   if (settingOr(s, 'json')) io.stdout.write(`${JSON.stringify({ result: 'ok', ...report }, null, 2)}\n`)
-  else io.stdout.write(`OK ${report.kind} ${target}: ${report.detail}; ${formatBytes(report.rawBytes)} in ${formatDuration(report.seconds)}\n`)
+  else
+    io.stdout.write(
+      `OK ${report.kind} ${target}: ${report.detail}; ${formatBytes(report.rawBytes)} in ${formatDuration(report.seconds)}\n`,
+    )
   return 0
 }

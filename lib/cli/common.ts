@@ -28,7 +28,16 @@ export async function commandSettings(
   io: CliIo,
   section: string,
   maxPositionals = 0,
-): Promise<{ s: OptionValues; configFile: string | undefined; positionals: string[]; flags: OptionValues; config: ParsedConfig } | undefined> {
+): Promise<
+  | {
+      s: OptionValues
+      configFile: string | undefined
+      positionals: string[]
+      flags: OptionValues
+      config: ParsedConfig
+    }
+  | undefined
+> {
   const flags = parseFlags(args, specs, maxPositionals)
   if (flags.help) {
     io.stdout.write(help)
@@ -36,19 +45,29 @@ export async function commandSettings(
   }
   const config = await loadConfig(ALL_OPTIONS, flags.config, io.env, io.defaultConfigPath)
   await warnIfSecretReadable(config, io)
-  return { s: settingsFor(config, section, flags.values, specs), configFile: config.file, positionals: flags.positionals, flags: flags.values, config }
+  return {
+    s: settingsFor(config, section, flags.values, specs),
+    configFile: config.file,
+    positionals: flags.positionals,
+    flags: flags.values,
+    config,
+  }
 }
 
 // A config that holds smtp-password must not be readable by others: said once per run.
 async function warnIfSecretReadable(config: LoadedConfig, io: CliIo): Promise<void> {
-  if (!config.file || ![config.global, ...Object.values(config.sections)].some((v) => v['smtp-password'] !== undefined)) return
+  if (!config.file || ![config.global, ...Object.values(config.sections)].some((v) => v['smtp-password'] !== undefined))
+    return
   const st = await stat(config.file).catch(() => undefined)
   if (st && st.mode & 0o077) {
-    io.stderr.write(`warning: ${config.file} holds smtp-password and is readable by others (mode ${(st.mode & 0o777).toString(8)}): chmod 600 ${config.file}\n`)
+    io.stderr.write(
+      `warning: ${config.file} holds smtp-password and is readable by others (mode ${(st.mode & 0o777).toString(8)}): chmod 600 ${config.file}\n`,
+    )
   }
 }
 
 // A live progress line on a terminal, log lines elsewhere.
 export function progressFor(io: CliIo, log: Logger): (total: number, label: string) => Progress {
-  return (total, label) => new Progress(total, { tty: io.stderr.isTTY ? io.stderr : undefined, log, intervalSeconds: 30, label })
+  return (total, label) =>
+    new Progress(total, { tty: io.stderr.isTTY ? io.stderr : undefined, log, intervalSeconds: 30, label })
 }

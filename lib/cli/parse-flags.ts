@@ -33,7 +33,8 @@ export function parseFlags(args: readonly string[], specs: readonly OptionSpec[]
   for (const s of specs) {
     const v = parsed.values[s.name] ?? (parsed.values[`no-${s.name}`] === true ? false : undefined)
     if (v === undefined) continue
-    values[s.name] = typeof v === 'boolean' ? v : Array.isArray(v) ? v.map(String) : parseOptionValue(s, String(v), 'command line')
+    values[s.name] =
+      typeof v === 'boolean' ? v : Array.isArray(v) ? v.map(String) : parseOptionValue(s, String(v), 'command line')
   }
   return {
     help: parsed.values.help === true,
@@ -47,7 +48,12 @@ export function parseFlags(args: readonly string[], specs: readonly OptionSpec[]
 export function optionHelp(specs: readonly OptionSpec[]): string {
   return specs
     .map((s) => {
-      const arg = s.type === 'bool' ? '' : s.type === 'enum' ? ` ${s.values?.join('|')}` : ` ${s.type === 'size' ? 'SIZE' : s.type === 'int' ? 'N' : 'VALUE'}`
+      const arg =
+        s.type === 'bool'
+          ? ''
+          : s.type === 'enum'
+            ? ` ${s.values?.join('|')}`
+            : ` ${s.type === 'size' ? 'SIZE' : s.type === 'int' ? 'N' : 'VALUE'}`
       const d = defaultText(s)
       return `  --${(s.name + arg).padEnd(26)} ${s.help}${d === undefined ? '' : ` [${d}]`}`
     })

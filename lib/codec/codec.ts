@@ -42,8 +42,10 @@ export type MemberCheck = { readonly ok: true; readonly raw: Buffer } | { readon
 
 // The manifest's length and CRC-32 for a decoded member (any codec).
 export function checkAgainstManifest(raw: Buffer, crc: number, want: MemberExpectation): MemberCheck {
-  if (raw.length !== want.rawLength) return { ok: false, reason: `${raw.length} bytes decoded, the manifest says ${want.rawLength}` }
-  if (crc !== want.crc32 >>> 0) return { ok: false, reason: `CRC-32 ${hex(crc)} differs from the manifest's ${hex(want.crc32 >>> 0)}` }
+  if (raw.length !== want.rawLength)
+    return { ok: false, reason: `${raw.length} bytes decoded, the manifest says ${want.rawLength}` }
+  if (crc !== want.crc32 >>> 0)
+    return { ok: false, reason: `CRC-32 ${hex(crc)} differs from the manifest's ${hex(want.crc32 >>> 0)}` }
   return { ok: true, raw }
 }
 

@@ -76,8 +76,12 @@ export function inflateGzipMember(m: Buffer, want: MemberExpectation): MemberChe
   try {
     // One output buffer a byte larger than expected: inflate ends in one call, no
     // growing and concatenating, and the result can be transferred as it is.
-    const r = inflateRawSync(body, { info: true, chunkSize: Math.max(64 * 1024, want.rawLength + 1) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } }
-    if (r.engine.bytesWritten !== body.length) return bad(`the deflate data ends ${body.length - r.engine.bytesWritten} bytes before the trailer`)
+    const r = inflateRawSync(body, { info: true, chunkSize: Math.max(64 * 1024, want.rawLength + 1) }) as unknown as {
+      buffer: Buffer
+      engine: { bytesWritten: number }
+    }
+    if (r.engine.bytesWritten !== body.length)
+      return bad(`the deflate data ends ${body.length - r.engine.bytesWritten} bytes before the trailer`)
     raw = r.buffer
   } catch (err) {
     return bad(`deflate data: ${(err as Error).message}`)

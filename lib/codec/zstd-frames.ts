@@ -24,7 +24,7 @@ export function zstdFrames(buf: Uint8Array): Array<[start: number, end: number]>
     const fcsFlag = fhd >> 6
     const fcsBytes = [single, 2, 4, 8][fcsFlag]!
     at += 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]! + fcsBytes
-    for (let last = 0; !last; ) {
+    for (let last = 0; !last;) {
       need(3)
       const h = buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16)
       last = h & 1

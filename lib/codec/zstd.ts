@@ -27,7 +27,10 @@ export const zstd: ImageCodec = {
   minChunkSize: MIN_CHUNK,
   help: '.img.zst, smaller; zstd -d or Imager',
   // Copied: the binding's buffer may be external memory, which cannot be transferred.
-  encode: async (data, level) => ({ body: ownCopy(await (await loadZstd()).compress(data, level)), crc32: crc32(data) }),
+  encode: async (data, level) => ({
+    body: ownCopy(await (await loadZstd()).compress(data, level)),
+    crc32: crc32(data),
+  }),
   bodyBound: (n) => zstdBound(n) + 64,
   frame: (_level, body) => [body],
   decode: async (member, want) => {

@@ -8,7 +8,8 @@ import { setting } from './options.js'
 // The backup root on the NAS: required, with the same words everywhere.
 export function requireDest(s: OptionValues): string {
   const dest = setting(s, 'dest')
-  if (dest === undefined) throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
+  if (dest === undefined)
+    throw new ConfigError('dest', 'is required: the backup root on the NAS (e.g. dest = /mnt/nas/backups, or --dest)')
   return dest
 }
 
@@ -20,4 +21,3 @@ export function stationOf(s: OptionValues, hostname = os.hostname()): string {
   }
   return station
 }
-

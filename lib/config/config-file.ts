@@ -9,7 +9,18 @@ export interface ParsedConfig {
 }
 
 // The sections a config file may have: one per command.
-export const CONFIG_SECTIONS = ['image', 'database', 'files', 'cleanup', 'status', 'alert', 'verify', 'list', 'restore', 'install'] as const
+export const CONFIG_SECTIONS = [
+  'image',
+  'database',
+  'files',
+  'cleanup',
+  'status',
+  'alert',
+  'verify',
+  'list',
+  'restore',
+  'install',
+] as const
 
 // Parses and validates the text; every error names the file, the line and the key.
 // A key given twice in one section is an error (which one was meant?), except a
@@ -30,7 +41,8 @@ export function parseConfigText(text: string, file: string, specs: readonly Opti
     const section = /^\[([^\]]*)\]$/.exec(body)
     if (section) {
       const name = section[1]!.trim().toLowerCase()
-      if (!known.includes(name)) throw new ConfigError(`[${section[1]}]`, `unknown section (known sections: ${known.join(', ')})`, file, line)
+      if (!known.includes(name))
+        throw new ConfigError(`[${section[1]}]`, `unknown section (known sections: ${known.join(', ')})`, file, line)
       current = sections[name] ??= {}
       own = COMMAND_OPTIONS[name as keyof typeof COMMAND_OPTIONS] ?? []
       return
@@ -43,10 +55,17 @@ export function parseConfigText(text: string, file: string, specs: readonly Opti
     if (!spec) {
       throw new ConfigError(key, `unknown key (known keys: ${[...byKey.keys()].join(', ')})`, file, line)
     }
-    if (spec.flagOnly) throw new ConfigError(key, 'is taken from the command line only: what a restore or a check is aimed at is never a standing setting', file, line)
+    if (spec.flagOnly)
+      throw new ConfigError(
+        key,
+        'is taken from the command line only: what a restore or a check is aimed at is never a standing setting',
+        file,
+        line,
+      )
     const value = parseOptionValue(spec, unquote(kv[2]!), file, line)
     const before = current[key]
-    if (before !== undefined && !spec.multiple) throw new ConfigError(key, 'is set twice in this section: keep one line', file, line)
+    if (before !== undefined && !spec.multiple)
+      throw new ConfigError(key, 'is set twice in this section: keep one line', file, line)
     current[key] = before !== undefined ? [...(before as readonly string[]), ...(value as readonly string[])] : value
   })
   return { global, sections }

@@ -36,7 +36,12 @@ export async function loadConfig(
 // Settings for one job: global keys, then the job's section, then the flags. A key
 // whose meaning is this command's own (restore's verify) is never taken from the
 // global keys, which another command's meaning of it set.
-export function settingsFor(config: ParsedConfig, job: string, flags: OptionValues, specs: readonly OptionSpec[]): OptionValues {
+export function settingsFor(
+  config: ParsedConfig,
+  job: string,
+  flags: OptionValues,
+  specs: readonly OptionSpec[],
+): OptionValues {
   const own = new Set(specs.filter((s) => s.sectionOnly).map((s) => s.name))
   const global = Object.fromEntries(Object.entries(config.global).filter(([k]) => !own.has(k)))
   return { ...global, ...config.sections[job], ...flags }

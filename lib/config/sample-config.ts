@@ -28,9 +28,13 @@ const SET = new Set<OptionKey>(['mount', 'dest'])
 
 // Where a key goes: the shared part when two or more commands read it there, else its first command's section.
 function placement(): Map<string, OptionSpec[]> {
-  const out = new Map<string, OptionSpec[]>([['global', []], ...CONFIG_SECTIONS.map((s) => [s, []] as [string, OptionSpec[]])])
+  const out = new Map<string, OptionSpec[]>([
+    ['global', []],
+    ...CONFIG_SECTIONS.map((s) => [s, []] as [string, OptionSpec[]]),
+  ])
   const seen = new Set<OptionKey>()
-  const users = (key: OptionKey) => Object.entries(COMMAND_OPTIONS).filter(([, specs]) => specs.some((o) => o.key === key))
+  const users = (key: OptionKey) =>
+    Object.entries(COMMAND_OPTIONS).filter(([, specs]) => specs.some((o) => o.key === key))
   for (const [section, specs] of Object.entries(COMMAND_OPTIONS)) {
     for (const o of specs) {
       if (seen.has(o.key) || o.flagOnly) continue
@@ -51,7 +55,8 @@ function comment(text: string): string {
 function line(o: OptionSpec): string {
   const d = defaultText(o)
   const help = comment(`${o.help}${d === undefined ? '' : ` [${d}]`}`)
-  const value = o.default !== undefined ? (Array.isArray(o.default) ? o.default.join(', ') : String(o.default)) : o.example
+  const value =
+    o.default !== undefined ? (Array.isArray(o.default) ? o.default.join(', ') : String(o.default)) : o.example
   if (value === undefined) return `${help}\n# ${o.name} =`
   return `${help}\n${SET.has(o.key) ? '' : '# '}${o.name} = ${value}`
 }

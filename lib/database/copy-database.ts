@@ -29,17 +29,23 @@ export function copyDatabase(source: string, target: string): DatabaseCopy {
 
 // integrity_check and the row count of every table: what a database copy is
 // checked with when it is made, verified and restored.
-export function checkDatabaseFile(file: string): { ok: true; rowCounts: Record<string, number> } | { ok: false; problems: string[] } {
+export function checkDatabaseFile(
+  file: string,
+): { ok: true; rowCounts: Record<string, number> } | { ok: false; problems: string[] } {
   let copy: Database.Database | undefined
   try {
     copy = new Database(file, { readonly: true, fileMustExist: true })
     const check = copy.pragma('integrity_check') as Array<{ integrity_check: string }>
     const problems = check.map((r) => r.integrity_check).filter((r) => r !== 'ok')
     if (problems.length) return { ok: false, problems: problems.slice(0, 3) }
-    const tables = copy.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>
+    const tables = copy
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      .all() as Array<{ name: string }>
     const rowCounts: Record<string, number> = {}
     for (const { name } of tables) {
-      rowCounts[name] = (copy.prepare(`SELECT count(*) AS n FROM "${name.replaceAll('"', '""')}"`).get() as { n: number }).n
+      rowCounts[name] = (
+        copy.prepare(`SELECT count(*) AS n FROM "${name.replaceAll('"', '""')}"`).get() as { n: number }
+      ).n
     }
     return { ok: true, rowCounts }
   } catch (err) {

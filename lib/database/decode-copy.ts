@@ -13,9 +13,17 @@ import { loadZstd } from '../codec/zstd.js'
 export function databaseManifestProblem(m: DatabaseManifest): string | undefined {
   const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0
   if (m.formatVersion !== 1) return `format version ${String(m.formatVersion)} is not understood`
-  if (typeof m.raw !== 'object' || m.raw === null || !count(m.raw.bytes) || !/^[0-9a-f]{64}$/.test(String(m.raw.sha256))) return 'its raw size or SHA-256 is missing or not valid'
-  if (typeof m.compressed !== 'object' || m.compressed === null || !count(m.compressed.bytes)) return 'its compressed size is missing or not valid'
-  if (typeof m.rowCounts !== 'object' || m.rowCounts === null || Object.values(m.rowCounts).some((n) => !count(n))) return 'its row counts are not valid'
+  if (
+    typeof m.raw !== 'object' ||
+    m.raw === null ||
+    !count(m.raw.bytes) ||
+    !/^[0-9a-f]{64}$/.test(String(m.raw.sha256))
+  )
+    return 'its raw size or SHA-256 is missing or not valid'
+  if (typeof m.compressed !== 'object' || m.compressed === null || !count(m.compressed.bytes))
+    return 'its compressed size is missing or not valid'
+  if (typeof m.rowCounts !== 'object' || m.rowCounts === null || Object.values(m.rowCounts).some((n) => !count(n)))
+    return 'its row counts are not valid'
   return undefined
 }
 
@@ -30,7 +38,11 @@ export async function readDatabaseManifest(file: string): Promise<DatabaseManife
 // Decodes a database copy into `output` (an atomic file: complete or absent) and
 // proves it: size and SHA-256 as recorded, integrity_check passes, every table has
 // the rows the manifest counted. `keep: false` (verify) removes the output after.
-export async function decodeDatabaseCopy(file: string, output: string, opts: { keep: boolean }): Promise<{ manifest: DatabaseManifest; rowCounts: Record<string, number> }> {
+export async function decodeDatabaseCopy(
+  file: string,
+  output: string,
+  opts: { keep: boolean },
+): Promise<{ manifest: DatabaseManifest; rowCounts: Record<string, number> }> {
   const manifest = await readDatabaseManifest(file)
   const corrupt = (reason: string) => new BackupCorruptError(file, reason)
   // Refused before anything is read when the output exists (restore never overwrites).
@@ -40,7 +52,8 @@ export async function decodeDatabaseCopy(file: string, output: string, opts: { k
     // written frame by frame (16 MiB each), never held whole.
     const buf = await readFile(file)
     if (buf.length > manifest.compressed.bytes) throw new TrailingDataError(file, buf.length, manifest.compressed.bytes)
-    if (buf.length < manifest.compressed.bytes) throw corrupt(`${buf.length} bytes, the manifest says ${manifest.compressed.bytes}: the file is truncated`)
+    if (buf.length < manifest.compressed.bytes)
+      throw corrupt(`${buf.length} bytes, the manifest says ${manifest.compressed.bytes}: the file is truncated`)
     let frames
     try {
       frames = zstdFrames(buf)
@@ -61,12 +74,15 @@ export async function decodeDatabaseCopy(file: string, output: string, opts: { k
     }
     const sha256 = hash.digest('hex')
     if (out.bytesWritten !== manifest.raw.bytes || sha256 !== manifest.raw.sha256) {
-      throw corrupt(`decodes to ${out.bytesWritten} bytes with SHA-256 ${sha256}, the manifest has ${manifest.raw.bytes} bytes, ${manifest.raw.sha256}`)
+      throw corrupt(
+        `decodes to ${out.bytesWritten} bytes with SHA-256 ${sha256}, the manifest has ${manifest.raw.bytes} bytes, ${manifest.raw.sha256}`,
+      )
     }
     const checked = checkDatabaseFile(out.partialPath)
     if (!checked.ok) throw corrupt(`integrity_check fails: ${checked.problems.join('; ')}`)
     const want = JSON.stringify(manifest.rowCounts)
-    if (JSON.stringify(checked.rowCounts) !== want) throw corrupt(`row counts ${JSON.stringify(checked.rowCounts)} differ from the manifest's ${want}`)
+    if (JSON.stringify(checked.rowCounts) !== want)
+      throw corrupt(`row counts ${JSON.stringify(checked.rowCounts)} differ from the manifest's ${want}`)
     await (opts.keep ? out.commit() : out.abort())
     return { manifest, rowCounts: checked.rowCounts }
   } catch (err) {

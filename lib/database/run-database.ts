@@ -41,7 +41,10 @@ const FRAME = 16 * 2 ** 20 // zstd frames of 16 MiB: the copy never sits in memo
 
 // The hourly job: each database copied consistently while it is written, checked,
 // compressed and written atomically to the NAS with its manifest.
-export async function runDatabase(opts: DatabaseJobOptions, ctx: { log: Logger; now?: () => Date; mountinfo?: readonly MountEntry[]; signal?: AbortSignal }): Promise<DatabaseManifest[]> {
+export async function runDatabase(
+  opts: DatabaseJobOptions,
+  ctx: { log: Logger; now?: () => Date; mountinfo?: readonly MountEntry[]; signal?: AbortSignal },
+): Promise<DatabaseManifest[]> {
   if (opts.mount !== undefined) await checkMounted(opts.mount, opts.dest, ctx.mountinfo)
   const tree = stationTree(opts.dest, opts.station)
   await makeDirs(tree.dir('database'))
@@ -77,7 +80,10 @@ export async function runDatabase(opts: DatabaseJobOptions, ctx: { log: Logger; 
         throw err
       }
       await rm(copy, { force: true })
-      ctx.log.info({ db, file, rows: check.rowCounts, bytes: written.raw.bytes, compressed: written.compressedBytes }, `database ${db} copied to ${file}`)
+      ctx.log.info(
+        { db, file, rows: check.rowCounts, bytes: written.raw.bytes, compressed: written.compressedBytes },
+        `database ${db} copied to ${file}`,
+      )
       out.push(manifest)
     }
     return out

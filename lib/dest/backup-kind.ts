@@ -4,7 +4,6 @@ import { type BackupKind } from './backup.js'
 import { isDatabaseCopyName } from './layout.js'
 import { codecForImageName } from '../codec/registry.js'
 
-
 // What a path on the NAS holds, from its name and type: a snapshot directory, a
 // database copy (.db.zst) or an image (.img.gz / .img.zst).
 export async function backupKind(target: string): Promise<BackupKind> {
@@ -14,5 +13,7 @@ export async function backupKind(target: string): Promise<BackupKind> {
   if (st.isDirectory()) return 'files'
   if (isDatabaseCopyName(target)) return 'database'
   if (codecForImageName(target)) return 'image'
-  throw new UsageError(`${target} is not a backup sd-backup writes (an .img.gz/.img.zst image, a .db.zst database copy or a files snapshot directory)`)
+  throw new UsageError(
+    `${target} is not a backup sd-backup writes (an .img.gz/.img.zst image, a .db.zst database copy or a files snapshot directory)`,
+  )
 }

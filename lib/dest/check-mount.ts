@@ -4,7 +4,11 @@ import { isInside, readMountinfo, type MountEntry } from '../system/mountinfo.js
 import { realpathExisting } from '../util/realpath-existing.js'
 
 // --mount is a mount point in the kernel's table and --dest lies inside it.
-export async function checkMounted(mount: string, dest: string, entries: readonly MountEntry[] = readMountinfo()): Promise<void> {
+export async function checkMounted(
+  mount: string,
+  dest: string,
+  entries: readonly MountEntry[] = readMountinfo(),
+): Promise<void> {
   let real: string
   try {
     real = await realpath(mount)

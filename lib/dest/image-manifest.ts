@@ -5,7 +5,13 @@ import { type Codec } from '../codec/registry.js'
 // digest follows from its length: a mostly empty card's manifest stays small.
 export const MEMBER_FIELDS = ['offset', 'compressedLength', 'rawLength', 'crc32', 'sha256'] as const
 export const MEMBER_FIELDS_V1 = ['offset', 'compressedLength', 'rawLength', 'crc32'] as const
-export type MemberEntry = [offset: number, compressedLength: number, rawLength: number, crc32: number, sha256?: string | 0]
+export type MemberEntry = [
+  offset: number,
+  compressedLength: number,
+  rawLength: number,
+  crc32: number,
+  sha256?: string | 0,
+]
 
 // Version 2: a run of free space becomes one member of up to this many zeros (whole
 // chunks): a 238 GB card with 40 GB in use has ~3 000 of them instead of ~200 000.
@@ -77,7 +83,12 @@ export interface ImageManifest {
    * whole image is always there in version 1, on request (whole-sha256) in version 2.
    */
   readonly raw: { readonly bytes: number; readonly sha256?: string; readonly root?: string }
-  readonly compressed: { readonly bytes: number; readonly codec: Codec; readonly level: number; readonly chunkSize: number }
+  readonly compressed: {
+    readonly bytes: number
+    readonly codec: Codec
+    readonly level: number
+    readonly chunkSize: number
+  }
   readonly memberFields: typeof MEMBER_FIELDS | typeof MEMBER_FIELDS_V1
   readonly members: readonly MemberEntry[]
   readonly started: string

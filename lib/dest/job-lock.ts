@@ -36,7 +36,13 @@ export function pidAlive(pid: number): boolean {
 // Whether a lock's holder still runs, seen from `host`: a holder on another host is
 // assumed to; on this host the pid must be alive and be the same process (same start
 // time and boot), or, for a lock that records neither, a process running sd-backup.
-export function lockHeld(holder: LockHolder, host: string, alive: (pid: number) => boolean = pidAlive, identify = processIdentity, ours = runsSdBackup): boolean {
+export function lockHeld(
+  holder: LockHolder,
+  host: string,
+  alive: (pid: number) => boolean = pidAlive,
+  identify = processIdentity,
+  ours = runsSdBackup,
+): boolean {
   if (holder.host !== host) return true
   if (!alive(holder.pid)) return false
   if (holder.startTicks === undefined) return ours(holder.pid)
@@ -54,7 +60,12 @@ export async function acquireJobLock(
   opts: { host?: string; alive?: (pid: number) => boolean; now?: () => Date } = {},
 ): Promise<HeldLock> {
   const file = lockPath(stationDir, job)
-  const me: LockHolder = { pid: process.pid, host: opts.host ?? os.hostname(), started: (opts.now ?? (() => new Date()))().toISOString(), ...processIdentity(process.pid) }
+  const me: LockHolder = {
+    pid: process.pid,
+    host: opts.host ?? os.hostname(),
+    started: (opts.now ?? (() => new Date()))().toISOString(),
+    ...processIdentity(process.pid),
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const h = await open(file, 'wx', fileMode())
@@ -98,7 +109,14 @@ export async function readLockHolder(file: string): Promise<LockHolder | undefin
   } catch {
     throw new LockUnreadableError(file, text.length === 0 ? 'it is empty' : 'it is not JSON')
   }
-  if (typeof v !== 'object' || v === null || !Number.isInteger(v.pid) || (v.pid as number) <= 0 || typeof v.host !== 'string' || typeof v.started !== 'string') {
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    !Number.isInteger(v.pid) ||
+    (v.pid as number) <= 0 ||
+    typeof v.host !== 'string' ||
+    typeof v.started !== 'string'
+  ) {
     throw new LockUnreadableError(file, 'it names no pid and host')
   }
   return v as LockHolder

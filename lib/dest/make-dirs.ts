@@ -20,7 +20,8 @@ export async function makeDirs(dir: string): Promise<void> {
       await mkdir(d, { mode: dirMode() })
       await applyDestGroup(d)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DestNotWritableError(d, errnoText(err), { cause: err })
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new DestNotWritableError(d, errnoText(err), { cause: err })
     }
   }
 }

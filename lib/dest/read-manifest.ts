@@ -4,7 +4,12 @@ import { ManifestMismatchError, ManifestMissingError } from '../errors.js'
 
 // Reads the JSON manifest of a backup: missing → ManifestMissingError; unreadable,
 // of another format, or naming another file → ManifestMismatchError.
-export async function readManifestFile<T extends { format?: unknown }>(file: string, where: string, format: string, names: (m: T) => unknown): Promise<T> {
+export async function readManifestFile<T extends { format?: unknown }>(
+  file: string,
+  where: string,
+  format: string,
+  names: (m: T) => unknown,
+): Promise<T> {
   const mismatch = (reason: string, cause?: unknown) => new ManifestMismatchError(file, where, reason, { cause })
   let text: string
   try {
@@ -22,7 +27,9 @@ export async function readManifestFile<T extends { format?: unknown }>(file: str
   if (m?.format !== format) throw mismatch(`it is not an ${format} manifest`)
   const named = names(m)
   if (named !== path.basename(file)) {
-    throw mismatch(`it belongs to ${String(named)}; a renamed backup needs its original name back, since the manifest names what it describes`)
+    throw mismatch(
+      `it belongs to ${String(named)}; a renamed backup needs its original name back, since the manifest names what it describes`,
+    )
   }
   return m
 }

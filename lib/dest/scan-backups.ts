@@ -1,6 +1,17 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { bmapPathFor, databaseSeries, databaseTime, imageTime, inProgressPid, lockPath, manifestPathFor, parsePartial, snapshotManifestPath, snapshotTime } from './layout.js'
+import {
+  bmapPathFor,
+  databaseSeries,
+  databaseTime,
+  imageTime,
+  inProgressPid,
+  lockPath,
+  manifestPathFor,
+  parsePartial,
+  snapshotManifestPath,
+  snapshotTime,
+} from './layout.js'
 import { lockHeld, readLockHolder } from './job-lock.js'
 import { type Backup } from './backup.js'
 
@@ -16,11 +27,20 @@ export interface FoundBackup extends Backup {
 // What a backup's manifest says about it. A manifest that is not JSON is never
 // trusted ('failed'); one that cannot be read throws, so cleanup stops instead of
 // deciding on an NFS hiccup.
-async function manifestFacts(file: string, kind: 'image' | 'database' | 'files'): Promise<Pick<FoundBackup, 'rawBytes' | 'verification' | 'series'>> {
+async function manifestFacts(
+  file: string,
+  kind: 'image' | 'database' | 'files',
+): Promise<Pick<FoundBackup, 'rawBytes' | 'verification' | 'series'>> {
   const text = await readFile(file, 'utf8')
   try {
-    const m = JSON.parse(text) as { raw?: { bytes: number }; verification?: { result: 'ok' | 'failed' | 'skipped' }; entries?: Array<{ size: number; type: string }>; source?: unknown }
-    const rawBytes = kind === 'files' ? (m.entries ?? []).reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) : m.raw?.bytes
+    const m = JSON.parse(text) as {
+      raw?: { bytes: number }
+      verification?: { result: 'ok' | 'failed' | 'skipped' }
+      entries?: Array<{ size: number; type: string }>
+      source?: unknown
+    }
+    const rawBytes =
+      kind === 'files' ? (m.entries ?? []).reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) : m.raw?.bytes
     return {
       rawBytes,
       ...(kind === 'image' ? { verification: m.verification?.result ?? 'skipped' } : {}),
@@ -37,7 +57,12 @@ async function manifestFacts(file: string, kind: 'image' | 'database' | 'files')
 // are never listed, so never removed. A leftover whose pid holds its job's lock on
 // this host belongs to a running job: it is held.
 // `alive` (tests) decides alone whether a pid of this host still holds its lock.
-export async function scanBackups(stationDir: string, station: string, host: string, alive?: (pid: number) => boolean): Promise<FoundBackup[]> {
+export async function scanBackups(
+  stationDir: string,
+  station: string,
+  host: string,
+  alive?: (pid: number) => boolean,
+): Promise<FoundBackup[]> {
   const runningPid = async (job: string) => {
     const h = await readLockHolder(lockPath(stationDir, job)).catch(() => undefined)
     return h && h.host === host && (alive ? alive(h.pid) : lockHeld(h, host)) ? h.pid : undefined
@@ -46,7 +71,15 @@ export async function scanBackups(stationDir: string, station: string, host: str
   const found: FoundBackup[] = []
   const partial = async (file: string, pid: number, held: number | undefined, dir = false) => {
     const st = await stat(file)
-    found.push({ name: path.relative(stationDir, file), kind: 'partial', time: st.mtime, complete: false, held: pid === held, files: [file], bytes: dir ? 0 : st.size })
+    found.push({
+      name: path.relative(stationDir, file),
+      kind: 'partial',
+      time: st.mtime,
+      complete: false,
+      held: pid === held,
+      files: [file],
+      bytes: dir ? 0 : st.size,
+    })
   }
 
   // Images and database copies: DEST/STATION/SUB/NAME beside NAME.manifest.json,
@@ -71,7 +104,16 @@ export async function scanBackups(stationDir: string, station: string, host: str
         const series = kind === 'database' ? { series: databaseSeries(name) } : {}
         // A used-block image's .bmap goes with it; removed in reverse: manifest first, image last.
         const bmap = names.includes(path.basename(bmapPathFor(file))) ? [bmapPathFor(file)] : []
-        found.push({ name: `${sub}/${name}`, kind, time, complete, files: [file, ...bmap, ...(complete ? [manifest] : [])], bytes: (await stat(file)).size, ...series, ...facts })
+        found.push({
+          name: `${sub}/${name}`,
+          kind,
+          time,
+          complete,
+          files: [file, ...bmap, ...(complete ? [manifest] : [])],
+          bytes: (await stat(file)).size,
+          ...series,
+          ...facts,
+        })
       }
     }
   }
@@ -84,7 +126,10 @@ export async function scanBackups(stationDir: string, station: string, host: str
     const time = snapshotTime(name)
     if (pid !== undefined) await partial(dir, pid, filesHeld, true)
     else if (time) {
-      const complete = await stat(snapshotManifestPath(dir)).then(() => true, () => false)
+      const complete = await stat(snapshotManifestPath(dir)).then(
+        () => true,
+        () => false,
+      )
       const facts = complete ? await manifestFacts(snapshotManifestPath(dir), 'files') : {}
       found.push({ name: `files/${name}`, kind: 'files', time, complete, files: [dir], bytes: 0, ...facts })
     }

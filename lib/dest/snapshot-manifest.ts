@@ -16,7 +16,10 @@ export interface FileEntry {
   /** A symlink's target; rawTarget as for rawPath. */
   readonly target?: string
   readonly rawTarget?: string
-  /** The file kept changing while it was copied (twice): the bytes stored are those read, with their size and SHA-256. */
+  /**
+   * The file kept changing while it was copied (twice): the bytes stored are those
+   * read, with their size and SHA-256.
+   */
   readonly changed?: true
 }
 

@@ -29,13 +29,15 @@ export function components(p: Buffer): Buffer[] | undefined {
   return parts
 }
 
-const isInt = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+const isInt = (v: unknown, min: number, max: number) =>
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max
 
 // What is wrong with one entry, or undefined.
 function entryProblem(e: FileEntry): string | undefined {
   if (typeof e !== 'object' || e === null) return 'not an object'
   if (typeof e.path !== 'string') return 'no path'
-  if (e.rawPath !== undefined && (typeof e.rawPath !== 'string' || !BASE64.test(e.rawPath))) return 'rawPath is not base64'
+  if (e.rawPath !== undefined && (typeof e.rawPath !== 'string' || !BASE64.test(e.rawPath)))
+    return 'rawPath is not base64'
   if (!components(pathBytes(e))) return 'the path is not absolute and normalised (no ., .., // or NUL)'
   if (!TYPES.has(e.type)) return `unknown type ${String(e.type)}`
   if (!isInt(e.uid, 0, 2 ** 32 - 1) || !isInt(e.gid, 0, 2 ** 32 - 1)) return 'owner or group out of range'
@@ -43,7 +45,13 @@ function entryProblem(e: FileEntry): string | undefined {
   if (typeof e.mtimeMs !== 'number' || !Number.isFinite(e.mtimeMs)) return 'mtime is not a number'
   if (!isInt(e.size, 0, Number.MAX_SAFE_INTEGER)) return 'size is not a whole number of bytes'
   if (e.type === 'file' && (typeof e.sha256 !== 'string' || !SHA256.test(e.sha256))) return 'a file without a SHA-256'
-  if (e.type === 'symlink' && (typeof e.target !== 'string' || e.target.length === 0 || (e.rawTarget !== undefined && !BASE64.test(String(e.rawTarget))))) return 'a symlink without a target'
+  if (
+    e.type === 'symlink' &&
+    (typeof e.target !== 'string' ||
+      e.target.length === 0 ||
+      (e.rawTarget !== undefined && !BASE64.test(String(e.rawTarget))))
+  )
+    return 'a symlink without a target'
   return undefined
 }
 
@@ -86,7 +94,12 @@ export async function parentsAreDirs(root: string, parts: readonly Buffer[], kno
 // Creates the directories above an entry (and the entry itself with `self`) below
 // `root`, one component at a time: a component that exists as anything but a real
 // directory is refused, never followed. Returns the name of the refused one.
-export async function makeParents(root: string, parts: readonly Buffer[], known: Set<string>, self = false): Promise<string | undefined> {
+export async function makeParents(
+  root: string,
+  parts: readonly Buffer[],
+  known: Set<string>,
+  self = false,
+): Promise<string | undefined> {
   for (let i = 1; i <= parts.length - (self ? 0 : 1); i++) {
     const dir = below(root, parts.slice(0, i))
     const key = dir.toString('base64')

@@ -93,7 +93,7 @@ export class AtomicFile {
   // ranges stay holes (a sparse restored image). The file's length is the furthest end.
   async writeAt(buf: Uint8Array, position: number): Promise<void> {
     try {
-      for (let done = 0; done < buf.length; ) {
+      for (let done = 0; done < buf.length;) {
         done += (await this.handle.write(buf, done, buf.length - done, position + done)).bytesWritten
       }
     } catch (err) {
@@ -127,7 +127,9 @@ export class AtomicFile {
     } catch (err) {
       throw err instanceof DestWriteError ? err : destError(this.partialPath, this.written, err)
     }
-    await (this.replace ? replaceWith(this.partialPath, this.finalPath) : publish(this.partialPath, this.finalPath, this.existsError))
+    await (this.replace
+      ? replaceWith(this.partialPath, this.finalPath)
+      : publish(this.partialPath, this.finalPath, this.existsError))
     await fsyncDir(path.dirname(this.finalPath))
   }
 
@@ -143,7 +145,11 @@ export class AtomicFile {
 }
 
 // Writes a small file (a manifest; status.json with `replace`) with the same guarantees.
-export async function writeFileAtomic(finalPath: string, data: string | Uint8Array, opts: { replace?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(
+  finalPath: string,
+  data: string | Uint8Array,
+  opts: { replace?: boolean } = {},
+): Promise<void> {
   const f = await AtomicFile.create(finalPath, opts)
   try {
     await f.write(typeof data === 'string' ? Buffer.from(data) : data)

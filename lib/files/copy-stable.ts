@@ -28,7 +28,12 @@ const BUF = 1024 * 1024
 // swapped for a symlink is not followed) and O_NONBLOCK (one swapped for a FIFO
 // does not hang the job), and the descriptor's fstat must be the file that lstat
 // listed (device, inode, regular): otherwise it is 'swapped' and nothing is read.
-export async function copyStable(from: Buffer, listed: Stats, openSink: () => Promise<CopySink>, signal?: AbortSignal): Promise<CopyResult> {
+export async function copyStable(
+  from: Buffer,
+  listed: Stats,
+  openSink: () => Promise<CopySink>,
+  signal?: AbortSignal,
+): Promise<CopyResult> {
   let src
   try {
     src = await open(from, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
@@ -39,7 +44,8 @@ export async function copyStable(from: Buffer, listed: Stats, openSink: () => Pr
   try {
     const before = await src.stat()
     if (!before.isFile()) return { kind: 'swapped', what: 'it is no longer a regular file' }
-    if (before.dev !== listed.dev || before.ino !== listed.ino) return { kind: 'swapped', what: 'another file took its name' }
+    if (before.dev !== listed.dev || before.ino !== listed.ino)
+      return { kind: 'swapped', what: 'another file took its name' }
     const sink = await openSink()
     const hash = createHash('sha256')
     const buf = Buffer.allocUnsafe(BUF)

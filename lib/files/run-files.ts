@@ -62,7 +62,12 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
   const final = tree.snapshot(started)
   const work = tree.snapshotInProgress(started, process.pid)
   try {
-    if (await lstat(final).then(() => true, () => false)) {
+    if (
+      await lstat(final).then(
+        () => true,
+        () => false,
+      )
+    ) {
       if (opts.onceADay) return undefined
       throw new BackupExistsError(final)
     }
@@ -74,7 +79,11 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
     const workBytes = Buffer.from(work)
     const globs = opts.excludes.map(globToRegExp)
     const dbFiles = databaseFiles(opts.databases ?? [])
-    if (dbFiles.size) ctx.log.info({ databases: opts.databases }, `left out (the database job copies them hourly, consistently): ${[...dbFiles].join(', ')}`)
+    if (dbFiles.size)
+      ctx.log.info(
+        { databases: opts.databases },
+        `left out (the database job copies them hourly, consistently): ${[...dbFiles].join(', ')}`,
+      )
     const entries: FileEntry[] = []
     const unreadable: string[] = []
     const vanished: string[] = []
@@ -113,7 +122,14 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
       const to = joinBytes(workBytes, abs)
       try {
         const st = await lstat(abs)
-        const base = { ...recordedPath(abs), uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size: st.size }
+        const base = {
+          ...recordedPath(abs),
+          uid: st.uid,
+          gid: st.gid,
+          mode: st.mode & 0o7777,
+          mtimeMs: st.mtimeMs,
+          size: st.size,
+        }
         if (st.isDirectory()) {
           const names = (await readdir(abs, { encoding: 'buffer' })).sort(Buffer.compare)
           await onDest(to, () => mkdir(to, { mode: dirMode() }))
@@ -127,8 +143,18 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
         } else if (st.isFile()) {
           const prev = previous?.entries.get(base.rawPath ?? base.path)
           await ctx.beforeFile?.(shown)
-          if (prev?.type === 'file' && prev.sha256 && !prev.changed && prev.size === st.size && prev.mtimeMs === st.mtimeMs && previous) {
-            const linked = await link(joinBytes(Buffer.from(previous.dir), abs), to).then(() => true, () => false)
+          if (
+            prev?.type === 'file' &&
+            prev.sha256 &&
+            !prev.changed &&
+            prev.size === st.size &&
+            prev.mtimeMs === st.mtimeMs &&
+            previous
+          ) {
+            const linked = await link(joinBytes(Buffer.from(previous.dir), abs), to).then(
+              () => true,
+              () => false,
+            )
             if (linked) return void entries.push({ ...base, type: 'file', sha256: prev.sha256 })
           }
           for (let attempt = 1; ; attempt++) {
@@ -140,13 +166,27 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
               return await visit(abs, false)
             }
             const after = await lstat(abs).catch(() => undefined)
-            const stable = got.stable && after !== undefined && after.size === got.size && after.mtimeMs === got.stat.mtimeMs
+            const stable =
+              got.stable && after !== undefined && after.size === got.size && after.mtimeMs === got.stat.mtimeMs
             if (stable || attempt === COPY_ATTEMPTS) {
               const b = got.stat
-              entries.push({ ...base, uid: b.uid, gid: b.gid, mode: b.mode & 0o7777, mtimeMs: b.mtimeMs, type: 'file', size: got.size, sha256: got.sha256, ...(stable ? {} : { changed: true as const }) })
+              entries.push({
+                ...base,
+                uid: b.uid,
+                gid: b.gid,
+                mode: b.mode & 0o7777,
+                mtimeMs: b.mtimeMs,
+                type: 'file',
+                size: got.size,
+                sha256: got.sha256,
+                ...(stable ? {} : { changed: true as const }),
+              })
               if (!stable) {
                 changed.push(shown)
-                ctx.log.warn({ path: shown, stored: got.size }, `changed while copied, twice: stored the ${got.size} bytes read, marked as changed: ${shown}`)
+                ctx.log.warn(
+                  { path: shown, stored: got.size },
+                  `changed while copied, twice: stored the ${got.size} bytes read, marked as changed: ${shown}`,
+                )
               }
               return
             }
@@ -167,7 +207,9 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
         ctx.log.info({ path: abs }, `not present here, skipped: ${abs}`)
         continue
       }
-      await onDest(Buffer.from(path.join(work, path.dirname(abs))), () => mkdir(path.join(work, path.dirname(abs)), { recursive: true, mode: dirMode() }))
+      await onDest(Buffer.from(path.join(work, path.dirname(abs))), () =>
+        mkdir(path.join(work, path.dirname(abs)), { recursive: true, mode: dirMode() }),
+      )
       if (st.isSymbolicLink()) {
         // A configured path that is a link: the link itself, then what it points to.
         await visit(Buffer.from(abs))
@@ -175,7 +217,9 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
         if (!real) continue
         ctx.log.info({ path: abs, target: real }, `${abs} is a symlink to ${real}: following it`)
         abs = real
-        await onDest(Buffer.from(path.join(work, path.dirname(abs))), () => mkdir(path.join(work, path.dirname(abs)), { recursive: true, mode: dirMode() }))
+        await onDest(Buffer.from(path.join(work, path.dirname(abs))), () =>
+          mkdir(path.join(work, path.dirname(abs)), { recursive: true, mode: dirMode() }),
+        )
       }
       await visit(Buffer.from(abs))
     }

@@ -39,7 +39,11 @@ export class BmapBuilder {
         open.last = Math.max(open.last, Math.ceil(e / BMAP_BLOCK) - 1)
       } else {
         this.close()
-        this.open = { first: s / BMAP_BLOCK, last: Math.ceil(e / BMAP_BLOCK) - 1, hash: createHash('sha256').update(data.subarray(s - offset, e - offset)) }
+        this.open = {
+          first: s / BMAP_BLOCK,
+          last: Math.ceil(e / BMAP_BLOCK) - 1,
+          hash: createHash('sha256').update(data.subarray(s - offset, e - offset)),
+        }
       }
     }
   }
@@ -50,7 +54,9 @@ export class BmapBuilder {
     this.close()
     const blocks = Math.ceil(this.imageSize / BMAP_BLOCK)
     const mapped = this.ranges.reduce((n, r) => n + r.last - r.first + 1, 0)
-    const lines = this.ranges.map((r) => `        <Range chksum="${r.sha256}"> ${r.first === r.last ? r.first : `${r.first}-${r.last}`} </Range>`)
+    const lines = this.ranges.map(
+      (r) => `        <Range chksum="${r.sha256}"> ${r.first === r.last ? r.first : `${r.first}-${r.last}`} </Range>`,
+    )
     const draft = [
       '<?xml version="1.0" ?>',
       '<!-- Written by sd-backup beside its image. `bmaptool copy IMAGE.img.gz /dev/sdX`',
@@ -69,14 +75,18 @@ export class BmapBuilder {
       '</bmap>',
       '',
     ].join('\n')
-    const mappedBytes = this.ranges.reduce((n, r) => n + Math.min((r.last + 1) * BMAP_BLOCK, this.imageSize) - r.first * BMAP_BLOCK, 0)
+    const mappedBytes = this.ranges.reduce(
+      (n, r) => n + Math.min((r.last + 1) * BMAP_BLOCK, this.imageSize) - r.first * BMAP_BLOCK,
+      0,
+    )
     return { text: draft.replace('0'.repeat(64), createHash('sha256').update(draft).digest('hex')), mappedBytes }
   }
 
   private close(): void {
     if (!this.open) return
     const { first, last, hash } = this.open
-    this.ranges.push({ first, last, sha256: hash.digest('hex') }) // a 238 GB card may have 100 000 ranges: keep only these
+    // A 238 GB card may have 100 000 ranges: keep only these.
+    this.ranges.push({ first, last, sha256: hash.digest('hex') })
     this.open = undefined
   }
 }

@@ -48,14 +48,38 @@ export class CompressPool {
     const length = chunk.data.length // recorded before the transfer detaches the chunk's memory
     const raw = chunk.data.buffer as ArrayBuffer
     const out = body.buffer as ArrayBuffer
-    const reply = await this.pool.run((id) => ({ op: 'compress', id, index, raw, length, out }), [raw, out], `chunk ${index}`)
-    return { index, offset, rawLength: length, body: Buffer.from(reply.body, 0, reply.bodyLength), crc32: reply.crc32, sha256: reply.sha256, zero: reply.zero, pooled: true, raw: Buffer.from(reply.raw) }
+    const reply = await this.pool.run(
+      (id) => ({ op: 'compress', id, index, raw, length, out }),
+      [raw, out],
+      `chunk ${index}`,
+    )
+    return {
+      index,
+      offset,
+      rawLength: length,
+      body: Buffer.from(reply.body, 0, reply.bodyLength),
+      crc32: reply.crc32,
+      sha256: reply.sha256,
+      zero: reply.zero,
+      pooled: true,
+      raw: Buffer.from(reply.raw),
+    }
   }
 
   // A chunk of free space: its cached member, made on this thread once per length.
   async zeros(chunk: RawChunk): Promise<DoneChunk> {
     const out = await this.zeroMembers.zeros(chunk.data.length)
-    return { index: chunk.index, offset: chunk.offset, rawLength: chunk.data.length, body: out.body, crc32: out.crc32, sha256: out.sha256, zero: true, pooled: false, raw: chunk.data }
+    return {
+      index: chunk.index,
+      offset: chunk.offset,
+      rawLength: chunk.data.length,
+      body: out.body,
+      crc32: out.crc32,
+      sha256: out.sha256,
+      zero: true,
+      pooled: false,
+      raw: chunk.data,
+    }
   }
 
   // Stops every thread; safe to call twice and after a failure.

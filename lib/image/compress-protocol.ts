@@ -23,4 +23,10 @@ export type WorkerReply =
       readonly zero: boolean
       readonly raw: ArrayBuffer
     }
-  | { readonly op: 'failed'; readonly id: number; readonly message: string; readonly raw: ArrayBuffer; readonly out: ArrayBuffer }
+  | {
+      readonly op: 'failed'
+      readonly id: number
+      readonly message: string
+      readonly raw: ArrayBuffer
+      readonly out: ArrayBuffer
+    }

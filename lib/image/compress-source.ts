@@ -47,24 +47,44 @@ export interface CompressHooks {
 // 2 x workers data chunks are in memory (free-space chunks hold only their cached
 // ~1 KiB member), whatever the source size and however slow `write` is.
 // Benchmark before editing (bench/compare.ts).
-export async function compressSource(source: Source, opts: CompressSourceOptions, hooks: CompressHooks): Promise<{ peakChunksInMemory: number }> {
+export async function compressSource(
+  source: Source,
+  opts: CompressSourceOptions,
+  hooks: CompressHooks,
+): Promise<{ peakChunksInMemory: number }> {
   const maxInFlight = 2 * opts.workers
   const buffers = new BufferPool(opts.chunkSize, maxInFlight)
   // Bodies are pooled too, never allocated per chunk: a thread that allocates each
   // body and another that frees it fragment glibc's arenas, +35 MiB RSS on
   // incompressible data (bench/RESULTS.md). One more than in flight: the one being written.
   const bodies = new BufferPool(bodyBound(opts.codec, opts.chunkSize), maxInFlight + 1)
-  const pool = new CompressPool({ workers: opts.workers, codec: opts.codec, level: opts.level, crashOnChunk: opts.crashOnChunk, crashMode: opts.crashMode })
+  const pool = new CompressPool({
+    workers: opts.workers,
+    codec: opts.codec,
+    level: opts.level,
+    crashOnChunk: opts.crashOnChunk,
+    crashMode: opts.crashMode,
+  })
   const codec = CODECS[opts.codec]
   const size = Math.min(source.size, opts.limit ?? Infinity)
   try {
     await pipeline(
-      () => (opts.extents ? readUsedChunks(source, opts.extents, opts.chunkSize, buffers) : readChunks(source, size, opts.chunkSize, buffers)),
+      () =>
+        opts.extents
+          ? readUsedChunks(source, opts.extents, opts.chunkSize, buffers)
+          : readChunks(source, size, opts.chunkSize, buffers),
       (chunks: AsyncIterable<RawChunk>) => compressInOrder(chunks, pool, buffers, bodies, maxInFlight, hooks.onRead),
       async (done: AsyncIterable<DoneChunk>) => {
         for await (const d of done) {
           const parts = codec.frame(opts.level, d.body, d.crc32, d.rawLength)
-          await hooks.write({ parts, length: parts.reduce((n, p) => n + p.length, 0), rawLength: d.rawLength, crc32: d.crc32, sha256: d.sha256, zero: d.zero })
+          await hooks.write({
+            parts,
+            length: parts.reduce((n, p) => n + p.length, 0),
+            rawLength: d.rawLength,
+            crc32: d.crc32,
+            sha256: d.sha256,
+            zero: d.zero,
+          })
           if (d.pooled) bodies.release(d.body) // written: its buffer takes the next chunk's body
         }
       },

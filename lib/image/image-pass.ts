@@ -7,8 +7,8 @@ import { planReads, type PartitionReport, type ReadPlan } from './layout/plan-re
 import type { MemberEntry } from '../dest/image-manifest.js'
 import { Progress } from '../log/progress.js'
 import type { Source } from './read-source.js'
-import type { ImageJobContext, ImageJobOptions } from './run-image.js'
 import type { AtomicFile } from '../dest/write-atomic.js'
+import { type ImageJobContext, type ImageJobOptions } from './image-options.js'
 
 // What the one pass over the card produced, for the manifest and the .bmap.
 export interface PassResult {
@@ -46,7 +46,12 @@ async function choosePlan(source: Source, opts: ImageJobOptions, ctx: ImageJobCo
     return undefined
   }
   ctx.log.info(
-    { scheme: plan.scheme, partitions: plan.partitions.map(({ readBytes: _, ...p }) => p), estimatedReadBytes: plan.estimatedReadBytes, minCardBytes: plan.minCardBytes },
+    {
+      scheme: plan.scheme,
+      partitions: plan.partitions.map(({ readBytes: _, ...p }) => p),
+      estimatedReadBytes: plan.estimatedReadBytes,
+      minCardBytes: plan.minCardBytes,
+    },
     `${plan.scheme.toUpperCase()} with ${plan.partitions.length} partition(s): reading what the filesystems use, about ${formatBytes(plan.estimatedReadBytes)} of ${formatBytes(source.size)}`,
   )
   return plan
@@ -55,10 +60,19 @@ async function choosePlan(source: Source, opts: ImageJobOptions, ctx: ImageJobCo
 // The image's single pass: plan → read (only used blocks, unless full) → hash →
 // compress on workers → write in order, building the .bmap on the way.
 // Benchmark before editing (bench/compare.ts).
-export async function imagePass(source: Source, out: AtomicFile, opts: ImageJobOptions, ctx: ImageJobContext): Promise<PassResult> {
+export async function imagePass(
+  source: Source,
+  out: AtomicFile,
+  opts: ImageJobOptions,
+  ctx: ImageJobContext,
+): Promise<PassResult> {
   const plan = await choosePlan(source, opts, ctx)
   const bmap = plan ? new BmapBuilder(source.size) : undefined
-  const progress = new Progress(plan?.estimatedReadBytes ?? source.size, { tty: ctx.tty, log: ctx.log, intervalSeconds: opts.progressIntervalSeconds })
+  const progress = new Progress(plan?.estimatedReadBytes ?? source.size, {
+    tty: ctx.tty,
+    log: ctx.log,
+    intervalSeconds: opts.progressIntervalSeconds,
+  })
   // The whole-image SHA-256 costs a pass over every byte on this thread, zeros
   // included: only on request. Member digests come from the workers.
   const hash = opts.wholeSha256 ? createHash('sha256') : undefined
@@ -96,7 +110,15 @@ export async function imagePass(source: Source, out: AtomicFile, opts: ImageJobO
         },
       },
     )
-    return { sha256: hash?.digest('hex'), root: root.digest('hex'), rawBytes, readBytes, members, peakChunksInMemory, ...(plan && bmap ? { used: { plan, bmap } } : {}) }
+    return {
+      sha256: hash?.digest('hex'),
+      root: root.digest('hex'),
+      rawBytes,
+      readBytes,
+      members,
+      peakChunksInMemory,
+      ...(plan && bmap ? { used: { plan, bmap } } : {}),
+    }
   } finally {
     progress.stop()
     ctx.sink?.setLineOwner(undefined)

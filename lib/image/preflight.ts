@@ -42,7 +42,12 @@ export async function preflight(input: PreflightInput): Promise<PreflightResult>
 }
 
 // The filesystem of dest (or its nearest existing parent) must not be on the source disk.
-async function checkNotOnSource(dest: string, sourceDisk: string, entries: readonly MountEntry[], sysfs?: string): Promise<void> {
+async function checkNotOnSource(
+  dest: string,
+  sourceDisk: string,
+  entries: readonly MountEntry[],
+  sysfs?: string,
+): Promise<void> {
   const real = await realpathExisting(dest)
   const { major, minor } = devMajorMinor((await stat(await existingAncestor(real))).dev)
   const disks = new Set([wholeDiskName(major, minor, sysfs)])
@@ -88,7 +93,10 @@ async function checkFreeSpace(input: PreflightInput): Promise<PreflightResult> {
   let needed = input.minFree
   let basis = needed === undefined ? 'no earlier image to estimate from' : '--min-free'
   if (needed === undefined) {
-    const prev = (await readdir(input.imageDir)).filter((n) => isImageName(n, input.station)).sort().at(-1)
+    const prev = (await readdir(input.imageDir))
+      .filter((n) => isImageName(n, input.station))
+      .sort()
+      .at(-1)
     if (prev) {
       needed = Math.ceil((await stat(path.join(input.imageDir, prev))).size * 1.2)
       basis = `previous image ${prev} x 1.2`

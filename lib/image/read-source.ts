@@ -34,7 +34,13 @@ export async function openSource(path: string, sysfs = '/sys'): Promise<Source> 
   if (st.isFile()) return { path, kind: 'file', size: st.size, disk: undefined, handle }
   const { major, minor } = devMajorMinor(st.rdev)
   try {
-    return { path, kind: 'block', size: blockDeviceSize(major, minor, sysfs), disk: wholeDiskName(major, minor, sysfs), handle }
+    return {
+      path,
+      kind: 'block',
+      size: blockDeviceSize(major, minor, sysfs),
+      disk: wholeDiskName(major, minor, sysfs),
+      handle,
+    }
   } catch (err) {
     await handle.close()
     throw new SourceUnreadableError(path, `size unknown in sysfs: ${errnoText(err)}`, { cause: err })
@@ -56,7 +62,12 @@ export interface RawChunk {
 // `pool`: when the pool is exhausted reading waits, which is the backpressure.
 // Benchmark before editing (bench/compare.ts): this is the image job's read path.
 // An empty source still yields one empty chunk: its member makes the output valid gzip.
-export async function* readChunks(source: Source, size: number, chunkSize: number, pool: BufferPool): AsyncGenerator<RawChunk> {
+export async function* readChunks(
+  source: Source,
+  size: number,
+  chunkSize: number,
+  pool: BufferPool,
+): AsyncGenerator<RawChunk> {
   let offset = 0
   for (let index = 0; offset < size || index === 0; index++) {
     const want = Math.min(chunkSize, size - offset)
@@ -74,8 +85,14 @@ export async function* readChunks(source: Source, size: number, chunkSize: numbe
 
 // Fills buf[at, at + length) from the source at `position`: a failed or short read
 // is a SourceReadError naming the byte (the full and the used-block read paths, the layout parsers).
-export async function readFully(source: Pick<Source, 'path' | 'size' | 'handle'>, buf: Buffer, at: number, length: number, position: number): Promise<void> {
-  for (let got = 0; got < length; ) {
+export async function readFully(
+  source: Pick<Source, 'path' | 'size' | 'handle'>,
+  buf: Buffer,
+  at: number,
+  length: number,
+  position: number,
+): Promise<void> {
+  for (let got = 0; got < length;) {
     let n: number
     try {
       ;({ bytesRead: n } = await source.handle.read(buf, at + got, length - got, position + got))

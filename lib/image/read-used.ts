@@ -30,7 +30,12 @@ export function zeroRun(long: number | undefined, chunkSize: number, free: numbe
   return Math.min(n, left)
 }
 
-export async function* readUsedChunks(source: Source, extents: AsyncIterable<Extent>, chunkSize: number, pool: BufferPool): AsyncGenerator<RawChunk> {
+export async function* readUsedChunks(
+  source: Source,
+  extents: AsyncIterable<Extent>,
+  chunkSize: number,
+  pool: BufferPool,
+): AsyncGenerator<RawChunk> {
   const size = source.size
   const long = longZeroBytes(chunkSize)
   // Zeros are never written: a large view costs no memory until something reads it.
@@ -68,8 +73,14 @@ export async function* readUsedChunks(source: Source, extents: AsyncIterable<Ext
 }
 
 // Reads the pieces (coalesced) into buf, then zeroes every byte outside them.
-async function fillChunk(source: Source, buf: Buffer, offset: number, end: number, pieces: readonly Extent[]): Promise<void> {
-  for (let i = 0; i < pieces.length; ) {
+async function fillChunk(
+  source: Source,
+  buf: Buffer,
+  offset: number,
+  end: number,
+  pieces: readonly Extent[],
+): Promise<void> {
+  for (let i = 0; i < pieces.length;) {
     let j = i
     while (j + 1 < pieces.length && pieces[j + 1]!.start - pieces[j]!.end < COALESCE_BYTES) j++
     const from = pieces[i]!.start

@@ -10,7 +10,12 @@ export type CommandFailure = string | undefined
 // own shell lines, e.g. 'systemctl stop birdnet_recording'), logs what it printed,
 // and stops it after `timeoutSeconds`: a hung command must not hold the card's
 // service down forever. Never throws; the caller decides what a failure means.
-export function runCommand(command: string, what: string, timeoutSeconds: number, log: Logger): Promise<CommandFailure> {
+export function runCommand(
+  command: string,
+  what: string,
+  timeoutSeconds: number,
+  log: Logger,
+): Promise<CommandFailure> {
   return new Promise((resolve) => {
     const started = Date.now()
     // Its own process group, so a timeout stops the command's children too (they hold the pipes).
@@ -33,7 +38,13 @@ export function runCommand(command: string, what: string, timeoutSeconds: number
     child.on('close', (status, signal) => {
       clearTimeout(timer)
       const seconds = (Date.now() - started) / 1000
-      const failure = timedOut ? `timed out after ${timeoutSeconds} s` : status === 0 ? undefined : signal ? `killed by ${signal}` : `exit status ${status}`
+      const failure = timedOut
+        ? `timed out after ${timeoutSeconds} s`
+        : status === 0
+          ? undefined
+          : signal
+            ? `killed by ${signal}`
+            : `exit status ${status}`
       const fields = { command, seconds, output: output.trim() || undefined }
       if (failure) log.error({ ...fields, failure }, `${what} command failed: ${failure}`)
       else log.info(fields, `${what} command done`)

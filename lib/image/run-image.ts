@@ -1,11 +1,22 @@
 import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { rm } from 'node:fs/promises'
-import type { Logger } from 'pino'
-import { AfterCommandFailedError, BeforeCommandFailedError, ConfigError, isVerificationFailure, SdBackupError } from '../errors.js'
+import {
+  AfterCommandFailedError,
+  BeforeCommandFailedError,
+  ConfigError,
+  isVerificationFailure,
+  SdBackupError,
+} from '../errors.js'
 import { BMAP_BLOCK } from './bmap.js'
 import { VERSION } from '../version.js'
-import { MEMBER_FIELDS, manifestText, type ImageLayout, type ImageManifest, type ImageVerification } from '../dest/image-manifest.js'
+import {
+  MEMBER_FIELDS,
+  manifestText,
+  type ImageLayout,
+  type ImageManifest,
+  type ImageVerification,
+} from '../dest/image-manifest.js'
 import { isNfs } from '../system/fs-type.js'
 import { verifyImage } from '../verify/verify-image.js'
 import { bmapPathFor, imagePaths, stationTree } from '../dest/layout.js'
@@ -16,55 +27,10 @@ import { imagePass, type PassResult } from './image-pass.js'
 import { runCommand, type CommandFailure } from './run-command.js'
 import { acquireJobLock, type HeldLock } from '../dest/job-lock.js'
 import { AtomicFile, fsyncDir, writeFileAtomic } from '../dest/write-atomic.js'
-import type { MountEntry } from '../system/mountinfo.js'
-import type { LogSink } from '../log/logger.js'
-import { type Codec } from '../codec/registry.js'
+import { type ImageJobOptions, type ImageJobContext } from './image-options.js'
 
 // Flushed in the background every so often, so the last fsync is short (bench/RESULTS.md).
 const SYNC_EVERY = 64 * 2 ** 20
-
-export interface ImageJobOptions {
-  readonly device: string
-  readonly dest: string
-  readonly mount: string | undefined
-  readonly station: string
-  readonly codec: Codec
-  readonly level: number
-  readonly workers: number
-  readonly chunkSize: number
-  readonly minFree: number | undefined
-  readonly progressIntervalSeconds: number
-  /** Read the image back and check it before the manifest is written (default on). */
-  readonly verify: boolean
-  /** Also hash the whole image in one SHA-256 (one more pass over every byte, zeros included). */
-  readonly wholeSha256?: boolean
-  /** Read every byte (the old mode) instead of only what the filesystems use. */
-  readonly full: boolean
-  /** Used-block mode: leave unpartitioned space after the last partition out. */
-  readonly skipTail: boolean
-  /** Shell commands run before reading and after it (even on failure). */
-  readonly beforeImage?: string
-  readonly afterImage?: string
-  readonly commandTimeoutSeconds: number
-}
-
-export interface ImageJobContext {
-  readonly log: Logger
-  readonly signal?: AbortSignal
-  /** A terminal for the live progress line; undefined logs progress instead. */
-  readonly tty?: NodeJS.WritableStream
-  /** The log sink, so the live line steps aside for log lines. */
-  readonly sink?: LogSink
-  readonly now?: () => Date
-  /** Injected by tests: the mount table and sysfs root, a slow writer, worker faults. */
-  readonly mountinfo?: readonly MountEntry[]
-  readonly sysfs?: string
-  readonly beforeWrite?: (bytes: number) => Promise<void>
-  readonly crashOnChunk?: number
-  readonly crashMode?: 'throw' | 'exit' | 'reply'
-  /** Test hook: runs between writing the image and verifying it (to damage it). */
-  readonly beforeVerify?: (file: string) => Promise<void>
-}
 
 export interface ImageResult {
   readonly file: string
@@ -76,7 +42,12 @@ export interface ImageResult {
 
 // Reads the image back as `sd-backup verify` would. A verification failure is a
 // result to record; anything else (an interrupt, a dead worker) fails the job.
-async function verifyWritten(file: string, draft: ImageManifest, opts: ImageJobOptions, ctx: ImageJobContext): Promise<{ verification: ImageVerification; failure?: SdBackupError }> {
+async function verifyWritten(
+  file: string,
+  draft: ImageManifest,
+  opts: ImageJobOptions,
+  ctx: ImageJobContext,
+): Promise<{ verification: ImageVerification; failure?: SdBackupError }> {
   const at = () => (ctx.now ?? (() => new Date()))()
   const started = at()
   const seconds = () => (at().getTime() - started.getTime()) / 1000
@@ -93,13 +64,32 @@ async function verifyWritten(file: string, draft: ImageManifest, opts: ImageJobO
   // On NFS, O_DIRECT reads what the server holds, not this Pi's page cache (NFS takes unaligned direct I/O).
   const readBack = (await isNfs(file)) ? 'direct' : 'page-cache'
   try {
-    await verifyImage(file, { workers: opts.workers, signal: ctx.signal, manifest: draft, progress: makeProgress, direct: readBack === 'direct' })
-    ctx.log.info({ file, seconds: seconds(), readBack }, `verified: every member and its SHA-256 read back as written (${readBack === 'direct' ? 'from the NAS, O_DIRECT' : 'through the page cache'})`)
+    await verifyImage(file, {
+      workers: opts.workers,
+      signal: ctx.signal,
+      manifest: draft,
+      progress: makeProgress,
+      direct: readBack === 'direct',
+    })
+    ctx.log.info(
+      { file, seconds: seconds(), readBack },
+      `verified: every member and its SHA-256 read back as written (${readBack === 'direct' ? 'from the NAS, O_DIRECT' : 'through the page cache'})`,
+    )
     return { verification: { result: 'ok', at: started.toISOString(), seconds: seconds(), readBack } }
   } catch (err) {
     if (!isVerificationFailure(err)) throw err
     ctx.log.error({ err, file }, `verification failed: ${err.message}`)
-    return { verification: { result: 'failed', at: started.toISOString(), seconds: seconds(), code: err.code, message: err.message, readBack }, failure: err }
+    return {
+      verification: {
+        result: 'failed',
+        at: started.toISOString(),
+        seconds: seconds(),
+        code: err.code,
+        message: err.message,
+        readBack,
+      },
+      failure: err,
+    }
   } finally {
     progress?.stop()
     ctx.sink?.setLineOwner(undefined)
@@ -109,7 +99,11 @@ async function verifyWritten(file: string, draft: ImageManifest, opts: ImageJobO
 // Runs the before-image command, then `read`, then the after-image command whatever
 // happened (e.g. stop and start the recording service around the read). A failed
 // before-command stops the job; a failed after-command is reported once the image is safe.
-async function withCommands<T>(opts: ImageJobOptions, ctx: ImageJobContext, read: () => Promise<T>): Promise<{ result: T; afterFailure: CommandFailure }> {
+async function withCommands<T>(
+  opts: ImageJobOptions,
+  ctx: ImageJobContext,
+  read: () => Promise<T>,
+): Promise<{ result: T; afterFailure: CommandFailure }> {
   const timeout = opts.commandTimeoutSeconds
   let result: T
   let afterFailure: CommandFailure
@@ -145,7 +139,11 @@ async function writeBmap(file: string, used: NonNullable<PassResult['used']>, re
 export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Promise<ImageResult> {
   const startedAt = (ctx.now ?? (() => new Date()))()
   // The .bmap's 4 KiB blocks are hashed chunk by chunk: chunks must start on block boundaries.
-  if (!opts.full && opts.chunkSize % BMAP_BLOCK !== 0) throw new ConfigError('chunk-size', `${opts.chunkSize} is not a multiple of 4K, which used-block imaging needs (or pass --full)`)
+  if (!opts.full && opts.chunkSize % BMAP_BLOCK !== 0)
+    throw new ConfigError(
+      'chunk-size',
+      `${opts.chunkSize} is not a multiple of 4K, which used-block imaging needs (or pass --full)`,
+    )
   const paths = imagePaths(opts.dest, opts.station, startedAt, opts.codec)
   const source = await openSource(path.resolve(opts.device), ctx.sysfs)
   let out: AtomicFile | undefined
@@ -163,7 +161,15 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
       sysfs: ctx.sysfs,
     })
     ctx.log.info(
-      { source: source.path, kind: source.kind, size: source.size, file: paths.file, free: space.available, needed: space.needed, basis: space.basis },
+      {
+        source: source.path,
+        kind: source.kind,
+        size: source.size,
+        file: paths.file,
+        free: space.available,
+        needed: space.needed,
+        basis: space.basis,
+      },
       'preflight passed',
     )
     lock = await acquireJobLock(stationTree(opts.dest, opts.station).root, 'image')
@@ -188,7 +194,11 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
         mode: layout ? 'used' : 'full',
         ...(layout ? { layout } : {}),
         source: { path: source.path, kind: source.kind, size: source.size },
-        raw: { bytes: pass.result.rawBytes, root: pass.result.root, ...(pass.result.sha256 ? { sha256: pass.result.sha256 } : {}) },
+        raw: {
+          bytes: pass.result.rawBytes,
+          root: pass.result.root,
+          ...(pass.result.sha256 ? { sha256: pass.result.sha256 } : {}),
+        },
         compressed: { bytes: out.bytesWritten, codec: opts.codec, level: opts.level, chunkSize: opts.chunkSize },
         memberFields: MEMBER_FIELDS,
         members: pass.result.members,
@@ -211,7 +221,12 @@ export async function runImage(opts: ImageJobOptions, ctx: ImageJobContext): Pro
     // at; cleanup removes it after a day and never counts it as a good image.
     if (verified.failure) throw verified.failure
     if (pass.afterFailure) throw new AfterCommandFailedError(opts.afterImage!, pass.afterFailure, paths.file)
-    return { file: paths.file, manifestFile: paths.manifest, manifest, peakChunksInMemory: pass.result.peakChunksInMemory }
+    return {
+      file: paths.file,
+      manifestFile: paths.manifest,
+      manifest,
+      peakChunksInMemory: pass.result.peakChunksInMemory,
+    }
   } catch (err) {
     await out?.abort()
     throw ctx.signal?.aborted && ctx.signal.reason instanceof SdBackupError ? ctx.signal.reason : err

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url'
 // The package's systemd/ folder: two levels up from lib/install/, three from dist/lib/install/.
 export function unitSourceDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url))
-  const dir = [path.join(here, '../../systemd'), path.join(here, '../../../systemd')].find((d) => existsSync(path.join(d, 'sd-backup.conf')))
+  const dir = [path.join(here, '../../systemd'), path.join(here, '../../../systemd')].find((d) =>
+    existsSync(path.join(d, 'sd-backup.conf')),
+  )
   if (!dir) throw new Error(`the package's systemd/ folder is missing next to ${here}`)
   return dir
 }
@@ -20,7 +22,12 @@ export interface InstallPlan {
 }
 
 // The units with this machine's facts filled in: how to run the CLI, and the NAS mount.
-export async function planInstall(opts: { root: string; exec: readonly string[]; mount: string | undefined; source?: string }): Promise<InstallPlan> {
+export async function planInstall(opts: {
+  root: string
+  exec: readonly string[]
+  mount: string | undefined
+  source?: string
+}): Promise<InstallPlan> {
   const src = opts.source ?? unitSourceDir()
   const names = (await readdir(src)).filter((n) => /^sd-backup-[a-z]+\.(service|timer)$/.test(n)).sort()
   const unitDir = path.join(opts.root, 'etc/systemd/system')
@@ -35,7 +42,14 @@ export async function planInstall(opts: { root: string; exec: readonly string[];
   const configKept = existsSync(conf) ? conf : undefined
   if (!configKept) files.push({ path: conf, content: await readFile(path.join(src, 'sd-backup.conf'), 'utf8') })
   const timers = names.filter((n) => n.endsWith('.timer'))
-  return { files, configKept, commands: [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', ...timers]] }
+  return {
+    files,
+    configKept,
+    commands: [
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', '--now', ...timers],
+    ],
+  }
 }
 
 // Writes what planInstall decided.
@@ -48,11 +62,16 @@ export async function writePlan(plan: InstallPlan): Promise<void> {
 
 // What uninstall removes: the units (timers stopped first). Config and backups stay.
 export async function planUninstall(root: string, source?: string): Promise<{ files: string[]; commands: string[][] }> {
-  const names = (await readdir(source ?? unitSourceDir())).filter((n) => /^sd-backup-[a-z]+\.(service|timer)$/.test(n)).sort()
+  const names = (await readdir(source ?? unitSourceDir()))
+    .filter((n) => /^sd-backup-[a-z]+\.(service|timer)$/.test(n))
+    .sort()
   const timers = names.filter((n) => n.endsWith('.timer'))
   return {
     files: names.map((n) => path.join(root, 'etc/systemd/system', n)).filter((f) => existsSync(f)),
-    commands: [['systemctl', 'disable', '--now', ...timers], ['systemctl', 'daemon-reload']],
+    commands: [
+      ['systemctl', 'disable', '--now', ...timers],
+      ['systemctl', 'daemon-reload'],
+    ],
   }
 }
 

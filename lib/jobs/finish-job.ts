@@ -3,13 +3,26 @@ import type { AlertSettings } from '../alert/alert-settings.js'
 import { composeJobAlert, staleKinds } from '../alert/compose-alert.js'
 import { sendAlert } from '../alert/send-alert.js'
 import { exitCodeFor, SdBackupError } from '../errors.js'
-import { readStationStatus, recordJobResult, type JobName, type JobRecord, type StationStatus } from '../status/job-status.js'
+import {
+  readStationStatus,
+  recordJobResult,
+  type JobName,
+  type JobRecord,
+  type StationStatus,
+} from '../status/job-status.js'
 import { checkMounted } from '../dest/check-mount.js'
 import { stationTree } from '../dest/layout.js'
 
 // Failures where writing to DEST could land on the SD card or clash with a running
 // job: their status is logged (and mailed), never written to the NAS.
-const NOT_ON_NAS = new Set(['SDB_NAS_NOT_MOUNTED', 'SDB_DEST_OUTSIDE_MOUNT', 'SDB_DEST_ON_SOURCE', 'SDB_JOB_LOCKED', 'SDB_USAGE', 'SDB_CONFIG'])
+const NOT_ON_NAS = new Set([
+  'SDB_NAS_NOT_MOUNTED',
+  'SDB_DEST_OUTSIDE_MOUNT',
+  'SDB_DEST_ON_SOURCE',
+  'SDB_JOB_LOCKED',
+  'SDB_USAGE',
+  'SDB_CONFIG',
+])
 
 export type JobOutcome =
   | { readonly ok: true; readonly message: string; readonly partial?: { readonly exitCode: number } }
@@ -48,12 +61,20 @@ export async function finishJob(f: FinishJob): Promise<JobRecord> {
     ...(f.verified ? { verified: f.verified } : {}),
   }
   let status: StationStatus | undefined
-  const nasThere = f.mount === undefined || (await checkMounted(f.mount, f.dest).then(() => true, () => false))
+  const nasThere =
+    f.mount === undefined ||
+    (await checkMounted(f.mount, f.dest).then(
+      () => true,
+      () => false,
+    ))
   if (nasThere && (!code || !NOT_ON_NAS.has(code))) {
     try {
       status = await recordJobResult(f.dest, f.station, f.job, record)
     } catch (err) {
-      log.warn({ err }, `could not record the result in ${stationTree(f.dest, f.station).status}: ${(err as Error).message}`)
+      log.warn(
+        { err },
+        `could not record the result in ${stationTree(f.dest, f.station).status}: ${(err as Error).message}`,
+      )
       status = await readStationStatus(f.dest, f.station).catch(() => undefined)
     }
   }

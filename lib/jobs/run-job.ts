@@ -51,7 +51,13 @@ export interface JobHost {
 // dest group, alerts checked up front, a logger, SIGINT/SIGTERM as an AbortSignal,
 // then the result into status.json and an alert (finishJob), and the exit code.
 // Each job takes its own lock inside its run, so API callers get one too.
-export async function runJob(host: JobHost, job: JobName, s: OptionValues, run: (r: JobRun) => Promise<JobEnd>, opts: JobOptions = {}): Promise<number> {
+export async function runJob(
+  host: JobHost,
+  job: JobName,
+  s: OptionValues,
+  run: (r: JobRun) => Promise<JobEnd>,
+  opts: JobOptions = {},
+): Promise<number> {
   const dest = requireDest(s)
   const station = stationOf(s)
   useDestGroup(s)
@@ -66,7 +72,8 @@ export async function runJob(host: JobHost, job: JobName, s: OptionValues, run: 
     } catch (err) {
       log.error({ err }, (err as Error).message)
       const verified = opts.verifiedOnFailure?.(err)
-      if (opts.record !== false) await finishJob({ ...ctx, outcome: { ok: false, error: err }, ...(verified ? { verified } : {}) })
+      if (opts.record !== false)
+        await finishJob({ ...ctx, outcome: { ok: false, error: err }, ...(verified ? { verified } : {}) })
       throw err
     }
     const exitCode = end.failure ? exitCodeFor(end.failure) : end.partial ? EXIT_TABLE[end.partial].exit : 0

@@ -3,7 +3,10 @@ import { InterruptedError } from '../errors.js'
 
 // Runs `fn` with an AbortSignal that SIGINT/SIGTERM abort with InterruptedError;
 // `signals` is the process, or a test's emitter.
-export async function withSignals<T>(signals: EventEmitter | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withSignals<T>(
+  signals: EventEmitter | undefined,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const abort = new AbortController()
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => abort.abort(new InterruptedError(sig))
   const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') }

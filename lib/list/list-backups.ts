@@ -36,14 +36,21 @@ function stateOf(b: FoundBackup): ListedBackup['state'] {
 }
 
 // Every backup under DEST (or one station's), newest first within each station.
-export async function listBackups(dest: string, filter: { station?: string; kind?: BackupKind }, now: Date): Promise<ListedBackup[]> {
+export async function listBackups(
+  dest: string,
+  filter: { station?: string; kind?: BackupKind },
+  now: Date,
+): Promise<ListedBackup[]> {
   const stations = filter.station
     ? [filter.station]
     : (
         await readdir(dest, { withFileTypes: true }).catch((err: unknown) => {
           throw new SourceUnreadableError(dest, `cannot list the backups: ${errnoText(err)}`, { cause: err })
         })
-      ).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort()
+      )
+        .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+        .map((d) => d.name)
+        .sort()
   const out: ListedBackup[] = []
   for (const station of stations) {
     const dir = stationTree(dest, station).root

@@ -23,13 +23,25 @@ export async function readBmap(file: string, m: ImageManifest): Promise<MappedRa
   try {
     text = await readFile(where, 'utf8')
   } catch (err) {
-    throw fail((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist (only used-block images have one; restore without --bmap)' : String(err), err)
+    throw fail(
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'it does not exist (only used-block images have one; restore without --bmap)'
+        : String(err),
+      err,
+    )
   }
   const field = (name: string) => new RegExp(`<${name}>\\s*([^<\\s]+)\\s*</${name}>`).exec(text)?.[1]
   const sum = field('BmapFileChecksum')
-  if (!sum || !/^[0-9a-f]{64}$/.test(sum) || field('ChecksumType') !== 'sha256') throw fail('it has no SHA-256 file checksum')
-  if (createHash('sha256').update(text.replace(sum, '0'.repeat(64))).digest('hex') !== sum) throw fail('its checksum does not match its content (damaged)')
-  if (createHash('sha256').update(text).digest('hex') !== m.layout.bmap.sha256) throw fail('it is not the .bmap the manifest recorded')
+  if (!sum || !/^[0-9a-f]{64}$/.test(sum) || field('ChecksumType') !== 'sha256')
+    throw fail('it has no SHA-256 file checksum')
+  if (
+    createHash('sha256')
+      .update(text.replace(sum, '0'.repeat(64)))
+      .digest('hex') !== sum
+  )
+    throw fail('its checksum does not match its content (damaged)')
+  if (createHash('sha256').update(text).digest('hex') !== m.layout.bmap.sha256)
+    throw fail('it is not the .bmap the manifest recorded')
   const blockSize = Number(field('BlockSize'))
   const imageSize = Number(field('ImageSize'))
   if (!(blockSize > 0)) throw fail('it has no block size')
@@ -39,7 +51,8 @@ export async function readBmap(file: string, m: ImageManifest): Promise<MappedRa
     const first = Number(r[2])
     const last = Number(r[3] ?? r[2])
     const start = first * blockSize
-    if (last < first || start < (ranges.at(-1)?.end ?? 0) || start >= imageSize) throw fail(`range ${r[0].trim()} is out of order or past the image`)
+    if (last < first || start < (ranges.at(-1)?.end ?? 0) || start >= imageSize)
+      throw fail(`range ${r[0].trim()} is out of order or past the image`)
     ranges.push({ start, end: Math.min((last + 1) * blockSize, imageSize), sha256: r[1]! })
   }
   return ranges

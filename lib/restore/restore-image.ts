@@ -27,7 +27,13 @@ export interface RestoreToDeviceOptions extends RestoreImageOptions {
 
 // Writes the parts of `raw` (at image offset `at`) that fall inside the mapped ranges;
 // `from` is where the search starts (ranges are visited in order). Returns the new start.
-async function writeMapped(h: FileHandle, raw: Buffer, at: number, ranges: readonly MappedRange[], from: number): Promise<{ next: number; written: number }> {
+async function writeMapped(
+  h: FileHandle,
+  raw: Buffer,
+  at: number,
+  ranges: readonly MappedRange[],
+  from: number,
+): Promise<{ next: number; written: number }> {
   const end = at + raw.length
   let k = from
   while (k < ranges.length && ranges[k]!.end <= at) k++
@@ -49,22 +55,29 @@ async function openImage(file: string) {
 }
 
 async function writeFully(h: FileHandle, buf: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < buf.length; ) done += (await h.write(buf, done, buf.length - done, position + done)).bytesWritten
+  for (let done = 0; done < buf.length;)
+    done += (await h.write(buf, done, buf.length - done, position + done)).bytesWritten
 }
 
 // Writes an image onto a card: every byte, in order, checked member by member as
 // it is decoded. Refuses the system disk, anything mounted or too small, and asks
 // first. O_EXCL makes the kernel refuse a device that something has mounted.
-export async function restoreImageToDevice(file: string, device: string, opts: RestoreToDeviceOptions): Promise<InflatedImage & { target: TargetDevice; bytes: number; readBack: boolean; written: number }> {
+export async function restoreImageToDevice(
+  file: string,
+  device: string,
+  opts: RestoreToDeviceOptions,
+): Promise<InflatedImage & { target: TargetDevice; bytes: number; readBack: boolean; written: number }> {
   const manifest = await openImage(file)
   const ranges = opts.bmap ? await readBmap(file, manifest) : undefined
   const target = await checkTargetDevice(device, manifest.raw.bytes, { backupFile: file, ...opts.env })
-  if (!(await opts.confirm(target, { bytes: manifest.raw.bytes, file }))) throw new NotConfirmedError(device, 'the answer was not yes')
+  if (!(await opts.confirm(target, { bytes: manifest.raw.bytes, file })))
+    throw new NotConfirmedError(device, 'the answer was not yes')
   let h: FileHandle
   try {
     h = await open(device, constants.O_WRONLY | constants.O_EXCL)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EBUSY') throw new TargetInUseError(device, 'the kernel reports it busy (mounted or opened exclusively)')
+    if ((err as NodeJS.ErrnoException).code === 'EBUSY')
+      throw new TargetInUseError(device, 'the kernel reports it busy (mounted or opened exclusively)')
     throw err
   }
   const progress = opts.progress?.(manifest.raw.bytes, 'restore')
@@ -84,7 +97,11 @@ export async function restoreImageToDevice(file: string, device: string, opts: R
           written += w.written
         }
       } catch (err) {
-        throw new DestWriteError(device, `at byte ${p.rawOffset}: ${errnoText(err)}; the card holds a partial image, do not boot it`, { cause: err })
+        throw new DestWriteError(
+          device,
+          `at byte ${p.rawOffset}: ${errnoText(err)}; the card holds a partial image, do not boot it`,
+          { cause: err },
+        )
       }
       progress?.addRead(p.raw.length)
     })
@@ -103,7 +120,11 @@ export async function restoreImageToDevice(file: string, device: string, opts: R
 
 // Writes an image into a file: runs of zeros become holes, so a 238 GB card image
 // holding 40 GB takes about 40 GB. Atomic like every other write: complete or absent.
-export async function restoreImageToFile(file: string, output: string, opts: RestoreImageOptions): Promise<InflatedImage & { bytes: number; written: number }> {
+export async function restoreImageToFile(
+  file: string,
+  output: string,
+  opts: RestoreImageOptions,
+): Promise<InflatedImage & { bytes: number; written: number }> {
   const manifest = await openImage(file)
   const out = await AtomicFile.create(output, { existsError: (p) => new TargetExistsError(p) })
   const progress = opts.progress?.(manifest.raw.bytes, 'restore')

@@ -21,7 +21,11 @@ const SETID = 0o6000
 // following one; the snapshot's symlinks are made last, so no later entry can go
 // through them. Owners and modes come from the manifest (the NAS could not keep
 // them), owners only when running as root, setuid/setgid only with keepSetuid.
-export async function restoreSnapshot(snapshotDir: string, target: string, opts: RestoreSnapshotOptions = {}): Promise<{ restored: number; owners: boolean; setidDropped: number }> {
+export async function restoreSnapshot(
+  snapshotDir: string,
+  target: string,
+  opts: RestoreSnapshotOptions = {},
+): Promise<{ restored: number; owners: boolean; setidDropped: number }> {
   const { manifest: m } = await verifySnapshot(snapshotDir)
   const asRoot = process.getuid?.() === 0
   await mkdir(target, { recursive: true })

@@ -49,7 +49,8 @@ export function isoWeek(d: Date): string {
 // newest backup, or far later than the newest copy of a job that runs every hour.
 export function clockDoubt(backups: readonly Backup[], now: Date): string | undefined {
   const complete = backups.filter((b) => b.complete && b.kind !== 'partial')
-  const newest = (bs: readonly Backup[]) => bs.reduce<Backup | undefined>((n, b) => (!n || b.time > n.time ? b : n), undefined)
+  const newest = (bs: readonly Backup[]) =>
+    bs.reduce<Backup | undefined>((n, b) => (!n || b.time > n.time ? b : n), undefined)
   const all = newest(complete)
   if (all && all.time.getTime() - now.getTime() > CLOCK_BEHIND_MS) {
     return `the clock (${now.toISOString()}) is earlier than the newest backup ${all.name} (${all.time.toISOString()})`
@@ -89,7 +90,9 @@ export function applyPolicy(backups: readonly Backup[], policy: Policy, now: Dat
   // Only a verified backup can be the one that is never removed: an image nobody
   // read back might be the one that does not restore.
   const verified = (b: Backup) => b.verification === undefined || b.verification === 'ok'
-  for (const b of newestFirst) if (b.complete && b.kind !== 'partial' && verified(b) && !newestComplete.has(group(b))) newestComplete.set(group(b), b)
+  for (const b of newestFirst)
+    if (b.complete && b.kind !== 'partial' && verified(b) && !newestComplete.has(group(b)))
+      newestComplete.set(group(b), b)
   const keptUnits = new Set<string>()
   const rank = new Map<string, number>()
   let keptImages = 0
@@ -98,7 +101,12 @@ export function applyPolicy(backups: readonly Backup[], policy: Policy, now: Dat
     const age = now.getTime() - b.time.getTime()
     if (b.held) decide(b, true, 'held by a running job')
     else if (b.kind === 'partial' || !b.complete || b.verification === 'failed') {
-      const what = b.kind === 'partial' ? 'partial file of an unfinished run' : b.complete ? 'failed verification' : 'incomplete (no manifest)'
+      const what =
+        b.kind === 'partial'
+          ? 'partial file of an unfinished run'
+          : b.complete
+            ? 'failed verification'
+            : 'incomplete (no manifest)'
       if (age > STALE_AFTER_MS) decide(b, false, `${what}, older than a day`)
       else decide(b, true, `${what}, less than a day old: may still be written`)
     } else {
@@ -131,13 +139,38 @@ function ruleFor(kind: BackupKind, t: Date, age: number, p: Policy, keptImages: 
   const day = `${t.getFullYear()}-${t.getMonth() + 1}-${t.getDate()}`
   if (kind === 'image') {
     const keep = keptImages < p.keepWeekly
-    return { unit: 'week', key: isoWeek(t), keep, reason: keep ? `one of the newest ${p.keepWeekly} weekly images` : `older than the newest ${p.keepWeekly} weekly images` }
+    return {
+      unit: 'week',
+      key: isoWeek(t),
+      keep,
+      reason: keep
+        ? `one of the newest ${p.keepWeekly} weekly images`
+        : `older than the newest ${p.keepWeekly} weekly images`,
+    }
   }
   if (kind === 'files') {
     const keep = age < p.keepDaily * DAY
-    return { unit: 'day', key: day, keep, reason: keep ? `daily snapshot within ${p.keepDaily} days` : `daily snapshot older than ${p.keepDaily} days` }
+    return {
+      unit: 'day',
+      key: day,
+      keep,
+      reason: keep ? `daily snapshot within ${p.keepDaily} days` : `daily snapshot older than ${p.keepDaily} days`,
+    }
   }
-  if (age < p.keepHourly * HOUR) return { unit: 'hour', key: `${day}T${t.getHours()}`, keep: true, reason: `hourly copy within ${p.keepHourly} hours` }
+  if (age < p.keepHourly * HOUR)
+    return {
+      unit: 'hour',
+      key: `${day}T${t.getHours()}`,
+      keep: true,
+      reason: `hourly copy within ${p.keepHourly} hours`,
+    }
   const keep = age < p.keepHourly * HOUR + p.keepDailyDatabase * DAY
-  return { unit: 'day', key: day, keep, reason: keep ? `daily copy within ${p.keepDailyDatabase} days after the hourly ones` : `older than ${p.keepHourly} hours plus ${p.keepDailyDatabase} days` }
+  return {
+    unit: 'day',
+    key: day,
+    keep,
+    reason: keep
+      ? `daily copy within ${p.keepDailyDatabase} days after the hourly ones`
+      : `older than ${p.keepHourly} hours plus ${p.keepDailyDatabase} days`,
+  }
 }

@@ -37,7 +37,14 @@ export interface CleanupResult {
 // NAS. Only names the tool writes are considered; with dryRun nothing is removed.
 export async function runCleanup(
   opts: CleanupOptions,
-  ctx: { log: Logger; now?: Date; host?: string; mountinfo?: readonly MountEntry[]; alive?: (pid: number) => boolean; signal?: AbortSignal },
+  ctx: {
+    log: Logger
+    now?: Date
+    host?: string
+    mountinfo?: readonly MountEntry[]
+    alive?: (pid: number) => boolean
+    signal?: AbortSignal
+  },
 ): Promise<CleanupResult> {
   if (opts.mount !== undefined) await checkMounted(opts.mount, opts.dest, ctx.mountinfo)
   const stationDir = stationTree(opts.dest, opts.station).root
@@ -46,13 +53,24 @@ export async function runCleanup(
   try {
     const found = await scanBackups(stationDir, opts.station, host, ctx.alive)
     const result = applyPolicy(found, opts.policy, ctx.now ?? new Date())
-    if (result.clockDoubt) ctx.log.warn({ reason: result.clockDoubt }, `nothing removed: ${result.clockDoubt}; check the clock (timedatectl) and the database job`)
+    if (result.clockDoubt)
+      ctx.log.warn(
+        { reason: result.clockDoubt },
+        `nothing removed: ${result.clockDoubt}; check the clock (timedatectl) and the database job`,
+      )
     const decisions: CleanupDecision[] = found
-      .map((b) => ({ backup: b, action: result.remove.includes(b) ? ('remove' as const) : ('keep' as const), reason: result.reasons[b.name]! }))
+      .map((b) => ({
+        backup: b,
+        action: result.remove.includes(b) ? ('remove' as const) : ('keep' as const),
+        reason: result.reasons[b.name]!,
+      }))
       .sort((a, b) => (a.backup.name < b.backup.name ? -1 : 1))
     let freedBytes = 0
     for (const d of decisions) {
-      ctx.log.info({ backup: d.backup.name, action: d.action, reason: d.reason, dryRun: opts.dryRun }, `${d.action} ${d.backup.name}: ${d.reason}`)
+      ctx.log.info(
+        { backup: d.backup.name, action: d.action, reason: d.reason, dryRun: opts.dryRun },
+        `${d.action} ${d.backup.name}: ${d.reason}`,
+      )
       if (d.action !== 'remove' || opts.dryRun) continue
       ctx.signal?.throwIfAborted() // between removals: a backup is removed whole or not at all
       // Manifest first: if interrupted, what is left is an incomplete image, removed next time.
@@ -60,8 +78,12 @@ export async function runCleanup(
       freedBytes += d.backup.bytes
     }
     const fs = await statfs(opts.dest)
-    const availableBytes = fs.bavail * fs.bsize + (opts.dryRun ? decisions.filter((d) => d.action === 'remove').reduce((n, d) => n + d.backup.bytes, 0) : 0)
-    const newest = found.filter((b) => b.kind === 'image' && b.complete).sort((a, b) => b.time.getTime() - a.time.getTime())[0]
+    const availableBytes =
+      fs.bavail * fs.bsize +
+      (opts.dryRun ? decisions.filter((d) => d.action === 'remove').reduce((n, d) => n + d.backup.bytes, 0) : 0)
+    const newest = found
+      .filter((b) => b.kind === 'image' && b.complete)
+      .sort((a, b) => b.time.getTime() - a.time.getTime())[0]
     const needed = newest ? Math.ceil(newest.bytes * 1.2) : 0
     const spaceWarning =
       newest && availableBytes < needed

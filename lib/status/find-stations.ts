@@ -9,10 +9,21 @@ export async function findStations(dest: string): Promise<StationStatus[]> {
   const out: StationStatus[] = []
   for (const e of (await readdir(dest, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     if (!e.isDirectory() || e.name.startsWith('.')) continue
-    const has = async (p: string) => stat(p).then(() => true, () => false)
+    const has = async (p: string) =>
+      stat(p).then(
+        () => true,
+        () => false,
+      )
     if ((await has(stationTree(dest, e.name).status)) || (await has(stationTree(dest, e.name).dir('images')))) {
       // One station's status that cannot even be read must not hide the others.
-      out.push(await readStationStatus(dest, e.name).catch((err: unknown) => ({ station: e.name, updated: '', jobs: {}, unreadable: String((err as Error).message) })))
+      out.push(
+        await readStationStatus(dest, e.name).catch((err: unknown) => ({
+          station: e.name,
+          updated: '',
+          jobs: {},
+          unreadable: String((err as Error).message),
+        })),
+      )
     }
   }
   return out

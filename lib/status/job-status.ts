@@ -43,7 +43,13 @@ function statusProblem(v: unknown): string | undefined {
   const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
   if (!isObj(v) || !isObj(v.jobs)) return 'not a status object'
   for (const [job, r] of Object.entries(v.jobs)) {
-    if (!isObj(r) || typeof r.result !== 'string' || typeof r.finished !== 'string' || Number.isNaN(Date.parse(r.finished))) return `the ${job} record is not valid`
+    if (
+      !isObj(r) ||
+      typeof r.result !== 'string' ||
+      typeof r.finished !== 'string' ||
+      Number.isNaN(Date.parse(r.finished))
+    )
+      return `the ${job} record is not valid`
   }
   return undefined
 }
@@ -70,7 +76,12 @@ export async function readStationStatus(dest: string, station: string): Promise<
 
 // Records one job's result. Several jobs of a station may end at once (the hourly
 // database job during the weekly image), so the read-modify-write holds a short lock.
-export async function recordJobResult(dest: string, station: string, job: JobName, record: Omit<JobRecord, 'lastOk'>): Promise<StationStatus> {
+export async function recordJobResult(
+  dest: string,
+  station: string,
+  job: JobName,
+  record: Omit<JobRecord, 'lastOk'>,
+): Promise<StationStatus> {
   const stationDir = stationTree(dest, station).root
   let lock
   for (let i = 0; ; i++) {
@@ -86,7 +97,11 @@ export async function recordJobResult(dest: string, station: string, job: JobNam
     const current = await readStationStatus(dest, station)
     const previous = current.jobs[job]
     const lastOk = record.result === 'ok' ? record.finished : previous?.lastOk
-    const next: StationStatus = { station, updated: record.finished, jobs: { ...current.jobs, [job]: { ...record, ...(lastOk ? { lastOk } : {}) } } }
+    const next: StationStatus = {
+      station,
+      updated: record.finished,
+      jobs: { ...current.jobs, [job]: { ...record, ...(lastOk ? { lastOk } : {}) } },
+    }
     await writeFileAtomic(stationTree(dest, station).status, `${JSON.stringify(next, null, 2)}\n`, { replace: true })
     return next
   } finally {

@@ -23,7 +23,14 @@ function cell(s: StationStatus, job: JobName, now: Date, next: Date | undefined)
 // The station handbook's table: a row per timer, a column per station.
 export function statusTable(stations: readonly StationStatus[], now: Date, nextRuns: NextRuns = {}): string {
   const header = ['timer', ...stations.map((s) => s.station)]
-  const rows = JOBS.map(({ job, timer }) => [timer, ...stations.map((s) => cell(s, job, now, nextRuns[s.station]?.[job]))])
+  const rows = JOBS.map(({ job, timer }) => [
+    timer,
+    ...stations.map((s) => cell(s, job, now, nextRuns[s.station]?.[job])),
+  ])
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)))
-  return [header, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n'
+  return (
+    [header, ...rows]
+      .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '))
+      .join('\n') + '\n'
+  )
 }

@@ -8,11 +8,16 @@ import { readMountinfo, type MountEntry } from './mountinfo.js'
 // layer's mount (lowerdir=/media/root-ro): the card is still under it.
 export function detectRootDisk(entries: readonly MountEntry[] = readMountinfo(), sysfs = '/sys'): string {
   const diskOf = (m: MountEntry | undefined) =>
-    m && (wholeDiskName(m.major, m.minor, sysfs) ?? (m.source.startsWith('/dev/') ? wholeDiskOfPath(m.source, sysfs) : undefined))
+    m &&
+    (wholeDiskName(m.major, m.minor, sysfs) ??
+      (m.source.startsWith('/dev/') ? wholeDiskOfPath(m.source, sysfs) : undefined))
   const root = entries.filter((e) => e.mountPoint === '/').at(-1)
   let disk = diskOf(root)
   if (!disk && root?.fsType === 'overlay') {
-    const lower = /(?:^|,)lowerdir=([^,]+)/.exec(root.superOptions ?? '')?.[1]?.split(':').at(-1)
+    const lower = /(?:^|,)lowerdir=([^,]+)/
+      .exec(root.superOptions ?? '')?.[1]
+      ?.split(':')
+      .at(-1)
     disk = diskOf(entries.filter((e) => e.mountPoint === lower).at(-1))
   }
   if (!disk) {

@@ -4,7 +4,9 @@ import { isUtf8 } from 'node:buffer'
 // it is (a string would turn it into U+FFFD and lose it every day).
 
 export function joinBytes(dir: Buffer, name: Buffer): Buffer {
-  return dir.length > 0 && dir[dir.length - 1] === 0x2f ? Buffer.concat([dir, name]) : Buffer.concat([dir, Buffer.from('/'), name])
+  return dir.length > 0 && dir[dir.length - 1] === 0x2f
+    ? Buffer.concat([dir, name])
+    : Buffer.concat([dir, Buffer.from('/'), name])
 }
 
 // The manifest's `path` (readable, lossy only for non-UTF-8) and, when needed, `rawPath` (base64 of the bytes).

@@ -9,7 +9,7 @@ export async function sha256OfFile(file: string | Buffer, opts: { noFollow?: boo
   const hash = createHash('sha256')
   const buf = Buffer.allocUnsafe(4 * 2 ** 20)
   try {
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const { bytesRead } = await h.read(buf, 0, buf.length, at)
       if (bytesRead === 0) break
       hash.update(buf.subarray(0, bytesRead))

@@ -25,13 +25,20 @@ function noop(): void {}
 // that does not hold what the image says. Zero ranges are compared, not hashed.
 // The main thread only orders the answers. At most 2 x workers ranges in flight.
 export async function checkRanges(path: string, ranges: Iterable<RangeCheck>, opts: CheckRangesOptions): Promise<void> {
-  const pool = new WorkerPool<RangeRequest, RangeReply>(siblingScript(import.meta.url, 'range-worker'), opts.workers, undefined, 'read-back')
-  const queue: Array<{ readonly range: RangeCheck; readonly reply: Promise<Exclude<RangeReply, { op: 'failed' }>> }> = []
+  const pool = new WorkerPool<RangeRequest, RangeReply>(
+    siblingScript(import.meta.url, 'range-worker'),
+    opts.workers,
+    undefined,
+    'read-back',
+  )
+  const queue: Array<{ readonly range: RangeCheck; readonly reply: Promise<Exclude<RangeReply, { op: 'failed' }>> }> =
+    []
   const take = async () => {
     const { range, reply } = queue.shift()!
     const r = await reply
     const want = range.sha256 ?? 'zeros'
-    if (r.op === 'unreadable') throw new ReadBackMismatchError(path, want, `nothing readable (${r.reason})`, range.label)
+    if (r.op === 'unreadable')
+      throw new ReadBackMismatchError(path, want, `nothing readable (${r.reason})`, range.label)
     if (!r.ok) throw new ReadBackMismatchError(path, want, r.got, range.label)
     opts.onChecked?.(range.length)
   }
@@ -39,7 +46,11 @@ export async function checkRanges(path: string, ranges: Iterable<RangeCheck>, op
     for (const range of ranges) {
       opts.signal?.throwIfAborted()
       const { start, length, sha256 } = range
-      const reply = pool.run((id) => ({ op: 'check', id, path, start, length, ...(sha256 !== undefined ? { sha256 } : {}) }), [], range.label)
+      const reply = pool.run(
+        (id) => ({ op: 'check', id, path, start, length, ...(sha256 !== undefined ? { sha256 } : {}) }),
+        [],
+        range.label,
+      )
       reply.catch(noop) // awaited in order by take()
       queue.push({ range, reply })
       if (queue.length >= 2 * opts.workers) await take()

@@ -50,7 +50,12 @@ function noop(): void {}
 // Version 1 (and whole-sha256): the whole image is hashed here as well. `use` must
 // not keep `raw` after it returns: its memory is freed then.
 // Benchmark before editing (bench/verify.ts).
-export async function inflateImage(file: string, m: ImageManifest, opts: InflateImageOptions, use: (piece: RawPiece) => Promise<void> | void): Promise<InflatedImage> {
+export async function inflateImage(
+  file: string,
+  m: ImageManifest,
+  opts: InflateImageOptions,
+  use: (piece: RawPiece) => Promise<void> | void,
+): Promise<InflatedImage> {
   const v2 = m.formatVersion === 2
   const whole = m.raw.sha256 !== undefined ? createHash('sha256') : undefined
   const root = v2 ? createHash('sha256') : undefined
@@ -60,8 +65,22 @@ export async function inflateImage(file: string, m: ImageManifest, opts: Inflate
   // fragments glibc's arenas (+15 MiB on a grown card's many zero members).
   // In flight: the queue, plus the member being read.
   const inFlight = 2 * opts.workers
-  const buffers = new BufferPool(m.members.reduce((most, e) => Math.max(most, e[1]), 0), inFlight + 1)
-  const pool = new InflatePool(file, opts.workers, { codec: m.compressed.codec, extents: opts.extents ?? false, digest: v2, raw: needRaw, crashOnMember: opts.crashOnMember }, (b) => buffers.release(b))
+  const buffers = new BufferPool(
+    m.members.reduce((most, e) => Math.max(most, e[1]), 0),
+    inFlight + 1,
+  )
+  const pool = new InflatePool(
+    file,
+    opts.workers,
+    {
+      codec: m.compressed.codec,
+      extents: opts.extents ?? false,
+      digest: v2,
+      raw: needRaw,
+      crashOnMember: opts.crashOnMember,
+    },
+    (b) => buffers.release(b),
+  )
   const zeros = new ZeroMembers(m.compressed.codec, m.compressed.level)
   const queue: Array<Promise<InflatedMember>> = []
   let rawOffset = 0
@@ -71,20 +90,25 @@ export async function inflateImage(file: string, m: ImageManifest, opts: Inflate
       const entry = m.members[done.index]!
       const want = entry[4] === 0 ? zeros.digest(entry[2]) : String(entry[4])
       if (done.sha256 !== want) {
-        throw new BackupCorruptError(file, `member ${done.index} at byte ${entry[0]} decodes to SHA-256 ${done.sha256}, the manifest has ${want}`, { member: done.index, offset: entry[0] })
+        throw new BackupCorruptError(
+          file,
+          `member ${done.index} at byte ${entry[0]} decodes to SHA-256 ${done.sha256}, the manifest has ${want}`,
+          { member: done.index, offset: entry[0] },
+        )
       }
       root.update(Buffer.from(want, 'hex'))
     }
     whole?.update(done.raw)
     await use({ index: done.index, rawOffset, rawLength: done.rawLength, raw: done.raw, extents: done.extents })
     rawOffset += done.rawLength
-    if (!done.shared && done.raw.length > 0) freeNow(done.raw) // used: give its memory back now, not at the next GC (see release-memory.ts)
+    // Used: give its memory back now, not at the next GC (see release-memory.ts).
+    if (!done.shared && done.raw.length > 0) freeNow(done.raw)
   }
   try {
     for (const [index, [offset, length, rawLength, crc32, digest]] of m.members.entries()) {
       opts.signal?.throwIfAborted()
       const member = (await buffers.acquire()).subarray(0, length)
-      for (let got = 0; got < length; ) {
+      for (let got = 0; got < length;) {
         const { bytesRead } = await handle.read(member, got, length - got, offset + got)
         if (bytesRead === 0) throw new TruncatedMidMemberError(file, offset + got, m.compressed.bytes, index)
         got += bytesRead
@@ -94,7 +118,14 @@ export async function inflateImage(file: string, m: ImageManifest, opts: Inflate
         // The bytes the image job writes for zeros: known without inflating.
         buffers.release(member)
         const view = needRaw ? zeros.view(rawLength) : Buffer.alloc(0)
-        p = Promise.resolve({ index, raw: view, rawLength, extents: opts.extents ? [] : undefined, sha256: zeros.digest(rawLength), shared: true })
+        p = Promise.resolve({
+          index,
+          raw: view,
+          rawLength,
+          extents: opts.extents ? [] : undefined,
+          sha256: zeros.digest(rawLength),
+          shared: true,
+        })
       } else p = pool.inflate(index, offset, member, rawLength, crc32)
       p.catch(noop) // awaited in order by take(); a later member's failure must not go unhandled
       queue.push(p)
@@ -109,8 +140,13 @@ export async function inflateImage(file: string, m: ImageManifest, opts: Inflate
   const rootDigest = root?.digest('hex')
   if (rawOffset !== m.raw.bytes || sha256 !== m.raw.sha256 || rootDigest !== m.raw.root) {
     const got = [sha256 ? `SHA-256 ${sha256}` : '', rootDigest ? `root ${rootDigest}` : ''].filter(Boolean).join(', ')
-    const want = [m.raw.sha256 ? `SHA-256 ${m.raw.sha256}` : '', m.raw.root ? `root ${m.raw.root}` : ''].filter(Boolean).join(', ')
-    throw new BackupCorruptError(file, `the decoded image (${rawOffset} bytes, ${got}) differs from the manifest's (${m.raw.bytes} bytes, ${want})`)
+    const want = [m.raw.sha256 ? `SHA-256 ${m.raw.sha256}` : '', m.raw.root ? `root ${m.raw.root}` : '']
+      .filter(Boolean)
+      .join(', ')
+    throw new BackupCorruptError(
+      file,
+      `the decoded image (${rawOffset} bytes, ${got}) differs from the manifest's (${m.raw.bytes} bytes, ${want})`,
+    )
   }
   return { rawBytes: rawOffset, ...(sha256 ? { sha256 } : {}), ...(rootDigest ? { root: rootDigest } : {}) }
 }

@@ -32,13 +32,33 @@ export class InflatePool {
 
   // Decodes member `index` (its bytes are transferred, and given back to `giveBack`
   // when the thread replies); bad data → BackupCorruptError.
-  async inflate(index: number, offset: number, member: Buffer, rawLength: number, crc32: number): Promise<InflatedMember> {
+  async inflate(
+    index: number,
+    offset: number,
+    member: Buffer,
+    rawLength: number,
+    crc32: number,
+  ): Promise<InflatedMember> {
     const buf = member.buffer as ArrayBuffer
     const length = member.length
-    const reply = await this.pool.run((id) => ({ op: 'inflate', id, index, member: buf, length, rawLength, crc32 }), [buf], `member ${index}`)
+    const reply = await this.pool.run(
+      (id) => ({ op: 'inflate', id, index, member: buf, length, rawLength, crc32 }),
+      [buf],
+      `member ${index}`,
+    )
     this.giveBack(Buffer.from(reply.member))
-    if (reply.op === 'bad') throw new BackupCorruptError(this.file, `member ${index} at byte ${offset}: ${reply.reason}`, { member: index, offset })
-    return { index, raw: Buffer.from(reply.raw, 0, reply.raw.byteLength === 0 ? 0 : reply.rawLength), rawLength: reply.rawLength, extents: reply.extents, ...(reply.sha256 ? { sha256: reply.sha256 } : {}) }
+    if (reply.op === 'bad')
+      throw new BackupCorruptError(this.file, `member ${index} at byte ${offset}: ${reply.reason}`, {
+        member: index,
+        offset,
+      })
+    return {
+      index,
+      raw: Buffer.from(reply.raw, 0, reply.raw.byteLength === 0 ? 0 : reply.rawLength),
+      rawLength: reply.rawLength,
+      extents: reply.extents,
+      ...(reply.sha256 ? { sha256: reply.sha256 } : {}),
+    }
   }
 
   close(): Promise<void> {

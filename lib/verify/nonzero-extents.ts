@@ -7,7 +7,8 @@ export function nonZeroExtents(raw: Uint8Array): number[] {
   const out: number[] = []
   for (let at = 0; at < raw.length; at += BLOCK) {
     const end = Math.min(raw.length, at + BLOCK)
-    const zero = end - at === BLOCK ? ZERO_BLOCK.equals(raw.subarray(at, end)) : raw.subarray(at, end).every((b) => b === 0)
+    const zero =
+      end - at === BLOCK ? ZERO_BLOCK.equals(raw.subarray(at, end)) : raw.subarray(at, end).every((b) => b === 0)
     if (zero) continue
     if (out.length && out[out.length - 1] === at) out[out.length - 1] = end
     else out.push(at, end)

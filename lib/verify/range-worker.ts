@@ -18,7 +18,11 @@ function check(req: RangeRequest): RangeReply {
   try {
     fd = openSync(req.path, 'r')
   } catch (err) {
-    return { op: 'unreadable', id: req.id, reason: `it cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})` }
+    return {
+      op: 'unreadable',
+      id: req.id,
+      reason: `it cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    }
   }
   try {
     return checkOpen(fd, req)
@@ -29,12 +33,16 @@ function check(req: RangeRequest): RangeReply {
 
 function checkOpen(fd: number, req: RangeRequest): RangeReply {
   const hash = req.sha256 !== undefined ? createHash('sha256') : undefined
-  for (let done = 0; done < req.length; ) {
+  for (let done = 0; done < req.length;) {
     let n: number
     try {
       n = readSync(fd, buf, 0, Math.min(PIECE, req.length - done), req.start + done)
     } catch (err) {
-      return { op: 'unreadable', id: req.id, reason: `${(err as NodeJS.ErrnoException).code ?? 'error'} at byte ${req.start + done}` }
+      return {
+        op: 'unreadable',
+        id: req.id,
+        reason: `${(err as NodeJS.ErrnoException).code ?? 'error'} at byte ${req.start + done}`,
+      }
     }
     if (n === 0) return { op: 'unreadable', id: req.id, reason: `it ends at byte ${req.start + done}` }
     const piece = buf.subarray(0, n)

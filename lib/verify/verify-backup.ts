@@ -35,19 +35,41 @@ export async function verifyBackup(target: string, opts: VerifyOptions): Promise
   const kind = await backupKind(target)
   if (kind === 'files') {
     const r = await verifySnapshot(target)
-    return { kind, path: target, rawBytes: r.bytes, detail: `${r.entries} entries match their manifest (sizes and SHA-256)`, seconds: seconds() }
+    return {
+      kind,
+      path: target,
+      rawBytes: r.bytes,
+      detail: `${r.entries} entries match their manifest (sizes and SHA-256)`,
+      seconds: seconds(),
+    }
   }
   if (kind === 'database') {
     const work = await mkdtemp(path.join(opts.tmpDir ?? os.tmpdir(), 'sd-backup-verify-'))
     try {
       const r = await decodeDatabaseCopy(target, path.join(work, 'copy.db'), { keep: false })
       const rows = Object.values(r.rowCounts).reduce((a, b) => a + b, 0)
-      return { kind, path: target, rawBytes: r.manifest.raw.bytes, sha256: r.manifest.raw.sha256, detail: `SHA-256 and integrity_check pass, ${rows} rows in ${Object.keys(r.rowCounts).length} tables as recorded`, seconds: seconds() }
+      return {
+        kind,
+        path: target,
+        rawBytes: r.manifest.raw.bytes,
+        sha256: r.manifest.raw.sha256,
+        detail: `SHA-256 and integrity_check pass, ${rows} rows in ${Object.keys(r.rowCounts).length} tables as recorded`,
+        seconds: seconds(),
+      }
     } finally {
       await rm(work, { recursive: true, force: true })
     }
   }
   const r = await verifyImage(target, opts)
-  const checks = r.root !== undefined ? 'CRC-32, length and SHA-256; size and root digest' : 'CRC-32 and length; size and SHA-256'
-  return { kind, path: target, rawBytes: r.rawBytes, ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.root ? { root: r.root } : {}), detail: `${r.members} members decode with their ${checks} as recorded`, seconds: seconds() }
+  const checks =
+    r.root !== undefined ? 'CRC-32, length and SHA-256; size and root digest' : 'CRC-32 and length; size and SHA-256'
+  return {
+    kind,
+    path: target,
+    rawBytes: r.rawBytes,
+    ...(r.sha256 ? { sha256: r.sha256 } : {}),
+    ...(r.root ? { root: r.root } : {}),
+    detail: `${r.members} members decode with their ${checks} as recorded`,
+    seconds: seconds(),
+  }
 }

@@ -30,7 +30,9 @@ async function entryProblem(dir: string, e: FileEntry, known: Set<string>): Prom
   if (e.type === 'dir') return st.isDirectory() ? undefined : 'not a directory'
   if (e.type === 'symlink') {
     const want = e.rawTarget !== undefined ? Buffer.from(e.rawTarget, 'base64') : Buffer.from(e.target!)
-    return st.isSymbolicLink() && (await readlink(at, { encoding: 'buffer' })).equals(want) ? undefined : `not a symlink to ${e.target}`
+    return st.isSymbolicLink() && (await readlink(at, { encoding: 'buffer' })).equals(want)
+      ? undefined
+      : `not a symlink to ${e.target}`
   }
   if (!st.isFile()) return 'not a regular file'
   if (st.size !== e.size) return `${st.size} bytes, the manifest says ${e.size}`
@@ -40,7 +42,9 @@ async function entryProblem(dir: string, e: FileEntry, known: Set<string>): Prom
 
 // Proves a files snapshot: every file the manifest lists is there with its size
 // and SHA-256, every directory and symlink as recorded. Returns the entry count.
-export async function verifySnapshot(dir: string): Promise<{ manifest: SnapshotManifest; entries: number; bytes: number }> {
+export async function verifySnapshot(
+  dir: string,
+): Promise<{ manifest: SnapshotManifest; entries: number; bytes: number }> {
   const manifest = await readSnapshotManifest(dir)
   const problems: Array<[string, string]> = []
   const known = new Set<string>()
@@ -52,8 +56,15 @@ export async function verifySnapshot(dir: string): Promise<{ manifest: SnapshotM
   }
   if (problems.length) {
     const [first] = problems
-    const list = problems.slice(0, 5).map(([f, p]) => `${f}: ${p}`).join('; ')
-    throw new BackupCorruptError(dir, `${problems.length} of ${manifest.entries.length} entries differ from the manifest: ${list}`, { path: first![0] })
+    const list = problems
+      .slice(0, 5)
+      .map(([f, p]) => `${f}: ${p}`)
+      .join('; ')
+    throw new BackupCorruptError(
+      dir,
+      `${problems.length} of ${manifest.entries.length} entries differ from the manifest: ${list}`,
+      { path: first![0] },
+    )
   }
   return { manifest, entries: manifest.entries.length, bytes }
 }

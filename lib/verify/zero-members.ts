@@ -23,7 +23,9 @@ export class ZeroMembers {
   member(length: number): Promise<Buffer> {
     let b = this.bytes.get(length)
     if (!b) {
-      b = this.encoder.zeros(length).then((c) => Buffer.concat(CODECS[this.codec].frame(this.level, c.body, c.crc32, length)))
+      b = this.encoder
+        .zeros(length)
+        .then((c) => Buffer.concat(CODECS[this.codec].frame(this.level, c.body, c.crc32, length)))
       this.bytes.set(length, b)
     }
     return b

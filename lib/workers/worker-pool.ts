@@ -43,7 +43,11 @@ export class WorkerPool<Req extends PoolMessage, Reply extends PoolMessage> {
   }
 
   // Sends a request to the least busy worker; `transfer` moves buffers without a copy.
-  run(make: (id: number) => Req, transfer: readonly ArrayBuffer[], label: string): Promise<Exclude<Reply, { op: 'failed' }>> {
+  run(
+    make: (id: number) => Req,
+    transfer: readonly ArrayBuffer[],
+    label: string,
+  ): Promise<Exclude<Reply, { op: 'failed' }>> {
     if (this.failure) return Promise.reject(this.failure)
     const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a))
     const id = this.nextId++
@@ -87,7 +91,8 @@ export class WorkerPool<Req extends PoolMessage, Reply extends PoolMessage> {
     const p = slot.pending.get(reply.id)
     if (!p) return
     slot.pending.delete(reply.id)
-    if (reply.op === 'failed') p.reject(this.fail(n, `${p.label}: ${(reply as unknown as { message: string }).message}`))
+    if (reply.op === 'failed')
+      p.reject(this.fail(n, `${p.label}: ${(reply as unknown as { message: string }).message}`))
     else p.resolve(reply)
   }
 

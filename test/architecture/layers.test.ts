@@ -34,7 +34,9 @@ const LAYERS: Record<string, number> = {
 const lib = fileURLToPath(new URL('../../lib/', import.meta.url))
 
 function sources(dir = lib): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []))
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  )
 }
 
 // A file's node: its folder under lib/, or its own name for a file directly in lib/.
@@ -73,7 +75,10 @@ t.test('every folder of lib/ has a layer', async (t) => {
 
 t.test('imports only go down the layers (or stay in their own)', async (t) => {
   const up = edges().filter((e) => e.from !== e.to && LAYERS[e.to]! > LAYERS[e.from]!)
-  t.same(up.map((e) => `${e.file} imports ${e.to}`), [])
+  t.same(
+    up.map((e) => `${e.file} imports ${e.to}`),
+    [],
+  )
 })
 
 t.test('no cycle between folders', async (t) => {
@@ -93,7 +98,10 @@ t.test('no cycle between folders', async (t) => {
 
 t.test('lib/image/ is imported only by the CLI and the API', async (t) => {
   const users = edges().filter((e) => e.to === 'image' && e.from !== 'image')
-  t.same(users.filter((e) => e.from !== 'cli' && e.from !== 'index').map((e) => e.file), [])
+  t.same(
+    users.filter((e) => e.from !== 'cli' && e.from !== 'index').map((e) => e.file),
+    [],
+  )
 })
 
 t.test('only lib/dest/ builds paths under --dest', async (t) => {
@@ -109,8 +117,16 @@ t.test('only lib/dest/ builds paths under --dest', async (t) => {
     /'\.sd-backup-manifest\.json'/,
   ]
   // The check itself: each way of building a path that lib/ once had is caught.
-  for (const bad of ["path.join(opts.dest, opts.station, 'database')", 'const file = `${image}.manifest.json`', "path.join(stationDir, `.lock-${job}`)", "path.join(dest, e.name, 'images')"]) {
-    t.ok(patterns.some((p) => p.test(bad)), `caught: ${bad}`)
+  for (const bad of [
+    "path.join(opts.dest, opts.station, 'database')",
+    'const file = `${image}.manifest.json`',
+    'path.join(stationDir, `.lock-${job}`)',
+    "path.join(dest, e.name, 'images')",
+  ]) {
+    t.ok(
+      patterns.some((p) => p.test(bad)),
+      `caught: ${bad}`,
+    )
   }
   const found: string[] = []
   for (const file of sources()) {
@@ -118,7 +134,8 @@ t.test('only lib/dest/ builds paths under --dest', async (t) => {
     code(file)
       .split('\n')
       .forEach((l, i) => {
-        for (const p of patterns) if (p.test(l)) found.push(`${path.relative(lib, file)}:${i + 1}: ${l.trim().slice(0, 100)}`)
+        for (const p of patterns)
+          if (p.test(l)) found.push(`${path.relative(lib, file)}:${i + 1}: ${l.trim().slice(0, 100)}`)
       })
   }
   t.same(found, [])

@@ -11,12 +11,24 @@ t.test('every job explains a destination it cannot use, and records what it safe
   const files = await runCli(['files', '--path', dir, '--dest', notADir, '--station', 'zolder'])
   t.equal(files.code, 7)
   t.match(files.stderr, /^sd-backup files: cannot write in .*file\/zolder \(ENOTDIR/)
-  t.match(files.logs.find((l) => l.level === 40), { msg: /^could not record the result in .*status\.json/ }, 'the status could not be written either: a warning, same exit code')
+  t.match(
+    files.logs.find((l) => l.level === 40),
+    { msg: /^could not record the result in .*status\.json/ },
+    'the status could not be written either: a warning, same exit code',
+  )
   const mnt = path.join(dir, 'mnt')
   mkdirSync(mnt)
   const status = await runCli(['status', '--mount', mnt, '--dest', mnt])
   t.equal(status.code, 4)
-  const db = await runCli(['database', '--db', path.join(dir, 'none.db'), '--dest', path.join(dir, 'nas'), '--station', 'zolder'])
+  const db = await runCli([
+    'database',
+    '--db',
+    path.join(dir, 'none.db'),
+    '--dest',
+    path.join(dir, 'nas'),
+    '--station',
+    'zolder',
+  ])
   t.equal(db.code, 16)
   t.match(db.stderr, /^sd-backup database: copying the database .*none\.db failed: /)
   t.equal((await runCli(['files', '--help'])).code, 0)

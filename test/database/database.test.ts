@@ -38,36 +38,47 @@ while time.time() < end:
 print(n, errors)
 `
 
-t.test('a copy taken while another process inserts every 3 ms: consistent, checked, and the writer never blocked', async (t) => {
-  const dir = tmp(t)
-  const db = birdsDb(dir)
-  const writer = spawn('python3', ['-c', WRITER, db, '3'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  writer.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  writer.stderr.on('data', (d: Buffer) => (err += d.toString()))
-  await new Promise((r) => setTimeout(r, 500))
-  const nas = path.join(dir, 'nas')
-  const r = await runCli(['database', '--db', db, '--dest', nas, '--station', 'zolder'])
-  t.equal(r.code, 0, r.stderr)
-  await new Promise((r) => writer.on('exit', r))
-  const [inserts, errors] = out.trim().split(' ').map(Number)
-  t.ok(inserts! > 100, `${inserts} inserts during the run`)
-  t.equal(errors, 0, `the writer saw no errors ${err}`)
-  const files = listTree(nas).filter((f) => f.endsWith('.db.zst'))
-  t.equal(files.length, 1)
-  const file = path.join(nas, files[0]!)
-  const manifest = JSON.parse(readFileSync(`${file}.manifest.json`, 'utf8')) as { raw: { sha256: string; bytes: number }; rowCounts: Record<string, number>; integrity: string }
-  const restored = path.join(dir, 'restored.db')
-  sh(`zstd -q -d '${file}' -o '${restored}'`)
-  t.equal(sh(`sqlite3 '${restored}' 'PRAGMA integrity_check'`).trim(), 'ok', 'sqlite3 itself finds the copy sound')
-  t.equal(sh(`sha256sum '${restored}'`).split(' ')[0], manifest.raw.sha256)
-  const rows = Number(sh(`sqlite3 '${restored}' 'SELECT count(*) FROM detections'`).trim())
-  t.same(manifest.rowCounts, { detections: rows, notes: 1 })
-  t.ok(rows >= 20000, `${rows} rows: the original ones and those committed before the snapshot`)
-  t.equal(manifest.integrity, 'ok')
-  t.match(JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')), { jobs: { database: { result: 'ok', message: /^database done: birds-.*\.db\.zst: detections \d+ rows, notes 1 rows$/ } } })
-})
+t.test(
+  'a copy taken while another process inserts every 3 ms: consistent, checked, and the writer never blocked',
+  async (t) => {
+    const dir = tmp(t)
+    const db = birdsDb(dir)
+    const writer = spawn('python3', ['-c', WRITER, db, '3'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    writer.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    writer.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    await new Promise((r) => setTimeout(r, 500))
+    const nas = path.join(dir, 'nas')
+    const r = await runCli(['database', '--db', db, '--dest', nas, '--station', 'zolder'])
+    t.equal(r.code, 0, r.stderr)
+    await new Promise((r) => writer.on('exit', r))
+    const [inserts, errors] = out.trim().split(' ').map(Number)
+    t.ok(inserts! > 100, `${inserts} inserts during the run`)
+    t.equal(errors, 0, `the writer saw no errors ${err}`)
+    const files = listTree(nas).filter((f) => f.endsWith('.db.zst'))
+    t.equal(files.length, 1)
+    const file = path.join(nas, files[0]!)
+    const manifest = JSON.parse(readFileSync(`${file}.manifest.json`, 'utf8')) as {
+      raw: { sha256: string; bytes: number }
+      rowCounts: Record<string, number>
+      integrity: string
+    }
+    const restored = path.join(dir, 'restored.db')
+    sh(`zstd -q -d '${file}' -o '${restored}'`)
+    t.equal(sh(`sqlite3 '${restored}' 'PRAGMA integrity_check'`).trim(), 'ok', 'sqlite3 itself finds the copy sound')
+    t.equal(sh(`sha256sum '${restored}'`).split(' ')[0], manifest.raw.sha256)
+    const rows = Number(sh(`sqlite3 '${restored}' 'SELECT count(*) FROM detections'`).trim())
+    t.same(manifest.rowCounts, { detections: rows, notes: 1 })
+    t.ok(rows >= 20000, `${rows} rows: the original ones and those committed before the snapshot`)
+    t.equal(manifest.integrity, 'ok')
+    t.match(JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')), {
+      jobs: {
+        database: { result: 'ok', message: /^database done: birds-.*\.db\.zst: detections \d+ rows, notes 1 rows$/ },
+      },
+    })
+  },
+)
 
 t.test('a corrupted database fails with its own code; nothing is left on the NAS', async (t) => {
   const dir = tmp(t)
@@ -85,21 +96,44 @@ t.test('a corrupted database fails with its own code; nothing is left on the NAS
 
 t.test('names, several databases, defaults and errors', async (t) => {
   const tag = (p: string) => sh(`printf %s '${p}' | sha256sum`).slice(0, 8)
-  t.equal(databaseFileName('/home/pi/BirdNET-Pi/scripts/birds.db', new Date(2026, 10, 29, 3, 15)), `birds-${tag('/home/pi/BirdNET-Pi/scripts/birds.db')}-2026-11-29T0315.db.zst`)
-  t.equal(databaseFileName('x.sqlite3', new Date(2026, 0, 2, 13, 5)), `x-${tag(path.resolve('x.sqlite3'))}-2026-01-02T1305.db.zst`)
-  t.not(databaseFileName('/home/pi/BirdNET-Pi/scripts/birds.db', new Date()), databaseFileName('/home/bob/BirdNET-Pi/scripts/birds.db', new Date()), "two users' birds.db never share a name")
+  t.equal(
+    databaseFileName('/home/pi/BirdNET-Pi/scripts/birds.db', new Date(2026, 10, 29, 3, 15)),
+    `birds-${tag('/home/pi/BirdNET-Pi/scripts/birds.db')}-2026-11-29T0315.db.zst`,
+  )
+  t.equal(
+    databaseFileName('x.sqlite3', new Date(2026, 0, 2, 13, 5)),
+    `x-${tag(path.resolve('x.sqlite3'))}-2026-01-02T1305.db.zst`,
+  )
+  t.not(
+    databaseFileName('/home/pi/BirdNET-Pi/scripts/birds.db', new Date()),
+    databaseFileName('/home/bob/BirdNET-Pi/scripts/birds.db', new Date()),
+    "two users' birds.db never share a name",
+  )
   const dir = tmp(t)
   const a = birdsDb(dir, 10)
   const b = path.join(dir, 'other.db')
   sh(`sqlite3 '${b}' 'CREATE TABLE t (x); INSERT INTO t VALUES (1), (2)'`)
-  const done = await runDatabase({ dbs: [a, b], dest: path.join(dir, 'nas'), mount: undefined, station: 's', level: 3, tmpDir: dir }, { log: pino({ level: 'silent' }), now: () => new Date(2026, 10, 29, 3, 15) })
-  t.same(done.map((m) => [m.file, m.rowCounts]), [
-    [`birds-${tag(a)}-2026-11-29T0315.db.zst`, { detections: 10, notes: 1 }],
-    [`other-${tag(b)}-2026-11-29T0315.db.zst`, { t: 2 }],
-  ])
-  t.same(listTree(dir).filter((f) => f.startsWith('sd-backup-db-')), [], 'the checked copies are gone')
+  const done = await runDatabase(
+    { dbs: [a, b], dest: path.join(dir, 'nas'), mount: undefined, station: 's', level: 3, tmpDir: dir },
+    { log: pino({ level: 'silent' }), now: () => new Date(2026, 10, 29, 3, 15) },
+  )
+  t.same(
+    done.map((m) => [m.file, m.rowCounts]),
+    [
+      [`birds-${tag(a)}-2026-11-29T0315.db.zst`, { detections: 10, notes: 1 }],
+      [`other-${tag(b)}-2026-11-29T0315.db.zst`, { t: 2 }],
+    ],
+  )
+  t.same(
+    listTree(dir).filter((f) => f.startsWith('sd-backup-db-')),
+    [],
+    'the checked copies are gone',
+  )
   await t.rejects(
-    runDatabase({ dbs: [a], dest: path.join(dir, 'nas'), mount: undefined, station: 's', level: 3, tmpDir: dir }, { log: pino({ level: 'silent' }), now: () => new Date(2026, 10, 29, 3, 15) }),
+    runDatabase(
+      { dbs: [a], dest: path.join(dir, 'nas'), mount: undefined, station: 's', level: 3, tmpDir: dir },
+      { log: pino({ level: 'silent' }), now: () => new Date(2026, 10, 29, 3, 15) },
+    ),
     { code: 'SDB_BACKUP_EXISTS' },
   )
   const home = tmp(t)

@@ -16,7 +16,10 @@ async function copy(t: Test, rows = 30000) {
   const db = path.join(dir, 'birds.db')
   sh(`sqlite3 '${db}' "CREATE TABLE detections (Com_Name TEXT, Confidence FLOAT);
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows}) INSERT INTO detections SELECT 'Bird ' || (i % 97), 0.7 FROM n;"`)
-  const [m] = await runDatabase({ dbs: [db], dest: path.join(dir, 'nas'), mount: undefined, station: 'zolder', level: 3, tmpDir: dir }, { log: silent })
+  const [m] = await runDatabase(
+    { dbs: [db], dest: path.join(dir, 'nas'), mount: undefined, station: 'zolder', level: 3, tmpDir: dir },
+    { log: silent },
+  )
   const file = path.join(dir, 'nas/zolder/database', m!.file)
   return { dir, db, file, m: m! }
 }
@@ -55,7 +58,11 @@ t.test('verify: a corrupted page that was copied as it was fails integrity_check
   const r = await runCli(['verify', file, '--tmp-dir', dir])
   t.equal(r.code, 19, r.stderr)
   t.match(r.stderr, /is corrupt: integrity_check fails: /)
-  t.same(readdirSync(dir).filter((n) => n.startsWith('sd-backup-verify-')), [], 'the decoded copy is removed')
+  t.same(
+    readdirSync(dir).filter((n) => n.startsWith('sd-backup-verify-')),
+    [],
+    'the decoded copy is removed',
+  )
 })
 
 t.test('verify: truncated, trailing data, a missing manifest', async (t) => {
@@ -77,8 +84,14 @@ t.test('restore: the copy becomes a database sqlite3 reads; an existing file is 
   t.equal(sh(`sqlite3 '${out}' 'PRAGMA integrity_check'`).trim(), 'ok')
   t.equal(sh(`sqlite3 '${out}' 'SELECT count(*) FROM detections'`).trim(), '30000')
   t.equal(sh(`sqlite3 '${out}' .dump`), sh(`sqlite3 '${db}' .dump`), 'same content as the original')
-  t.same(readdirSync(dir).filter((n) => n.includes('.partial')), [])
-  t.match(await runCli(['restore', file, '--output', out]), { code: 29, stderr: `sd-backup restore: ${out} already exists: restore never overwrites a file; choose another --output or move it away\n` })
+  t.same(
+    readdirSync(dir).filter((n) => n.includes('.partial')),
+    [],
+  )
+  t.match(await runCli(['restore', file, '--output', out]), {
+    code: 29,
+    stderr: `sd-backup restore: ${out} already exists: restore never overwrites a file; choose another --output or move it away\n`,
+  })
   t.match(await runCli(['restore', file]), { code: 2, stderr: /restoring a database copy needs --output FILE/ })
   t.ok(existsSync(out))
 })
@@ -92,7 +105,10 @@ t.test('zstd frames are found from their headers alone', async (t) => {
   const two = readFileSync(`${a}.2`)
   const skippable = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3])
   const all = Buffer.concat([one, skippable, two])
-  t.same(zstdFrames(all), [[0, one.length], [one.length + skippable.length, all.length]])
+  t.same(zstdFrames(all), [
+    [0, one.length],
+    [one.length + skippable.length, all.length],
+  ])
   t.throws(() => zstdFrames(all.subarray(0, all.length - 2)), /a zstd frame is cut off at byte/)
   t.throws(() => zstdFrames(Buffer.from('not zstd')), /no zstd frame at byte 0/)
 })
@@ -109,6 +125,10 @@ t.test('a malformed database manifest is refused (exit 18), never a crash', asyn
   ] as const) {
     writeFileSync(manifest, JSON.stringify(bad))
     t.equal((await runCli(['verify', file])).code, 18, `${what}: verify`)
-    t.equal((await runCli(['restore', file, '--output', path.join(dir, `out-${what.length}.db`)])).code, 18, `${what}: restore`)
+    t.equal(
+      (await runCli(['restore', file, '--output', path.join(dir, `out-${what.length}.db`)])).code,
+      18,
+      `${what}: restore`,
+    )
   }
 })

@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { EXIT_CODE_HELP, EXIT_TABLE, exitCodeFor, InterruptedError, isVerificationFailure, ManifestMissingError, UsageError } from '../../lib/errors.js'
+import {
+  EXIT_CODE_HELP,
+  EXIT_TABLE,
+  exitCodeFor,
+  InterruptedError,
+  isVerificationFailure,
+  ManifestMissingError,
+  UsageError,
+} from '../../lib/errors.js'
 
 // README's "Exit codes" table: | exit | `CODE` | meaning |, one row per code.
 function readmeRows(): string[][] {
@@ -9,7 +17,12 @@ function readmeRows(): string[][] {
   return section
     .split('\n')
     .filter((l) => /^\| \d+ \|/.test(l))
-    .map((l) => l.split('|').slice(1, -1).map((c) => c.trim().replaceAll('`', '')))
+    .map((l) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim().replaceAll('`', '')),
+    )
 }
 
 t.test("README's exit table is the code's table, row for row", async (t) => {
@@ -19,11 +32,17 @@ t.test("README's exit table is the code's table, row for row", async (t) => {
   t.same(readmeRows(), fromCode)
 })
 
-t.test('an exit number means one thing: codes that share one share a topic, and --help lists each number once', async (t) => {
-  const exits = EXIT_CODE_HELP.map(([e]) => e)
-  t.same(exits, [...new Set(exits)].sort((a, b) => a - b))
-  t.equal(EXIT_CODE_HELP.find(([e]) => e === 2)?.[1], `${EXIT_TABLE.SDB_USAGE.help}; ${EXIT_TABLE.SDB_CONFIG.help}`)
-})
+t.test(
+  'an exit number means one thing: codes that share one share a topic, and --help lists each number once',
+  async (t) => {
+    const exits = EXIT_CODE_HELP.map(([e]) => e)
+    t.same(
+      exits,
+      [...new Set(exits)].sort((a, b) => a - b),
+    )
+    t.equal(EXIT_CODE_HELP.find(([e]) => e === 2)?.[1], `${EXIT_TABLE.SDB_USAGE.help}; ${EXIT_TABLE.SDB_CONFIG.help}`)
+  },
+)
 
 t.test('exit codes come from the table: errors, signals, bugs', async (t) => {
   t.equal(exitCodeFor(new UsageError('x')), 2)

@@ -1,5 +1,18 @@
 import t from 'tap'
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync } from 'node:fs'
+import type { Test } from 'tap'
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs'
 import path from 'node:path'
 import { pino } from 'pino'
 import { globToRegExp } from '../../lib/files/glob.js'
@@ -15,7 +28,7 @@ const silent = pino({ level: 'silent' })
 const day = (d: number) => () => new Date(2026, 10, d, 2, 0)
 
 // A station's config tree: a script, a config, a symlink, recordings to leave out.
-function tree(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+function tree(t: Test) {
   const dir = tmp(t)
   const src = path.join(dir, 'home', 'pi')
   mkdirSync(path.join(src, 'BirdNET-Pi', 'scripts'), { recursive: true })
@@ -29,7 +42,9 @@ function tree(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
 }
 
 function manifestOf(nas: string, snap: string): SnapshotManifest {
-  return JSON.parse(readFileSync(path.join(nas, 'zolder', 'files', snap, SNAPSHOT_MANIFEST), 'utf8')) as SnapshotManifest
+  return JSON.parse(
+    readFileSync(path.join(nas, 'zolder', 'files', snap, SNAPSHOT_MANIFEST), 'utf8'),
+  ) as SnapshotManifest
 }
 
 t.test('daily snapshots: unchanged files share an inode, metadata lives in the manifest', async (t) => {
@@ -44,11 +59,23 @@ t.test('daily snapshots: unchanged files share an inode, metadata lives in the m
   t.equal(lstatSync(path.join(snap1, src, 'birdnet.conf')).isSymbolicLink(), true)
   const script = path.join(src, 'BirdNET-Pi', 'scripts', 'analyze.sh')
   const st = statSync(script)
-  t.same(first.entries.find((e) => e.path === script), {
-    path: script, uid: st.uid, gid: st.gid, mode: 0o750, mtimeMs: st.mtimeMs, size: st.size, type: 'file',
-    sha256: sh(`sha256sum '${script}'`).split(' ')[0],
-  })
-  t.match(first.entries.find((e) => e.path === path.join(src, 'birdnet.conf')), { type: 'symlink', target: 'BirdNET-Pi/scripts/birdnet.conf' })
+  t.same(
+    first.entries.find((e) => e.path === script),
+    {
+      path: script,
+      uid: st.uid,
+      gid: st.gid,
+      mode: 0o750,
+      mtimeMs: st.mtimeMs,
+      size: st.size,
+      type: 'file',
+      sha256: sh(`sha256sum '${script}'`).split(' ')[0],
+    },
+  )
+  t.match(
+    first.entries.find((e) => e.path === path.join(src, 'birdnet.conf')),
+    { type: 'symlink', target: 'BirdNET-Pi/scripts/birdnet.conf' },
+  )
   // A day later: the config changed, a script was added, nothing else.
   writeFileSync(path.join(src, conf), 'LATITUDE=52.2\n')
   utimesSync(path.join(src, conf), new Date(2026, 10, 28, 12), new Date(2026, 10, 28, 12))
@@ -61,9 +88,16 @@ t.test('daily snapshots: unchanged files share an inode, metadata lives in the m
   t.equal(readFileSync(path.join(snap1, src, conf), 'utf8'), 'LATITUDE=52.1\n', 'yesterday untouched')
   t.ok(second.entries.some((e) => e.path === path.join(src, 'new.sh')))
   t.same(manifestOf(nas, '2026-11-29'), second)
-  t.same(listTree(path.join(nas, 'zolder', 'files')).filter((f) => f.includes('in-progress')), [])
+  t.same(
+    listTree(path.join(nas, 'zolder', 'files')).filter((f) => f.includes('in-progress')),
+    [],
+  )
   await t.rejects(runFiles(opts, { log: silent, now: day(29) }), { code: 'SDB_BACKUP_EXISTS', path: snap2 })
-  t.equal(await runFiles({ ...opts, onceADay: true }, { log: silent, now: day(29) }), undefined, "--once-a-day: today's snapshot exists, nothing to do")
+  t.equal(
+    await runFiles({ ...opts, onceADay: true }, { log: silent, now: day(29) }),
+    undefined,
+    "--once-a-day: today's snapshot exists, nothing to do",
+  )
   const cli = await runCli(['files', '--once-a-day', '--path', src, '--dest', nas, '--station', 'zolder'])
   t.equal(cli.code, 0)
 })
@@ -71,8 +105,14 @@ t.test('daily snapshots: unchanged files share an inode, metadata lives in the m
 t.test('the NAS inside a backed-up path is never copied into itself', async (t) => {
   const { dir, src } = tree(t)
   const nas = path.join(src, 'nas') // e.g. --path / with the NAS mounted below it
-  const m = (await runFiles({ paths: [dir], excludes: ['**/BirdSongs/**'], dest: nas, mount: undefined, station: 'zolder' }, { log: silent, now: day(28) }))!
-  t.notOk(m.entries.some((e) => e.path.startsWith(nas)), 'nothing under the destination')
+  const m = (await runFiles(
+    { paths: [dir], excludes: ['**/BirdSongs/**'], dest: nas, mount: undefined, station: 'zolder' },
+    { log: silent, now: day(28) },
+  ))!
+  t.notOk(
+    m.entries.some((e) => e.path.startsWith(nas)),
+    'nothing under the destination',
+  )
   t.ok(m.entries.some((e) => e.path.endsWith('birdnet.conf')))
 })
 
@@ -84,7 +124,7 @@ t.test('a file that vanishes mid-run makes the run partial, named and counted', 
     { log: silent, now: day(28), beforeFile: async (abs) => (abs === gone ? rmSync(abs) : undefined) },
   )
   t.match(m, { result: 'partial', vanished: [gone], unreadable: [] })
-  t.notOk(m.entries.some((e) => e.path === gone))
+  t.notOk(m!.entries.some((e) => e.path === gone))
   t.notOk(existsSync(path.join(nas, 'zolder', 'files', '2026-11-28', gone)), 'no half copy')
 })
 
@@ -100,16 +140,38 @@ t.test('as the squashed user: unreadable files make a partial run (exit 23); not
   chownSync(nas, 65534, 65534)
   chownSync(path.join(nas, 'zolder'), 65534, 65534) // the station directory exists on the NAS, writable by nobody
   const cli = path.resolve('dist/bin/sd-backup.js')
-  const out = sh(`env -u NODE_OPTIONS setpriv --reuid=65534 --regid=65534 --clear-groups node '${cli}' files --path '${src}' --dest '${nas}' --station zolder 2>&1 >/dev/null; echo "exit=$?"`)
-  t.match(out, new RegExp(`files PARTIAL: snapshot \\d{4}-\\d\\d-\\d\\d, \\d+ files; 1 not copied whole:\\nunreadable: ${secret.replace(/[.]/g, '\\.')}\\nexit=23\\n$`))
+  const out = sh(
+    `env -u NODE_OPTIONS setpriv --reuid=65534 --regid=65534 --clear-groups node '${cli}' files --path '${src}' --dest '${nas}' --station zolder 2>&1 >/dev/null; echo "exit=$?"`,
+  )
+  t.match(
+    out,
+    new RegExp(
+      `files PARTIAL: snapshot \\d{4}-\\d\\d-\\d\\d, \\d+ files; 1 not copied whole:\\nunreadable: ${secret.replace(/[.]/g, '\\.')}\\nexit=23\\n$`,
+    ),
+  )
   const snap = listTree(path.join(nas, 'zolder', 'files'))
-  t.ok(snap.some((f) => f.endsWith('birdnet.conf')), 'the readable files are there')
+  t.ok(
+    snap.some((f) => f.endsWith('birdnet.conf')),
+    'the readable files are there',
+  )
   t.notOk(snap.some((f) => f.endsWith('secret.key')))
   const conf = snap.find((f) => f.endsWith('scripts/birdnet.conf'))!
-  t.equal(statSync(path.join(nas, 'zolder', 'files', conf)).uid, 65534, 'owned by the squashed user: no chown was tried')
-  const m = JSON.parse(readFileSync(path.join(nas, 'zolder', 'files', conf.split('/')[0]!, SNAPSHOT_MANIFEST), 'utf8')) as SnapshotManifest
-  t.match(m.entries.find((e) => e.path.endsWith('birdnet.conf') && e.type === 'file'), { uid: 0, gid: 0 }, 'the real owner is in the manifest')
-  t.match(JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')), { jobs: { files: { result: 'partial', exitCode: 23 } } })
+  t.equal(
+    statSync(path.join(nas, 'zolder', 'files', conf)).uid,
+    65534,
+    'owned by the squashed user: no chown was tried',
+  )
+  const m = JSON.parse(
+    readFileSync(path.join(nas, 'zolder', 'files', conf.split('/')[0]!, SNAPSHOT_MANIFEST), 'utf8'),
+  ) as SnapshotManifest
+  t.match(
+    m.entries.find((e) => e.path.endsWith('birdnet.conf') && e.type === 'file'),
+    { uid: 0, gid: 0 },
+    'the real owner is in the manifest',
+  )
+  t.match(JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')), {
+    jobs: { files: { result: 'partial', exitCode: 23 } },
+  })
 })
 
 t.test('a full NAS fails the run and removes the in-progress snapshot', async (t) => {
@@ -117,7 +179,13 @@ t.test('a full NAS fails the run and removes the in-progress snapshot', async (t
   const { dir, src } = tree(t)
   writeFileSync(path.join(src, 'big.bin'), Buffer.alloc(3 * 2 ** 20, 7))
   const nas = mount(t, 'tmpfs', path.join(dir, 'small'), '-t tmpfs -o size=1m')
-  await t.rejects(runFiles({ paths: [src], excludes: [], dest: nas, mount: undefined, station: 'zolder' }, { log: silent, now: day(28) }), { code: 'SDB_DEST_FULL' })
+  await t.rejects(
+    runFiles(
+      { paths: [src], excludes: [], dest: nas, mount: undefined, station: 'zolder' },
+      { log: silent, now: day(28) },
+    ),
+    { code: 'SDB_DEST_FULL' },
+  )
   t.same(listTree(nas), [], 'no snapshot, no in-progress directory, lock released')
   t.ok(isRoot)
 })
@@ -132,7 +200,8 @@ t.test('globs: * within a name, ** across directories, ? one character', async (
     ['/etc/ssh/ssh_host_?sa_key', '/etc/ssh/ssh_host_rsa_key', true],
     ['/etc/a+b', '/etc/a+b', true],
   ]
-  for (const [glob, p, want] of cases) t.equal(globToRegExp(glob).test(p), want, `${glob} ${want ? 'matches' : 'misses'} ${p}`)
+  for (const [glob, p, want] of cases)
+    t.equal(globToRegExp(glob).test(p), want, `${glob} ${want ? 'matches' : 'misses'} ${p}`)
 })
 
 t.test('restore applies owner, group, mode and mtime from the manifest, not from the NAS', async (t) => {
@@ -142,7 +211,10 @@ t.test('restore applies owner, group, mode and mtime from the manifest, not from
   chownSync(script, 1000, 1001)
   chmodSync(script, 0o4750)
   utimesSync(script, new Date(2025, 0, 2), new Date(2025, 0, 2))
-  await runFiles({ paths: [src], excludes: ['**/BirdSongs/**'], dest: nas, mount: undefined, station: 'zolder' }, { log: silent, now: day(28) })
+  await runFiles(
+    { paths: [src], excludes: ['**/BirdSongs/**'], dest: nas, mount: undefined, station: 'zolder' },
+    { log: silent, now: day(28) },
+  )
   const snap = path.join(nas, 'zolder', 'files', '2026-11-28')
   // What the NAS did to the copy (root squash): another owner, plain modes.
   chownSync(path.join(snap, script), 65534, 65534)

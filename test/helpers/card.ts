@@ -42,9 +42,13 @@ const MIB = 2 ** 20
 // and two files ('deleted-*') that are removed again to leave stale data behind.
 function makeContent(dir: string, mib: number, seed: number): void {
   mkdirSync(path.join(dir, 'etc', 'birdnet'), { recursive: true })
-  writeFileSync(path.join(dir, 'etc', 'birdnet', 'birdnet.conf'), 'LATITUDE=52.1\nLONGITUDE=5.2\nCONFIDENCE=0.7\n'.repeat(50))
+  writeFileSync(
+    path.join(dir, 'etc', 'birdnet', 'birdnet.conf'),
+    'LATITUDE=52.1\nLONGITUDE=5.2\nCONFIDENCE=0.7\n'.repeat(50),
+  )
   const budget = Math.max(1, Math.floor(mib * 0.35))
-  for (let i = 0; i < 3; i++) writeFileSync(path.join(dir, `recording-${i}.wav`), mixedContent(Math.floor((budget * MIB) / 4), seed * 10 + i))
+  for (let i = 0; i < 3; i++)
+    writeFileSync(path.join(dir, `recording-${i}.wav`), mixedContent(Math.floor((budget * MIB) / 4), seed * 10 + i))
   writeFileSync(path.join(dir, 'deleted-1.bin'), mixedContent(Math.floor((budget * MIB) / 4), seed * 10 + 7))
   writeFileSync(path.join(dir, 'deleted-2.txt'), 'stale line that must not come back\n'.repeat(2000))
 }
@@ -69,13 +73,23 @@ export function buildCard(dir: string, spec: CardSpec): BuiltCard {
   }
   const total = at + (spec.tailMib ?? 1) + (spec.label === 'gpt' ? 1 : 0)
   sh(`head -c ${total * MIB} /dev/urandom > '${file}'`)
-  const line = (l: { start: number; size: number }, type: string) => `start=${l.start * 2048}, size=${l.size * 2048}, type=${type}`
-  const typeOf = (p: PartSpec) => (spec.label === 'gpt' ? (p.fs === 'vfat' ? 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7' : '0FC63DAF-8483-4772-8E47-3D69D8477DE4') : p.fs === 'vfat' ? 'c' : '83')
+  const line = (l: { start: number; size: number }, type: string) =>
+    `start=${l.start * 2048}, size=${l.size * 2048}, type=${type}`
+  const typeOf = (p: PartSpec) =>
+    spec.label === 'gpt'
+      ? p.fs === 'vfat'
+        ? 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7'
+        : '0FC63DAF-8483-4772-8E47-3D69D8477DE4'
+      : p.fs === 'vfat'
+        ? 'c'
+        : '83'
   const lines: string[] = []
   for (const l of layout.filter((x) => !x.spec.logical)) lines.push(line(l, typeOf(l.spec)))
   if (extended) lines.push(line(extended, '5'))
   for (const l of layout.filter((x) => x.spec.logical)) lines.push(line(l, typeOf(l.spec)))
-  sh(`sfdisk -q --no-reread --no-tell-kernel '${file}'`, { input: `label: ${spec.label}\nunit: sectors\n\n${lines.join('\n')}\n` })
+  sh(`sfdisk -q --no-reread --no-tell-kernel '${file}'`, {
+    input: `label: ${spec.label}\nunit: sectors\n\n${lines.join('\n')}\n`,
+  })
   const parts = layout.map(({ start, size, spec: p }, i) => {
     const content = path.join(dir, `content-${i}`)
     const offset = start * MIB
@@ -83,9 +97,13 @@ export function buildCard(dir: string, spec: CardSpec): BuiltCard {
     if (p.fs !== 'raw') makeContent(content, size, (spec.seed ?? 1) * 100 + i)
     if (p.fs === 'vfat') {
       sh(`mkfs.vfat ${(p.mkfs ?? []).join(' ')} --offset ${offset / 512} '${file}' ${size * 1024} >/dev/null`)
-      sh(`MTOOLS_SKIP_CHECK=1 mcopy -s -i '${file}@@${offset}' '${content}'/* ::/ && MTOOLS_SKIP_CHECK=1 mdel -i '${file}@@${offset}' ::/deleted-1.bin ::/deleted-2.txt`)
+      sh(
+        `MTOOLS_SKIP_CHECK=1 mcopy -s -i '${file}@@${offset}' '${content}'/* ::/ && MTOOLS_SKIP_CHECK=1 mdel -i '${file}@@${offset}' ::/deleted-1.bin ::/deleted-2.txt`,
+      )
     } else if (p.fs !== 'raw') {
-      sh(`mkfs.${p.fs} -q -F ${(p.mkfs ?? []).join(' ')} -E offset=${offset},nodiscard -d '${content}' '${file}' ${size}M 2>&1`)
+      sh(
+        `mkfs.${p.fs} -q -F ${(p.mkfs ?? []).join(' ')} -E offset=${offset},nodiscard -d '${content}' '${file}' ${size}M 2>&1`,
+      )
       // debugfs has no offset option: edit a copy of the partition, then put it back.
       const copy = path.join(dir, `part-${i}.img`)
       sh(`dd if='${file}' of='${copy}' bs=1M skip=${start} count=${size} status=none`)
@@ -124,7 +142,14 @@ export async function rangeSha(file: string, start: number, end: number): Promis
 
 // Every file below dir with its SHA-256.
 export function treeDigest(dir: string): Record<string, string> {
-  return Object.fromEntries(listTree(dir).map((f) => [f, createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')]))
+  return Object.fromEntries(
+    listTree(dir).map((f) => [
+      f,
+      createHash('sha256')
+        .update(readFileSync(path.join(dir, f)))
+        .digest('hex'),
+    ]),
+  )
 }
 
 // After a mapped-only write (bmaptool copy, restore --bmap) over random bytes, free blocks hold garbage: the filesystems
@@ -134,11 +159,22 @@ export async function checkMapped(t: Test, card: BuiltCard, target: string, dir:
   sh(`mkdir -p '${bdir}'`)
   let at = 0
   for (const [i, p] of card.parts.entries()) {
-    t.equal(await rangeSha(target, at, p.start), await rangeSha(card.file, at, p.start), `${label}: bytes before partition ${i + 1} equal`)
+    t.equal(
+      await rangeSha(target, at, p.start),
+      await rangeSha(card.file, at, p.start),
+      `${label}: bytes before partition ${i + 1} equal`,
+    )
     at = p.start + p.size
     if (p.fs === 'raw') continue
     const part = extractPart(target, p, path.join(bdir, `check-${i}.img`))
-    t.doesNotThrow(() => sh(`${p.fs === 'vfat' ? 'fsck.vfat -n' : 'e2fsck -fn'} '${part}' >/dev/null 2>&1`), `${label}: partition ${i + 1} (${p.fs}) is clean`)
-    t.same(treeDigest(dumpFiles(target, p, path.join(bdir, `files-${i}`))), treeDigest(p.content), `${label}: partition ${i + 1} files equal`)
+    t.doesNotThrow(
+      () => sh(`${p.fs === 'vfat' ? 'fsck.vfat -n' : 'e2fsck -fn'} '${part}' >/dev/null 2>&1`),
+      `${label}: partition ${i + 1} (${p.fs}) is clean`,
+    )
+    t.same(
+      treeDigest(dumpFiles(target, p, path.join(bdir, `files-${i}`))),
+      treeDigest(p.content),
+      `${label}: partition ${i + 1} files equal`,
+    )
   }
 }

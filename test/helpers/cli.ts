@@ -5,7 +5,16 @@ import { main } from '../../lib/cli/main.js'
 import { LogSink } from '../../lib/log/logger.js'
 
 // Runs the CLI in-process with captured output; `tty` makes stderr look like a terminal.
-export async function runCli(argv: string[], opts: { env?: NodeJS.ProcessEnv; tty?: boolean; defaultConfigPath?: string; signals?: EventEmitter; stdin?: string } = {}) {
+export async function runCli(
+  argv: string[],
+  opts: {
+    env?: NodeJS.ProcessEnv
+    tty?: boolean
+    defaultConfigPath?: string
+    signals?: EventEmitter
+    stdin?: string
+  } = {},
+) {
   let stdout = ''
   let stderr = ''
   const logs: Array<Record<string, unknown>> = []

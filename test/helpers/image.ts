@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto'
 import { closeSync, createReadStream, openSync, readSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { pino } from 'pino'
-import { runImage, type ImageJobContext, type ImageJobOptions } from '../../lib/image/run-image.js'
+import { runImage } from '../../lib/image/run-image.js'
+import { type ImageJobContext, type ImageJobOptions } from '../../lib/image/image-options.js'
 
 export const silent = pino({ level: 'silent' })
 
@@ -28,7 +29,12 @@ export function imageOptions(dir: string, device: string, over: Partial<ImageJob
   }
 }
 
-export function image(dir: string, device: string, over: Partial<ImageJobOptions> = {}, ctx: Partial<ImageJobContext> = {}) {
+export function image(
+  dir: string,
+  device: string,
+  over: Partial<ImageJobOptions> = {},
+  ctx: Partial<ImageJobContext> = {},
+) {
   return runImage(imageOptions(dir, device, over), { log: silent, ...ctx })
 }
 
@@ -63,12 +69,13 @@ export function listTree(dir: string): string[] {
 export function mixedContent(size: number, seed = 1): Buffer {
   const b = Buffer.alloc(size)
   let x = seed >>> 0 || 1
-  for (let i = 0; i < size; ) {
+  for (let i = 0; i < size;) {
     const kind = (x = (x * 1103515245 + 12345) >>> 0) % 3
     const len = Math.min(size - i, 1000 + (x % 150000))
     if (kind === 0) b.write(`line ${i} of a log file\n`.repeat(Math.ceil(len / 24)).slice(0, len), i)
     else if (kind === 1) {
-      for (let j = 0; j < len; j++) b[i + j] = (x = (x ^ (x << 13)) >>> 0, x = (x ^ (x >>> 17)) >>> 0, x = (x ^ (x << 5)) >>> 0) & 0xff
+      for (let j = 0; j < len; j++)
+        b[i + j] = ((x = (x ^ (x << 13)) >>> 0), (x = (x ^ (x >>> 17)) >>> 0), (x = (x ^ (x << 5)) >>> 0)) & 0xff
     }
     i += len
   }
@@ -78,7 +85,10 @@ export function mixedContent(size: number, seed = 1): Buffer {
 // Manifest version 2's member digests and root, computed here from raw bytes (the
 // source itself, or an image decompressed by the system's gzip/zstd): SHA-256 of
 // each member's range, and SHA-256 of those 32-byte digests in order.
-export async function v2Digests(rawFile: string, members: ReadonlyArray<readonly unknown[]>): Promise<{ digests: string[]; root: string }> {
+export async function v2Digests(
+  rawFile: string,
+  members: ReadonlyArray<readonly unknown[]>,
+): Promise<{ digests: string[]; root: string }> {
   const fd = openSync(rawFile, 'r')
   const root = createHash('sha256')
   const digests: string[] = []
@@ -88,7 +98,7 @@ export async function v2Digests(rawFile: string, members: ReadonlyArray<readonly
       const len = e[2] as number
       const h = createHash('sha256')
       const buf = Buffer.alloc(Math.min(len, 4 * 2 ** 20))
-      for (let done = 0; done < len; ) {
+      for (let done = 0; done < len;) {
         const n = readSync(fd, buf, 0, Math.min(buf.length, len - done), at + done)
         if (n === 0) throw new Error(`${rawFile} ends at ${at + done}`)
         h.update(buf.subarray(0, n))

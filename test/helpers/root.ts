@@ -5,7 +5,7 @@ import { isRoot, sh } from './image.js'
 
 // Skips the test (with the reason) unless running as root, which loop devices and mounts need.
 export function needsRoot(t: Test): boolean {
-  if (!isRoot) t.skip('needs root: loop devices and mounts')
+  if (!isRoot) t.skip('needs root: loop devices and mounts', () => {})
   return isRoot
 }
 

@@ -16,14 +16,20 @@ function decodeBody(raw: string): string {
   const [head, ...rest] = raw.split('\r\n\r\n')
   let body = rest.join('\r\n\r\n')
   if (/^Content-Transfer-Encoding: quoted-printable/im.test(head ?? '')) {
-    body = Buffer.from(body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8')
+    body = Buffer.from(
+      body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8')
   }
   return body.replace(/\r\n/g, '\n')
 }
 
 // A real SMTP server on loopback, closed at teardown. `refuseFirst` connections are
 // turned away, to exercise the retries.
-export async function smtpServer(t: Test, refuseFirst = 0): Promise<{ port: number; mails: Received[]; connections: () => number }> {
+export async function smtpServer(
+  t: Test,
+  refuseFirst = 0,
+): Promise<{ port: number; mails: Received[]; connections: () => number }> {
   const mails: Received[] = []
   let connections = 0
   const server = new SMTPServer({
@@ -40,7 +46,13 @@ export async function smtpServer(t: Test, refuseFirst = 0): Promise<{ port: numb
       stream.on('data', (d: Buffer) => (raw += d.toString()))
       stream.on('end', () => {
         const subject = /^Subject: (.*(?:\r\n[ \t].*)*)/m.exec(raw)?.[1]?.replace(/\r\n[ \t]/g, ' ') ?? ''
-        mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw, subject, body: decodeBody(raw) })
+        mails.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          subject,
+          body: decodeBody(raw),
+        })
         cb()
       })
     },

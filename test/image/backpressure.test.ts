@@ -14,14 +14,19 @@ t.test('a slow destination never lets more than 2 x workers chunks into memory',
   let rssAtFirstWrite = 0
   let peakRss = 0
   let writes = 0
-  const r = await image(dir, src, { workers: 2, chunkSize: chunk }, {
-    beforeWrite: async () => {
-      const rss = process.memoryUsage().rss
-      if (writes++ === 0) rssAtFirstWrite = rss // workers are up and loaded by now
-      peakRss = Math.max(peakRss, rss)
-      await sleep(4) // a NAS that takes its time with every write
+  const r = await image(
+    dir,
+    src,
+    { workers: 2, chunkSize: chunk },
+    {
+      beforeWrite: async () => {
+        const rss = process.memoryUsage().rss
+        if (writes++ === 0) rssAtFirstWrite = rss // workers are up and loaded by now
+        peakRss = Math.max(peakRss, rss)
+        await sleep(4) // a NAS that takes its time with every write
+      },
     },
-  })
+  )
   t.equal(writes, chunks)
   t.ok(r.peakChunksInMemory <= 4, `peak ${r.peakChunksInMemory} chunk buffers <= 2 x 2 workers`)
   t.ok(r.peakChunksInMemory >= 2, 'the pipeline did keep chunks in flight')

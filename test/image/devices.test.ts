@@ -30,7 +30,11 @@ t.test('a destination on the device being imaged is refused', async (t) => {
   const mnt = mount(t, dev, path.join(dir, 'mnt'), '')
   const dest = path.join(mnt, 'backups')
   await t.rejects(image(dir, dev, { dest }), new DestOnSourceError(dest, dev))
-  t.same(listTree(mnt).filter((f) => !f.startsWith('lost+found')), [], 'nothing written to the card')
+  t.same(
+    listTree(mnt).filter((f) => !f.startsWith('lost+found')),
+    [],
+    'nothing written to the card',
+  )
 })
 
 t.test('a destination that fills up mid-run: DestFullError, no partial, earlier backups untouched', async (t) => {
@@ -48,7 +52,13 @@ t.test('a destination that fills up mid-run: DestFullError, no partial, earlier 
     (e: unknown) => e,
   )
   t.type(err, DestFullError)
-  t.match(err, { name: 'DestFullError', code: 'SDB_DEST_FULL', path: /zolder-\d{4}-\d\d-\d\d\.img\.gz\.\d+-[0-9a-f]{6}\.partial$/, written: Number, cause: { code: 'ENOSPC' } })
+  t.match(err, {
+    name: 'DestFullError',
+    code: 'SDB_DEST_FULL',
+    path: /zolder-\d{4}-\d\d-\d\d\.img\.gz\.\d+-[0-9a-f]{6}\.partial$/,
+    written: Number,
+    cause: { code: 'ENOSPC' },
+  })
   t.same(listTree(nas), ['zolder/images/zolder-2026-01-04.img.gz'], 'no partial, no manifest')
   t.equal(readFileSync(earlier, 'utf8'), 'an earlier image\n')
 })

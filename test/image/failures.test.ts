@@ -44,7 +44,10 @@ t.test('an unmounted NAS mount point is refused before anything is written', asy
   const mount = path.join(dir, 'mnt')
   mkdirSync(mount)
   await t.rejects(image(dir, src, { mount, dest: path.join(mount, 'backups') }), new NasNotMountedError(mount))
-  await t.rejects(image(dir, src, { mount: path.join(dir, 'missing'), dest: nas }), new NasNotMountedError(path.join(dir, 'missing')))
+  await t.rejects(
+    image(dir, src, { mount: path.join(dir, 'missing'), dest: nas }),
+    new NasNotMountedError(path.join(dir, 'missing')),
+  )
   t.same(listTree(dir), ['src.img'])
 })
 
@@ -72,30 +75,59 @@ t.test('not enough free space for previous image x 1.2 stops before reading', as
   const { dir, src } = setup(t)
   const imagesDir = path.join(dir, 'nas', 'zolder', 'images')
   mkdirSync(imagesDir, { recursive: true })
-  await t.rejects(image(dir, src, { minFree: 2 ** 60 }), { name: 'InsufficientSpaceError', code: 'SDB_INSUFFICIENT_SPACE', path: imagesDir, needed: 2 ** 60, basis: '--min-free' })
+  await t.rejects(image(dir, src, { minFree: 2 ** 60 }), {
+    name: 'InsufficientSpaceError',
+    code: 'SDB_INSUFFICIENT_SPACE',
+    path: imagesDir,
+    needed: 2 ** 60,
+    basis: '--min-free',
+  })
   await image(dir, src, {}, { now: () => new Date(2026, 0, 1) })
-  t.match(await image(dir, src, {}, { now: () => new Date(2026, 0, 2) }), { file: /zolder-2026-01-02\.img\.gz$/ }, 'passes with real free space')
-  t.equal(new InsufficientSpaceError('p', 1, 2, 'b').message, 'only 1 bytes free in p, need 2 (b): free space on the NAS (sd-backup cleanup) or lower --min-free')
+  t.match(
+    await image(dir, src, {}, { now: () => new Date(2026, 0, 2) }),
+    { file: /zolder-2026-01-02\.img\.gz$/ },
+    'passes with real free space',
+  )
+  t.equal(
+    new InsufficientSpaceError('p', 1, 2, 'b').message,
+    'only 1 bytes free in p, need 2 (b): free space on the NAS (sd-backup cleanup) or lower --min-free',
+  )
 })
 
 t.test('a source that shrinks mid-run fails with SourceReadError and leaves nothing', async (t) => {
   const { dir, src, nas } = setup(t, 4 * 2 ** 20)
   let truncated = false
   await t.rejects(
-    image(dir, src, { workers: 1, chunkSize: 65536 }, {
-      beforeWrite: async () => {
-        if (!truncated) truncateSync(src, 2 ** 20)
-        truncated = true
+    image(
+      dir,
+      src,
+      { workers: 1, chunkSize: 65536 },
+      {
+        beforeWrite: async () => {
+          if (!truncated) truncateSync(src, 2 ** 20)
+          truncated = true
+        },
       },
-    }),
-    { name: 'SourceReadError', code: 'SDB_SOURCE_READ', path: src, offset: 2 ** 20, reason: `ended early: expected ${4 * 2 ** 20} bytes` },
+    ),
+    {
+      name: 'SourceReadError',
+      code: 'SDB_SOURCE_READ',
+      path: src,
+      offset: 2 ** 20,
+      reason: `ended early: expected ${4 * 2 ** 20} bytes`,
+    },
   )
   t.same(listTree(nas), [])
 })
 
 t.test('a missing source or one that is neither file nor device is explained', async (t) => {
   const dir = tmp(t)
-  await t.rejects(image(dir, path.join(dir, 'nope')), { name: 'SourceUnreadableError', code: 'SDB_SOURCE_UNREADABLE', path: path.join(dir, 'nope'), reason: /^ENOENT/ })
+  await t.rejects(image(dir, path.join(dir, 'nope')), {
+    name: 'SourceUnreadableError',
+    code: 'SDB_SOURCE_UNREADABLE',
+    path: path.join(dir, 'nope'),
+    reason: /^ENOENT/,
+  })
   await t.rejects(image(dir, dir), new SourceUnreadableError(dir, 'not a block device or a regular file'))
   t.same(listTree(dir), [])
 })

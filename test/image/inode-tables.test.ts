@@ -13,7 +13,13 @@ t.test('unused inode tables are not read, and the restored card takes new inodes
   if (!needsRoot(t)) return
   const dir = tmp(t)
   // 2048-block groups of 4 KiB: many groups, each with an inode table of its own.
-  const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'vfat', mib: 16, mkfs: ['-F', '16'] }, { fs: 'ext4', mib: 128, mkfs: ['-b', '4096', '-g', '2048', '-N', '40000'] }] })
+  const card = buildCard(dir, {
+    label: 'dos',
+    parts: [
+      { fs: 'vfat', mib: 16, mkfs: ['-F', '16'] },
+      { fs: 'ext4', mib: 128, mkfs: ['-b', '4096', '-g', '2048', '-N', '40000'] },
+    ],
+  })
   const root = card.parts[1]!
   const r = await image(dir, card.file, { level: 1, chunkSize: 256 * 1024 })
   const restored = path.join(dir, 'restored.img')
@@ -25,14 +31,20 @@ t.test('unused inode tables are not read, and the restored card takes new inodes
   t.ok(report.readBytes < root.size * 0.6, `partition 2: read ${report.readBytes} of ${root.size}`)
   const part = extractPart(restored, root, path.join(dir, 'restored-root.img'))
   t.equal(sh(`e2fsck -fn '${part}' >/dev/null 2>&1; echo $?`).trim(), '0', 'e2fsck -fn is clean after restore')
-  t.same(treeDigest(dumpFiles(restored, root, path.join(dir, 'files'))), treeDigest(root.content), 'every file equals the original')
+  t.same(
+    treeDigest(dumpFiles(restored, root, path.join(dir, 'files'))),
+    treeDigest(root.content),
+    'every file equals the original',
+  )
   // New inodes in every group on the restored card: 30 000 files, then e2fsck again.
   const dev = loopDevice(t, part)
   const mnt = path.join(dir, 'mnt')
   mkdirSync(mnt)
   sh(`mount -t ext4 '${dev}' '${mnt}'`)
   try {
-    sh(`cd '${mnt}' && mkdir many && cd many && for d in $(seq 1 30); do mkdir d$d; (cd d$d && seq 1 1000 | xargs touch); done && echo hi > d1/1`)
+    sh(
+      `cd '${mnt}' && mkdir many && cd many && for d in $(seq 1 30); do mkdir d$d; (cd d$d && seq 1 1000 | xargs touch); done && echo hi > d1/1`,
+    )
     writeFileSync(path.join(mnt, 'new.txt'), 'after the restore\n')
   } finally {
     sh(`umount '${mnt}'`)

@@ -14,14 +14,27 @@ import { tmp } from '../helpers/tmp.js'
 t.test('a file written while the image runs never leaves the restored filesystem unmountable', async (t) => {
   if (!needsRoot(t)) return
   const dir = tmp(t)
-  const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'vfat', mib: 16, mkfs: ['-F', '16'] }, { fs: 'ext4', mib: 96, mkfs: ['-b', '4096'] }] })
+  const card = buildCard(dir, {
+    label: 'dos',
+    parts: [
+      { fs: 'vfat', mib: 16, mkfs: ['-F', '16'] },
+      { fs: 'ext4', mib: 96, mkfs: ['-b', '4096'] },
+    ],
+  })
   const root = card.parts[1]!
   const source = loopDevice(t, card.file, '-r')
   const rootDev = loopDevice(t, card.file, `-o ${root.start} --sizelimit ${root.size}`)
   const mnt = mount(t, rootDev, path.join(dir, 'mnt'), '-t ext4')
   const before = treeDigest(mnt)
   mkdirSync(path.join(mnt, 'live'))
-  const writer = spawn('bash', ['-c', `i=0; while :; do i=$((i+1)); head -c $((64 + RANDOM % 512))K /dev/urandom > '${mnt}/live/rec-$i.tmp' && mv '${mnt}/live/rec-$i.tmp' '${mnt}/live/rec-$i.wav'; [ $((i % 3)) = 0 ] && rm -f '${mnt}/live/rec-$((i-2)).wav'; [ $((i % 5)) = 0 ] && sync; done`], { stdio: 'ignore' })
+  const writer = spawn(
+    'bash',
+    [
+      '-c',
+      `i=0; while :; do i=$((i+1)); head -c $((64 + RANDOM % 512))K /dev/urandom > '${mnt}/live/rec-$i.tmp' && mv '${mnt}/live/rec-$i.tmp' '${mnt}/live/rec-$i.wav'; [ $((i % 3)) = 0 ] && rm -f '${mnt}/live/rec-$((i-2)).wav'; [ $((i % 5)) = 0 ] && sync; done`,
+    ],
+    { stdio: 'ignore' },
+  )
   t.teardown(() => {
     writer.kill('SIGKILL')
   })

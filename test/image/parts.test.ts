@@ -68,7 +68,15 @@ t.test('progress: percent, rate, saving and ETA from a clock', async (t) => {
   now = 10_000
   p.addRead(250 * 2 ** 20)
   p.addCompressed(200 * 2 ** 20, 40 * 2 ** 20)
-  t.same(p.snapshot(), { percent: 25, bytesRead: 250 * 2 ** 20, totalBytes: 1000 * 2 ** 20, mibPerSec: 25, savedPercent: 80, etaSeconds: 30, elapsedSeconds: 10 })
+  t.same(p.snapshot(), {
+    percent: 25,
+    bytesRead: 250 * 2 ** 20,
+    totalBytes: 1000 * 2 ** 20,
+    mibPerSec: 25,
+    savedPercent: 80,
+    etaSeconds: 30,
+    elapsedSeconds: 10,
+  })
   t.equal(p.line(), ' 25.0 %  250.0 MiB / 1000.0 MiB  25.0 MiB/s  saved 80.0 %  ETA 30 s')
   p.logLine()
   t.match(logged[0], { msg: 'progress', progress: { percent: 25, etaSeconds: 30 } })
@@ -89,6 +97,7 @@ t.test('progress on a terminal: one line redrawn in place, cleared for log lines
   p.start()
   p.addRead(50)
   p.redraw()
+  // eslint-disable-next-line no-control-regex -- the live line starts with the terminal's erase sequence
   t.match(screen, /^\r\x1b\[K 50\.0 %  50 B \/ 100 B/)
   screen = ''
   p.clear()
@@ -123,7 +132,11 @@ t.test('atomic files: never replace, never leave a partial', async (t) => {
   await three.abort()
   await three.abort()
   t.same(listTree(dir), ['a.json', 'b.img.gz'], 'abort removes the partial, twice is harmless')
-  await t.rejects(AtomicFile.create(path.join(dir, 'missing', 'x')), { name: 'DestWriteError', code: 'SDB_DEST_WRITE', reason: /^ENOENT/ })
+  await t.rejects(AtomicFile.create(path.join(dir, 'missing', 'x')), {
+    name: 'DestWriteError',
+    code: 'SDB_DEST_WRITE',
+    reason: /^ENOENT/,
+  })
   // Flushed along the way (an image): the content is the same, abort waits for a flush in flight.
   const four = await AtomicFile.create(path.join(dir, 'd'), { syncEvery: 4 })
   for (const w of ['ab', 'cde', 'fghij', 'k']) await four.write(Buffer.from(w))
@@ -135,7 +148,8 @@ t.test('atomic files: never replace, never leave a partial', async (t) => {
   t.same(listTree(dir), ['a.json', 'b.img.gz', 'd'])
   // A flush that failed in the background fails the commit: the file is not published.
   const six = await AtomicFile.create(path.join(dir, 'f'), { syncEvery: 1 })
-  ;(six as unknown as { handle: { datasync(): Promise<void> } }).handle.datasync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
+  ;(six as unknown as { handle: { datasync(): Promise<void> } }).handle.datasync = () =>
+    Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
   await six.write(Buffer.from('x'))
   await t.rejects(six.commit(), { name: 'DestWriteError', reason: /^EIO/ })
   await six.abort()
@@ -181,11 +195,33 @@ t.test('names, manifest text and summary', async (t) => {
   t.same(JSON.parse(manifestText({ ...m, members: [] })).members, [])
   t.same(imageSummary(m, '/x.img.gz'), {
     text: 'image done: 238.3 GiB in, 39.6 GiB out (83.4 % saved), 1 h 1 min, 66.6 MiB/s → /x.img.gz; NOT verified (verify = false)',
-    fields: { inputBytes: 255869321216, outputBytes: 42520176230, savedPercent: 83.4, durationSeconds: 3665, mibPerSec: 66.6, path: '/x.img.gz', sha256: 'ab', verified: 'skipped', readBytes: 255869321216 },
+    fields: {
+      inputBytes: 255869321216,
+      outputBytes: 42520176230,
+      savedPercent: 83.4,
+      durationSeconds: 3665,
+      mibPerSec: 66.6,
+      path: '/x.img.gz',
+      sha256: 'ab',
+      verified: 'skipped',
+      readBytes: 255869321216,
+    },
   })
-  const layout = { scheme: 'mbr' as const, usedBytes: 42949672960, minCardBytes: 255869321216, bmap: { file: 'x.img.gz.bmap', mappedBytes: 42949672960, sha256: 'cd' }, partitions: [] }
-  t.match(imageSummary({ ...m, mode: 'used', layout }, '/x.img.gz'), { text: /^image done: 238\.3 GiB in \(40\.0 GiB read, the rest free\), 39\.6 GiB out/, fields: { readBytes: 42949672960 } })
-  t.match(imageSummary({ ...m, verification: { result: 'ok', at: '', seconds: 421 } }, '/x.img.gz'), { text: /→ \/x\.img\.gz; verified in 7 min 1 s$/, fields: { verified: 'ok' } })
+  const layout = {
+    scheme: 'mbr' as const,
+    usedBytes: 42949672960,
+    minCardBytes: 255869321216,
+    bmap: { file: 'x.img.gz.bmap', mappedBytes: 42949672960, sha256: 'cd' },
+    partitions: [],
+  }
+  t.match(imageSummary({ ...m, mode: 'used', layout }, '/x.img.gz'), {
+    text: /^image done: 238\.3 GiB in \(40\.0 GiB read, the rest free\), 39\.6 GiB out/,
+    fields: { readBytes: 42949672960 },
+  })
+  t.match(imageSummary({ ...m, verification: { result: 'ok', at: '', seconds: 421 } }, '/x.img.gz'), {
+    text: /→ \/x\.img\.gz; verified in 7 min 1 s$/,
+    fields: { verified: 'ok' },
+  })
   t.equal(imageSummary({ ...m, raw: { bytes: 0, sha256: '' }, durationSeconds: 0 }, 'p').fields.savedPercent, 0)
   t.equal(exitCodeFor(new Error('bug')), 1)
   t.equal(exitCodeFor('string'), 1)

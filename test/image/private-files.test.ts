@@ -38,10 +38,32 @@ t.test('with dest-group, the group may read: 0640 and 0750 in that group', async
   const src = path.join(dir, 'card.img')
   writeFileSync(src, mixedContent(2 ** 20, 4))
   const nas = path.join(dir, 'nas')
-  const r = await runCli(['image', '--device', src, '--dest', nas, '--station', 'zolder', '--dest-group', 'daemon', '--workers', '1'])
+  const r = await runCli([
+    'image',
+    '--device',
+    src,
+    '--dest',
+    nas,
+    '--station',
+    'zolder',
+    '--dest-group',
+    'daemon',
+    '--workers',
+    '1',
+  ])
   t.equal(r.code, 0, r.stderr)
   t.same([...modes(path.join(nas, 'zolder'))].sort(), ['d750:1', 'f640:1'], 'group daemon (gid 1)')
-  const bad = await runCli(['image', '--device', src, '--dest', nas, '--station', 'zolder', '--dest-group', 'no-such-group'])
+  const bad = await runCli([
+    'image',
+    '--device',
+    src,
+    '--dest',
+    nas,
+    '--station',
+    'zolder',
+    '--dest-group',
+    'no-such-group',
+  ])
   t.equal(bad.code, 2)
   t.match(bad.stderr, 'dest-group: no group no-such-group in /etc/group')
 })

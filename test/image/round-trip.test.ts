@@ -8,7 +8,11 @@ const decoders: Array<[string, (f: string) => string]> = [
   ['gzip -d', (f) => `gzip -dc '${f}' | sha256sum`],
   ['pigz -d', (f) => `pigz -dc '${f}' | sha256sum`],
   ['zcat', (f) => `zcat '${f}' | sha256sum`],
-  ['python3 gzip', (f) => `python3 -c "import gzip,hashlib,sys; print(hashlib.sha256(gzip.open(sys.argv[1]).read()).hexdigest())" '${f}'`],
+  [
+    'python3 gzip',
+    (f) =>
+      `python3 -c "import gzip,hashlib,sys; print(hashlib.sha256(gzip.open(sys.argv[1]).read()).hexdigest())" '${f}'`,
+  ],
 ]
 
 // Sizes around the chunk size (64 KiB here), the empty source and a single byte.
@@ -23,12 +27,20 @@ t.test('gzip output decompresses byte-identical with every standard tool', async
     const want = await sha256File(src)
     t.equal(r.manifest.raw.root, (await v2Digests(src, r.manifest.members)).root, `manifest root digest, ${size} bytes`)
     t.equal(r.manifest.raw.bytes, size)
-    t.equal(r.manifest.members.length, Math.max(1, Math.ceil(size / 65536)), 'one member per chunk, one for an empty source')
+    t.equal(
+      r.manifest.members.length,
+      Math.max(1, Math.ceil(size / 65536)),
+      'one member per chunk, one for an empty source',
+    )
     for (const [name, cmd] of decoders) {
       if (name.startsWith('pigz') && !has('pigz')) continue
       t.equal(sh(cmd(r.file)).split(' ')[0]!.trim(), want, `${name}, ${size} bytes`)
     }
-    t.same(listTree(path.join(dir, 'nas')), ['zolder/images/' + r.manifest.image, 'zolder/images/' + r.manifest.image + '.manifest.json'], 'image and manifest, nothing else')
+    t.same(
+      listTree(path.join(dir, 'nas')),
+      ['zolder/images/' + r.manifest.image, 'zolder/images/' + r.manifest.image + '.manifest.json'],
+      'image and manifest, nothing else',
+    )
   }
 })
 
@@ -55,7 +67,10 @@ t.test('a sparse source over 4 GiB round-trips (ISIZE wraps per member, not per 
   const want = sh(`sha256sum '${src}'`).split(' ')[0]
   t.equal(r.manifest.raw.sha256, want, 'whole-sha256: the SHA-256 of the whole image, as sha256sum gives it')
   t.equal(r.manifest.raw.root, (await v2Digests(src, r.manifest.members)).root)
-  t.ok(r.manifest.members.filter((e) => e[4] === 0).length > 1000, 'the zero members are marked, not hashed in the manifest')
+  t.ok(
+    r.manifest.members.filter((e) => e[4] === 0).length > 1000,
+    'the zero members are marked, not hashed in the manifest',
+  )
   t.equal(r.manifest.raw.bytes, size)
   t.ok(r.manifest.compressed.bytes < 16 * 2 ** 20, 'zeros cost almost nothing')
   t.equal(sh(`gzip -dc '${r.file}' | sha256sum`).split(' ')[0], want, 'gzip -d')

@@ -11,17 +11,33 @@ import { tmp } from '../helpers/tmp.js'
 // writing is taken back, status.json records the interruption, the alert goes out,
 // and the exit code is 130/143.
 
-const mail = (port: number) => ['--smtp-host', '127.0.0.1', '--smtp-port', String(port), '--mail-to', 'owner@example.org', '--mail-from', 'pi@zolder', '--mail-retries', '1']
+const mail = (port: number) => [
+  '--smtp-host',
+  '127.0.0.1',
+  '--smtp-port',
+  String(port),
+  '--mail-to',
+  'owner@example.org',
+  '--mail-from',
+  'pi@zolder',
+  '--mail-retries',
+  '1',
+]
 
 async function until(cond: () => boolean, tight = false): Promise<void> {
   for (let i = 0; i < 100000 && !cond(); i++) await new Promise((r) => (tight ? setImmediate(r) : setTimeout(r, 5)))
 }
 
 function status(nas: string, job: string) {
-  return (JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')) as { jobs: Record<string, unknown> }).jobs[job]
+  return (
+    JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')) as { jobs: Record<string, unknown> }
+  ).jobs[job]
 }
 
-for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+for (const [signal, code] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+] as const) {
   t.test(`files: ${signal} takes the snapshot back, records it, alerts, exits ${code}`, async (t) => {
     const smtp = await smtpServer(t)
     const dir = tmp(t)
@@ -32,7 +48,11 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
     const signals = new EventEmitter()
     const run = runCli(['files', '--path', src, '--dest', nas, '--station', 'zolder', ...mail(smtp.port)], { signals })
     const files = path.join(nas, 'zolder', 'files')
-    await until(() => existsSync(files) && readdirSync(files).some((n) => n.includes('in-progress') && readdirSync(path.join(files, n)).length > 0))
+    await until(
+      () =>
+        existsSync(files) &&
+        readdirSync(files).some((n) => n.includes('in-progress') && readdirSync(path.join(files, n)).length > 0),
+    )
     signals.emit(signal)
     const r = await run
     t.equal(r.code, code)
@@ -48,18 +68,26 @@ t.test('database: SIGTERM between databases records it, alerts, exits 143, leave
   const dbs: string[] = []
   for (let i = 0; i < 6; i++) {
     const db = path.join(dir, `d${i}.db`)
-    sh(`sqlite3 '${db}' "CREATE TABLE t (x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) INSERT INTO t SELECT randomblob(2000) FROM n;"`)
+    sh(
+      `sqlite3 '${db}' "CREATE TABLE t (x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) INSERT INTO t SELECT randomblob(2000) FROM n;"`,
+    )
     dbs.push('--db', db)
   }
   const nas = path.join(dir, 'nas')
   const signals = new EventEmitter()
-  const run = runCli(['database', ...dbs, '--dest', nas, '--station', 'zolder', '--tmp-dir', dir, ...mail(smtp.port)], { signals })
+  const run = runCli(['database', ...dbs, '--dest', nas, '--station', 'zolder', '--tmp-dir', dir, ...mail(smtp.port)], {
+    signals,
+  })
   const out = path.join(nas, 'zolder', 'database')
   await until(() => existsSync(out) && readdirSync(out).some((n) => n.endsWith('.manifest.json')))
   signals.emit('SIGTERM')
   const r = await run
   t.equal(r.code, 143)
-  t.same(readdirSync(out).filter((n) => n.endsWith('.partial')), [], 'no partial copy')
+  t.same(
+    readdirSync(out).filter((n) => n.endsWith('.partial')),
+    [],
+    'no partial copy',
+  )
   t.ok(readdirSync(out).filter((n) => n.endsWith('.manifest.json')).length < 6, 'stopped before the last database')
   t.match(status(nas, 'database'), { result: 'failed', exitCode: 143 })
   t.match(smtp.mails.at(-1), { subject: '[sd-backup] zolder database: FAILED' })

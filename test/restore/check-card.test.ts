@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Test } from 'tap'
 import { copyFileSync, openSync, readFileSync, writeFileSync, writeSync, closeSync, truncateSync } from 'node:fs'
 import path from 'node:path'
 import { MEMBER_FIELDS_V1 } from '../../lib/dest/image-manifest.js'
@@ -14,10 +15,13 @@ import { tmp } from '../helpers/tmp.js'
 const MiB = 2 ** 20
 
 // A card of data and runs of zeros, imaged in 64 KiB members, and a copy of it standing in for the card.
-async function made(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function made(t: Test) {
   const dir = tmp(t)
   const src = path.join(dir, 'card.img')
-  writeFileSync(src, Buffer.concat([mixedContent(512 * 1024, 3), Buffer.alloc(2 * MiB), mixedContent(256 * 1024, 4), Buffer.alloc(MiB)]))
+  writeFileSync(
+    src,
+    Buffer.concat([mixedContent(512 * 1024, 3), Buffer.alloc(2 * MiB), mixedContent(256 * 1024, 4), Buffer.alloc(MiB)]),
+  )
   const r = await image(dir, src)
   const card = path.join(dir, 'restored.img')
   copyFileSync(src, card)
@@ -48,7 +52,10 @@ t.test('verify --device: a changed byte in data or in free space fails with the 
   poke(card, dataAt, readFileSync(card)[dataAt]! ^ 1)
   let r = await runCli(['verify', file, '--device', card])
   t.equal(r.code, 30, r.stderr)
-  t.match(r.stderr, /reading .*restored\.img member 0 \(bytes 0-65536\) back gives SHA-256 [0-9a-f]{64}, the image has SHA-256 [0-9a-f]{64}/)
+  t.match(
+    r.stderr,
+    /reading .*restored\.img member 0 \(bytes 0-65536\) back gives SHA-256 [0-9a-f]{64}, the image has SHA-256 [0-9a-f]{64}/,
+  )
   poke(card, dataAt, readFileSync(path.join(path.dirname(card), 'card.img'))[dataAt]!)
   t.equal((await runCli(['verify', file, '--device', card])).code, 0, 'put back: passes again')
   // Free space: a zero member compared byte for byte, naming the first byte that is not zero.
@@ -57,7 +64,10 @@ t.test('verify --device: a changed byte in data or in free space fails with the 
   poke(card, zeroStart + 777, 0x55)
   r = await runCli(['verify', file, '--device', card])
   t.equal(r.code, 30)
-  t.match(r.stderr, `member ${zeroAt} (bytes ${zeroStart}-${zeroStart + m.members[zeroAt]![2]}) back gives a non-zero byte at ${zeroStart + 777}, the image has zeros`)
+  t.match(
+    r.stderr,
+    `member ${zeroAt} (bytes ${zeroStart}-${zeroStart + m.members[zeroAt]![2]}) back gives a non-zero byte at ${zeroStart + 777}, the image has zeros`,
+  )
 })
 
 t.test('verify --device: a card that ends before the image fails, saying where', async (t) => {
@@ -66,7 +76,11 @@ t.test('verify --device: a card that ends before the image fails, saying where',
   const r = await runCli(['verify', file, '--device', card])
   t.equal(r.code, 30)
   t.match(r.stderr, `nothing readable (it ends at byte ${m.raw.bytes - 100})`)
-  await t.rejects(checkRanges(path.join(card, 'nope'), [{ start: 0, length: 1, label: 'x' }], { workers: 1 }), { code: 'SDB_READBACK_MISMATCH', actual: /cannot be opened \(ENOTDIR\)/ }, 'a card that cannot be opened')
+  await t.rejects(
+    checkRanges(path.join(card, 'nope'), [{ start: 0, length: 1, label: 'x' }], { workers: 1 }),
+    { code: 'SDB_READBACK_MISMATCH', actual: /cannot be opened \(ENOTDIR\)/ },
+    'a card that cannot be opened',
+  )
   const gone = await runCli(['verify', file, '--device', path.join(card, 'nope')])
   t.equal(gone.code, 3, 'a device that cannot be read: said before anything starts')
   t.match(gone.stderr, /cannot read source .*nope/)
@@ -75,7 +89,16 @@ t.test('verify --device: a card that ends before the image fails, saying where',
 t.test('verify --device with a version 1 manifest checks the whole image SHA-256', async (t) => {
   const { card, file, manifestFile, m } = await made(t)
   const whole = sh(`gzip -dc '${file}' | sha256sum`).split(' ')[0]!
-  writeFileSync(manifestFile, JSON.stringify({ ...m, formatVersion: 1, memberFields: MEMBER_FIELDS_V1, members: m.members.map((e) => e.slice(0, 4)), raw: { bytes: m.raw.bytes, sha256: whole } }))
+  writeFileSync(
+    manifestFile,
+    JSON.stringify({
+      ...m,
+      formatVersion: 1,
+      memberFields: MEMBER_FIELDS_V1,
+      members: m.members.map((e) => e.slice(0, 4)),
+      raw: { bytes: m.raw.bytes, sha256: whole },
+    }),
+  )
   let r = await runCli(['verify', file, '--device', card])
   t.equal(r.code, 0, r.stderr)
   t.match(r.stdout, "the whole image's SHA-256 read back as recorded")
@@ -87,7 +110,13 @@ t.test('verify --device with a version 1 manifest checks the whole image SHA-256
 
 t.test('verify --device --bmap: a used-block image against a card that kept its old free space', async (t) => {
   const dir = tmp(t)
-  const built = buildCard(dir, { label: 'dos', parts: [{ fs: 'vfat', mib: 16, mkfs: ['-F', '16'] }, { fs: 'ext4', mib: 32, mkfs: ['-b', '4096'] }] })
+  const built = buildCard(dir, {
+    label: 'dos',
+    parts: [
+      { fs: 'vfat', mib: 16, mkfs: ['-F', '16'] },
+      { fs: 'ext4', mib: 32, mkfs: ['-b', '4096'] },
+    ],
+  })
   const r = await image(dir, built.file, { level: 1 })
   // The card written like bmaptool: the mapped ranges from the image, random bytes elsewhere.
   const card = path.join(dir, 'written.img')
@@ -99,7 +128,11 @@ t.test('verify --device --bmap: a used-block image against a card that kept its 
   const fd = openSync(card, 'r+')
   for (const x of ranges) writeSync(fd, from, x.start, x.end - x.start, x.start)
   closeSync(fd)
-  t.equal((await runCli(['verify', r.file, '--device', card])).code, 30, 'member by member, the free space is not zeros')
+  t.equal(
+    (await runCli(['verify', r.file, '--device', card])).code,
+    30,
+    'member by member, the free space is not zeros',
+  )
   const ok = await runCli(['verify', r.file, '--device', card, '--bmap'])
   t.equal(ok.code, 0, ok.stderr)
   t.match(ok.stdout, `${ranges.length} ranges the .bmap maps read back as recorded`)
@@ -114,7 +147,10 @@ t.test('verify --device is for images only; --bmap needs --device', async (t) =>
   t.match(await runCli(['verify', file, '--bmap']), { code: 2, stderr: /--bmap goes with --device/ })
   const db = path.join(dir, 'birds-x.db.zst')
   writeFileSync(db, 'x')
-  t.match(await runCli(['verify', db, '--device', file]), { code: 2, stderr: /--device checks a card against an image; .* is not an image/ })
+  t.match(await runCli(['verify', db, '--device', file]), {
+    code: 2,
+    stderr: /--device checks a card against an image; .* is not an image/,
+  })
   t.match((await runCli(['verify', '--help'])).stdout, /Does a card hold an image\?/)
 })
 
@@ -124,7 +160,12 @@ t.test('restore --verify reads the card back on the worker threads', async (t) =
   const target = path.join(dir, 'target.img')
   sh(`truncate -s ${m.raw.bytes + MiB} '${target}'`)
   const dev = loopDevice(t, target)
-  const r = await restoreImageToDevice(file, dev, { workers: 2, readBack: true, confirm: async () => true, env: { systemDisk: '/dev/nonexistent' } })
+  const r = await restoreImageToDevice(file, dev, {
+    workers: 2,
+    readBack: true,
+    confirm: async () => true,
+    env: { systemDisk: '/dev/nonexistent' },
+  })
   t.equal(r.readBack, true)
   t.equal((await runCli(['verify', file, '--device', dev])).code, 0, 'the restored card holds the image')
 })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Test } from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { BmapUnusableError } from '../../lib/errors.js'
@@ -13,9 +14,15 @@ import { tmp } from '../helpers/tmp.js'
 
 const MiB = 2 ** 20
 
-async function usedImage(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function usedImage(t: Test) {
   const dir = tmp(t)
-  const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'vfat', mib: 16, mkfs: ['-F', '16'] }, { fs: 'ext4', mib: 32, mkfs: ['-b', '4096'] }] })
+  const card = buildCard(dir, {
+    label: 'dos',
+    parts: [
+      { fs: 'vfat', mib: 16, mkfs: ['-F', '16'] },
+      { fs: 'ext4', mib: 32, mkfs: ['-b', '4096'] },
+    ],
+  })
   const r = await image(dir, card.file, { level: 1 })
   return { dir, card, file: r.file, manifest: r.manifest }
 }
@@ -37,7 +44,11 @@ t.test('restore --bmap writes only the mapped blocks onto a card and reads them 
   const ranges = await readBmap(file, manifest)
   const gap = { start: ranges[1]!.end, end: ranges[2]!.start }
   t.ok(gap.end > gap.start, 'there is free space between mapped ranges')
-  t.equal(await rangeSha(after, gap.start, gap.end), sha(before.subarray(gap.start, gap.end)), 'free space on the card was left as it was')
+  t.equal(
+    await rangeSha(after, gap.start, gap.end),
+    sha(before.subarray(gap.start, gap.end)),
+    'free space on the card was left as it was',
+  )
 })
 
 function sha(b: Buffer): string {
@@ -46,7 +57,10 @@ function sha(b: Buffer): string {
 
 // The manifest as if it had recorded the .bmap now beside the image: to reach the checks after that one.
 function recording(manifest: ImageManifest, bmap: string): ImageManifest {
-  return { ...manifest, layout: { ...manifest.layout!, bmap: { ...manifest.layout!.bmap, sha256: sha(readFileSync(bmap)) } } }
+  return {
+    ...manifest,
+    layout: { ...manifest.layout!, bmap: { ...manifest.layout!.bmap, sha256: sha(readFileSync(bmap)) } },
+  }
 }
 
 t.test('restore --bmap refuses a missing, damaged or foreign .bmap before touching a device', async (t) => {
@@ -60,18 +74,38 @@ t.test('restore --bmap refuses a missing, damaged or foreign .bmap before touchi
   let r = await runCli(['restore', file, '--device', nowhere, '--bmap', '--yes'])
   t.equal(r.code, 18)
   t.match(r.stderr, /its checksum does not match its content \(damaged\)/)
-  await t.rejects(readBmap(file, manifest), new BmapUnusableError(file, bmap, 'its checksum does not match its content (damaged)'))
+  await t.rejects(
+    readBmap(file, manifest),
+    new BmapUnusableError(file, bmap, 'its checksum does not match its content (damaged)'),
+  )
   // A self-consistent .bmap that is not the one written with this image.
-  const other = text.replace(/<ImageSize> \d+ <\/ImageSize>/, '<ImageSize> 4096 </ImageSize>').replace(/<BmapFileChecksum> [0-9a-f]{64} /, `<BmapFileChecksum> ${'0'.repeat(64)} `)
+  const other = text
+    .replace(/<ImageSize> \d+ <\/ImageSize>/, '<ImageSize> 4096 </ImageSize>')
+    .replace(/<BmapFileChecksum> [0-9a-f]{64} /, `<BmapFileChecksum> ${'0'.repeat(64)} `)
   writeFileSync(bmap, other.replace('0'.repeat(64), sha(Buffer.from(other))))
-  await t.rejects(readBmap(file, manifest), { code: 'SDB_BMAP_UNUSABLE', reason: 'it is not the .bmap the manifest recorded' })
-  await t.rejects(readBmap(file, recording(manifest, bmap)), { reason: `it describes an image of 4096 bytes, the manifest ${manifest.raw.bytes}` })
-  await t.rejects(readBmap(file, { ...manifest, mode: 'full', layout: undefined }), { reason: 'the manifest records no .bmap (a full image): restore without --bmap' }, 'a full image takes no .bmap, however valid')
-  const noBlock = text.replace(/<BlockSize> \d+ <\/BlockSize>/, '<BlockSize> 0 </BlockSize>').replace(/<BmapFileChecksum> [0-9a-f]{64} /, `<BmapFileChecksum> ${'0'.repeat(64)} `)
+  await t.rejects(readBmap(file, manifest), {
+    code: 'SDB_BMAP_UNUSABLE',
+    reason: 'it is not the .bmap the manifest recorded',
+  })
+  await t.rejects(readBmap(file, recording(manifest, bmap)), {
+    code: 'SDB_BMAP_UNUSABLE',
+    reason: `it describes an image of 4096 bytes, the manifest ${manifest.raw.bytes}`,
+  })
+  await t.rejects(
+    readBmap(file, { ...manifest, mode: 'full', layout: undefined }),
+    { code: 'SDB_BMAP_UNUSABLE', reason: 'the manifest records no .bmap (a full image): restore without --bmap' },
+    'a full image takes no .bmap, however valid',
+  )
+  const noBlock = text
+    .replace(/<BlockSize> \d+ <\/BlockSize>/, '<BlockSize> 0 </BlockSize>')
+    .replace(/<BmapFileChecksum> [0-9a-f]{64} /, `<BmapFileChecksum> ${'0'.repeat(64)} `)
   writeFileSync(bmap, noBlock.replace('0'.repeat(64), sha(Buffer.from(noBlock))))
-  await t.rejects(readBmap(file, recording(manifest, bmap)), { reason: 'it has no block size' })
+  await t.rejects(readBmap(file, recording(manifest, bmap)), {
+    code: 'SDB_BMAP_UNUSABLE',
+    reason: 'it has no block size',
+  })
   writeFileSync(bmap, text.replace('<ChecksumType> sha256', '<ChecksumType> md5'))
-  await t.rejects(readBmap(file, manifest), { reason: 'it has no SHA-256 file checksum' })
+  await t.rejects(readBmap(file, manifest), { code: 'SDB_BMAP_UNUSABLE', reason: 'it has no SHA-256 file checksum' })
   sh(`rm '${bmap}'`)
   r = await runCli(['restore', file, '--device', nowhere, '--bmap', '--yes'])
   t.equal(r.code, 18)
@@ -87,7 +121,10 @@ t.test('read-bmap: ranges out of order are refused', async (t) => {
   ;[lines[i], lines[i + 1]] = [lines[i + 1]!, lines[i]!]
   const swapped = lines.join('\n').replace(/<BmapFileChecksum> [0-9a-f]{64} /, `<BmapFileChecksum> ${'0'.repeat(64)} `)
   writeFileSync(`${file}.bmap`, swapped.replace('0'.repeat(64), sha(Buffer.from(swapped))))
-  await t.rejects(readBmap(file, recording(manifest, `${file}.bmap`)), { reason: /is out of order or past the image/ })
+  await t.rejects(readBmap(file, recording(manifest, `${file}.bmap`)), {
+    code: 'SDB_BMAP_UNUSABLE',
+    reason: /is out of order or past the image/,
+  })
 })
 
 t.test('restore --output of a used-block image writes no more than the mapped ranges', async (t) => {
@@ -98,5 +135,8 @@ t.test('restore --output of a used-block image writes no more than the mapped ra
   t.equal((await v2Digests(out, manifest.members)).root, manifest.raw.root)
   t.equal(Number(sh(`stat -c %s '${out}'`)), card.size)
   const allocated = Number(sh(`stat -c %b '${out}'`)) * 512
-  t.ok(allocated <= manifest.layout!.bmap.mappedBytes, `${allocated} bytes allocated, ${manifest.layout!.bmap.mappedBytes} mapped`)
+  t.ok(
+    allocated <= manifest.layout!.bmap.mappedBytes,
+    `${allocated} bytes allocated, ${manifest.layout!.bmap.mappedBytes} mapped`,
+  )
 })

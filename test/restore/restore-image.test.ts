@@ -45,7 +45,10 @@ t.test('to a sparse file: the same bytes as the card, holes where it held zeros'
   t.equal(sh(`gunzip -c '${file}' | sha256sum`).split(' ')[0], sha, 'plain gunzip gives the same bytes')
   t.match(r.stderr, /restored 6\.0 MiB to .*restored\.img \(1?\.?\d+\.\d MiB of data, the rest holes\)/)
   t.match(await runCli(['restore', file, '--output', out]), { code: 29 })
-  t.match(await runCli(['restore', file]), { code: 2, stderr: /restoring an image needs exactly one of --device DEV or --output FILE/ })
+  t.match(await runCli(['restore', file]), {
+    code: 2,
+    stderr: /restoring an image needs exactly one of --device DEV or --output FILE/,
+  })
 })
 
 t.test('to a card (loop device): confirmed, written, read back', async (t) => {
@@ -64,8 +67,14 @@ t.test('asks first: without a terminal and --yes, or with any answer but yes, no
   const { dir, file, bytes } = await setup(t)
   const { dev } = blankCard(t, dir, 8 * MiB)
   const zeros = deviceSha(dev, bytes)
-  t.match(await runCli(['restore', file, '--device', dev]), { code: 28, stderr: /there is no terminal to ask on; pass --yes/ })
-  t.match(await runCli(['restore', file, '--device', dev], { stdin: 'y\n' }), { code: 28, stderr: /type yes to continue/ })
+  t.match(await runCli(['restore', file, '--device', dev]), {
+    code: 28,
+    stderr: /there is no terminal to ask on; pass --yes/,
+  })
+  t.match(await runCli(['restore', file, '--device', dev], { stdin: 'y\n' }), {
+    code: 28,
+    stderr: /type yes to continue/,
+  })
   t.equal(deviceSha(dev, bytes), zeros)
   t.match(await runCli(['restore', file, '--device', dev], { stdin: 'yes\n' }), { code: 0 })
 })
@@ -84,7 +93,10 @@ t.test('refuses a mounted card', async (t) => {
   const { f, dev } = blankCard(t, dir, 8 * MiB)
   sh(`mkfs.ext4 -q -F '${f}'`)
   const mnt = mount(t, dev, path.join(dir, 'mnt'), '')
-  t.match(await runCli(['restore', file, '--device', dev, '--yes']), { code: 25, stderr: `refusing to write to ${dev}: /dev/${path.basename(dev)} is mounted on ${mnt}` })
+  t.match(await runCli(['restore', file, '--device', dev, '--yes']), {
+    code: 25,
+    stderr: `refusing to write to ${dev}: /dev/${path.basename(dev)} is mounted on ${mnt}`,
+  })
 })
 
 t.test('refuses the system disk (injected), swap, and what is not a whole block device', async (t) => {
@@ -92,26 +104,56 @@ t.test('refuses the system disk (injected), swap, and what is not a whole block 
   const { dir, file, bytes, src } = await setup(t)
   const { dev } = blankCard(t, dir, 8 * MiB)
   const zeros = deviceSha(dev, bytes)
-  const err = await restoreImageToDevice(file, dev, { workers: 2, readBack: false, confirm: async () => true, env: { systemDisk: dev } }).catch((e: unknown) => e)
+  const err = await restoreImageToDevice(file, dev, {
+    workers: 2,
+    readBack: false,
+    confirm: async () => true,
+    env: { systemDisk: dev },
+  }).catch((e: unknown) => e)
   t.same(err, new TargetIsSystemDiskError(dev, `it is ${dev}, the disk the running system lives on`))
   t.equal(deviceSha(dev, bytes), zeros, 'not a byte written')
-  await t.rejects(checkTargetDevice(dev, bytes, { swaps: `Filename Type Size Used Priority\n${dev} partition 8192 0 -2\n` }), new TargetInUseError(dev, `${dev} is in use as swap`))
-  t.match(await runCli(['restore', file, '--device', src, '--yes']), { code: 2, stderr: /is not a block device; to restore into a file use --output/ })
-  t.match(await runCli(['restore', file, '--device', path.join(dir, 'nope'), '--yes']), { code: 2, stderr: /no such device/ })
+  await t.rejects(
+    checkTargetDevice(dev, bytes, { swaps: `Filename Type Size Used Priority\n${dev} partition 8192 0 -2\n` }),
+    new TargetInUseError(dev, `${dev} is in use as swap`),
+  )
+  t.match(await runCli(['restore', file, '--device', src, '--yes']), {
+    code: 2,
+    stderr: /is not a block device; to restore into a file use --output/,
+  })
+  t.match(await runCli(['restore', file, '--device', path.join(dir, 'nope'), '--yes']), {
+    code: 2,
+    stderr: /no such device/,
+  })
 })
 
-t.test('with an overlay root (read-only mode), restore finds the card under it, and works where it cannot', async (t) => {
-  if (!needsRoot(t)) return
-  const { dir, file, bytes } = await setup(t)
-  const { dev } = blankCard(t, dir, 8 * MiB)
-  const rdev = sh(`stat -c '%t:%T' ${dev}`).trim().split(':').map((h) => parseInt(h, 16))
-  const overlay = (lower: string) => parseMountinfo(`1 0 0:20 / / rw - overlay overlay rw,lowerdir=/media/root-ro,upperdir=/media/root-rw/overlay\n2 1 ${lower} / /media/root-ro ro - ext4 /dev/x ro\n`)
-  // The lower layer on the loop device: it is the system disk, refused as such.
-  const err = await checkTargetDevice(dev, bytes, { mountinfo: overlay(`${rdev[0]}:${rdev[1]}`), swaps: '' }).catch((e: unknown) => e)
-  t.match(err, { code: 'SDB_TARGET_SYSTEM_DISK' }, 'the loop device under the overlay is the system disk')
-  // The lower layer on a disk this machine does not have: the target is checked by its mounts alone and accepted.
-  const ok = await checkTargetDevice(dev, bytes, { mountinfo: overlay('250:99'), swaps: '' })
-  t.equal(ok.path, dev)
-  const r = await restoreImageToDevice(file, dev, { workers: 2, readBack: true, confirm: async () => true, env: { mountinfo: overlay('250:99'), swaps: '' } })
-  t.ok(r, 'restore --device with an overlay root works')
-})
+t.test(
+  'with an overlay root (read-only mode), restore finds the card under it, and works where it cannot',
+  async (t) => {
+    if (!needsRoot(t)) return
+    const { dir, file, bytes } = await setup(t)
+    const { dev } = blankCard(t, dir, 8 * MiB)
+    const rdev = sh(`stat -c '%t:%T' ${dev}`)
+      .trim()
+      .split(':')
+      .map((h) => parseInt(h, 16))
+    const overlay = (lower: string) =>
+      parseMountinfo(
+        `1 0 0:20 / / rw - overlay overlay rw,lowerdir=/media/root-ro,upperdir=/media/root-rw/overlay\n2 1 ${lower} / /media/root-ro ro - ext4 /dev/x ro\n`,
+      )
+    // The lower layer on the loop device: it is the system disk, refused as such.
+    const err = await checkTargetDevice(dev, bytes, { mountinfo: overlay(`${rdev[0]}:${rdev[1]}`), swaps: '' }).catch(
+      (e: unknown) => e,
+    )
+    t.match(err, { code: 'SDB_TARGET_SYSTEM_DISK' }, 'the loop device under the overlay is the system disk')
+    // The lower layer on a disk this machine does not have: the target is checked by its mounts alone and accepted.
+    const ok = await checkTargetDevice(dev, bytes, { mountinfo: overlay('250:99'), swaps: '' })
+    t.equal(ok.path, dev)
+    const r = await restoreImageToDevice(file, dev, {
+      workers: 2,
+      readBack: true,
+      confirm: async () => true,
+      env: { mountinfo: overlay('250:99'), swaps: '' },
+    })
+    t.ok(r, 'restore --device with an overlay root works')
+  },
+)

@@ -12,7 +12,13 @@ import { EventEmitter } from 'node:events'
 import { LogSink } from '../../lib/log/logger.js'
 
 const now = new Date('2026-11-29T12:00:00Z')
-const rec = (result: 'ok' | 'failed' | 'partial', finished: string) => ({ result, finished, durationSeconds: 1, exitCode: result === 'ok' ? 0 : 10, message: 'm' })
+const rec = (result: 'ok' | 'failed' | 'partial', finished: string) => ({
+  result,
+  finished,
+  durationSeconds: 1,
+  exitCode: result === 'ok' ? 0 : 10,
+  message: 'm',
+})
 
 const GOLDEN = `timer               berging          zolder
 sd-backup-database  never            OK 45m ago, next in 15m
@@ -23,10 +29,28 @@ sd-backup-cleanup   never            never
 
 t.test('the table: a row per timer, a column per station, result + age + next run (golden)', async (t) => {
   const stations: StationStatus[] = [
-    { station: 'berging', updated: '', jobs: { files: rec('partial', '2026-11-29T02:00:00Z'), image: rec('failed', '2026-11-27T03:00:00Z') } },
-    { station: 'zolder', updated: '', jobs: { database: rec('ok', '2026-11-29T11:15:00Z'), files: rec('ok', '2026-11-29T02:00:00Z'), image: rec('ok', '2026-11-27T03:00:00Z') } },
+    {
+      station: 'berging',
+      updated: '',
+      jobs: { files: rec('partial', '2026-11-29T02:00:00Z'), image: rec('failed', '2026-11-27T03:00:00Z') },
+    },
+    {
+      station: 'zolder',
+      updated: '',
+      jobs: {
+        database: rec('ok', '2026-11-29T11:15:00Z'),
+        files: rec('ok', '2026-11-29T02:00:00Z'),
+        image: rec('ok', '2026-11-27T03:00:00Z'),
+      },
+    },
   ]
-  const next = { zolder: { database: new Date('2026-11-29T12:15:00Z'), files: new Date('2026-11-30T02:00:00Z'), image: new Date('2026-12-06T03:00:00Z') } }
+  const next = {
+    zolder: {
+      database: new Date('2026-11-29T12:15:00Z'),
+      files: new Date('2026-11-30T02:00:00Z'),
+      image: new Date('2026-12-06T03:00:00Z'),
+    },
+  }
   t.equal(statusTable(stations, now, next), GOLDEN)
   t.equal(ago(59_000), '59s')
   t.equal(ago(3_599_000), '59m')
@@ -43,13 +67,19 @@ t.test('status.json: concurrent jobs both land; the last success survives a fail
     recordJobResult(dest, 'zolder', 'database', rec('ok', '2026-11-29T03:15:00Z')),
   ])
   const after = await recordJobResult(dest, 'zolder', 'image', rec('failed', '2026-12-06T04:00:00Z'))
-  t.match(after.jobs, { image: { result: 'failed', lastOk: '2026-11-29T04:00:00Z' }, database: { result: 'ok', lastOk: '2026-11-29T03:15:00Z' } })
+  t.match(after.jobs, {
+    image: { result: 'failed', lastOk: '2026-11-29T04:00:00Z' },
+    database: { result: 'ok', lastOk: '2026-11-29T03:15:00Z' },
+  })
   t.same(await readStationStatus(dest, 'zolder'), after)
   t.same(await readStationStatus(dest, 'nobody'), { station: 'nobody', updated: '', jobs: {} })
   mkdirSync(path.join(dest, 'berging', 'images'), { recursive: true })
   mkdirSync(path.join(dest, '.hidden'))
   mkdirSync(path.join(dest, 'unrelated'))
-  t.same((await findStations(dest)).map((s) => s.station), ['berging', 'zolder'])
+  t.same(
+    (await findStations(dest)).map((s) => s.station),
+    ['berging', 'zolder'],
+  )
 })
 
 t.test('jobs write their result; failures that could land on the card do not', async (t) => {
@@ -63,24 +93,44 @@ t.test('jobs write their result; failures that could land on the card do not', a
   t.match(status.jobs.image, { result: 'ok', exitCode: 0, message: /^image done: 195\.3 KiB in/ })
   const again = await runCli(['image', '--device', src, '--dest', nas, '--station', 'zolder'])
   t.equal(again.code, 9)
-  t.match(JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')), { jobs: { image: { result: 'failed', exitCode: 9, code: 'SDB_BACKUP_EXISTS', lastOk: status.jobs.image!.finished } } })
+  t.match(JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')), {
+    jobs: { image: { result: 'failed', exitCode: 9, code: 'SDB_BACKUP_EXISTS', lastOk: status.jobs.image!.finished } },
+  })
   const mnt = path.join(dir, 'mnt')
   mkdirSync(mnt)
-  const un = await runCli(['image', '--device', src, '--mount', mnt, '--dest', path.join(mnt, 'b'), '--station', 'zolder'])
+  const un = await runCli([
+    'image',
+    '--device',
+    src,
+    '--mount',
+    mnt,
+    '--dest',
+    path.join(mnt, 'b'),
+    '--station',
+    'zolder',
+  ])
   t.equal(un.code, 4)
   t.notOk(existsSync(path.join(mnt, 'b')), 'nothing written into the unmounted mount point')
   const cl = await runCli(['cleanup', '--dest', nas, '--station', 'zolder'])
   t.equal(cl.code, 0)
-  t.match(JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')), { jobs: { cleanup: { result: 'ok', message: /^removed 0, freed 0 B/ }, image: { result: 'failed' } } })
+  t.match(JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')), {
+    jobs: { cleanup: { result: 'ok', message: /^removed 0, freed 0 B/ }, image: { result: 'failed' } },
+  })
   const table = await runCli(['status', '--dest', nas])
   t.equal(table.code, 0)
-  t.match(table.stdout, /^timer +zolder\nsd-backup-database +never\nsd-backup-daily +never\nsd-backup-weekly +FAILED \d+s ago.*\nsd-backup-cleanup +OK \d+s ago/)
+  t.match(
+    table.stdout,
+    /^timer +zolder\nsd-backup-database +never\nsd-backup-daily +never\nsd-backup-weekly +FAILED \d+s ago.*\nsd-backup-cleanup +OK \d+s ago/,
+  )
   const json = await runCli(['status', '--dest', nas, '--json'])
   t.match(JSON.parse(json.stdout), { stations: [{ station: 'zolder', jobs: { cleanup: { result: 'ok' } } }] })
 })
 
 t.test('next runs come from systemctl when it answers', async (t) => {
-  const answers: Record<string, string> = { 'sd-backup-weekly.timer': 'Sun 2026-12-06 03:00:00 UTC\n', 'sd-backup-database.timer': '\n' }
+  const answers: Record<string, string> = {
+    'sd-backup-weekly.timer': 'Sun 2026-12-06 03:00:00 UTC\n',
+    'sd-backup-database.timer': '\n',
+  }
   const run = async (_cmd: string, args: readonly string[]) => {
     const a = answers[args.at(-1)!]
     if (a === undefined) throw new Error('Unit not found')
@@ -88,10 +138,22 @@ t.test('next runs come from systemctl when it answers', async (t) => {
   }
   t.same(await nextRunsFromSystemd(run as never), { image: new Date('2026-12-06T03:00:00Z') })
   let out = ''
-  const io = { stdout: { write: (s: string) => (out += s) }, stderr: process.stderr, env: {}, sink: new LogSink({ write() {} }), defaultConfigPath: '/none', signals: new EventEmitter() }
+  const io = {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: process.stderr,
+    env: {},
+    sink: new LogSink({ write() {} }),
+    defaultConfigPath: '/none',
+    signals: new EventEmitter(),
+  }
   const dest = tmp(t)
   mkdirSync(path.join(dest, 'zolder', 'images'), { recursive: true })
-  t.equal(await cmdStatus(['--dest', dest, '--station', 'zolder'], io, now, async () => ({ image: new Date('2026-12-06T03:00:00Z') })), 0)
+  t.equal(
+    await cmdStatus(['--dest', dest, '--station', 'zolder'], io, now, async () => ({
+      image: new Date('2026-12-06T03:00:00Z'),
+    })),
+    0,
+  )
   t.match(out, /sd-backup-weekly +never, next in 6d/)
 })
 
@@ -99,7 +161,17 @@ t.test('a failure with the NAS unmounted never writes status.json into the mount
   const dir = tmp(t)
   const mnt = path.join(dir, 'mnt')
   mkdirSync(path.join(mnt, 'b', 'zolder'), { recursive: true }) // an old directory on the card, under the empty mount point
-  const r = await runCli(['image', '--device', path.join(dir, 'missing.img'), '--mount', mnt, '--dest', path.join(mnt, 'b'), '--station', 'zolder'])
+  const r = await runCli([
+    'image',
+    '--device',
+    path.join(dir, 'missing.img'),
+    '--mount',
+    mnt,
+    '--dest',
+    path.join(mnt, 'b'),
+    '--station',
+    'zolder',
+  ])
   t.equal(r.code, 3, 'the source error comes first')
   t.notOk(existsSync(path.join(mnt, 'b', 'zolder', 'status.json')), 'nothing written onto the card')
 })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Test } from 'tap'
 import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { blockDeviceSize, devMajorMinor, wholeDiskName, wholeDiskOfPath } from '../../lib/system/block-device.js'
@@ -15,7 +16,7 @@ garbage line
 `
 
 // A fake sysfs with the layout the kernel uses for disks and their partitions.
-function fakeSysfs(t: Parameters<Parameters<typeof t.test>[1]>[0]): string {
+function fakeSysfs(t: Test): string {
   const sys = tmp(t)
   const disk = path.join(sys, 'devices/platform/mmc/block/mmcblk0')
   mkdirSync(path.join(disk, 'mmcblk0p2'), { recursive: true })
@@ -33,7 +34,14 @@ function fakeSysfs(t: Parameters<Parameters<typeof t.test>[1]>[0]): string {
 t.test('mountinfo: fields, escapes, and which mount holds a path', async (t) => {
   const m = parseMountinfo(PI)
   t.equal(m.length, 3, 'the garbage line is skipped')
-  t.same(m[2], { major: 0, minor: 52, mountPoint: '/mnt/nas backup', fsType: 'nfs4', source: 'nas:/volume1/backup', superOptions: 'rw,vers=4.2' })
+  t.same(m[2], {
+    major: 0,
+    minor: 52,
+    mountPoint: '/mnt/nas backup',
+    fsType: 'nfs4',
+    source: 'nas:/volume1/backup',
+    superOptions: 'rw,vers=4.2',
+  })
   t.equal(mountOf(m, '/mnt/nas backup/zolder')?.fsType, 'nfs4')
   t.equal(mountOf(m, '/mnt/nas')?.mountPoint, '/', 'a sibling name is not inside')
   t.equal(mountOf(m, '/boot/firmware/config.txt')?.source, '/dev/mmcblk0p1')
@@ -41,7 +49,10 @@ t.test('mountinfo: fields, escapes, and which mount holds a path', async (t) => 
   t.ok(isInside('/a', '/a'))
   t.notOk(isInside('/ab', '/a'))
   t.notOk(isInside('/', '/a'))
-  t.ok(readMountinfo().some((e) => e.mountPoint === '/'), 'this machine has a root mount')
+  t.ok(
+    readMountinfo().some((e) => e.mountPoint === '/'),
+    'this machine has a root mount',
+  )
 })
 
 t.test('whole disk and size from sysfs: partitions map to their disk', async (t) => {
@@ -51,8 +62,20 @@ t.test('whole disk and size from sysfs: partitions map to their disk', async (t)
   t.equal(wholeDiskName(8, 0, sys), undefined)
   t.equal(blockDeviceSize(179, 0, sys), 500118192 * 512)
   t.equal(detectRootDisk(parseMountinfo(PI), sys), '/dev/mmcblk0')
-  t.throws(() => detectRootDisk(parseMountinfo('1 0 0:20 / / rw - overlay overlay rw\n'), sys), new SourceUnreadableError('/', 'cannot tell which disk holds / (no block device in sysfs); pass --device'))
-  t.equal(detectRootDisk(parseMountinfo('1 0 0:20 / / rw - overlay overlay rw,lowerdir=/media/root-ro,upperdir=/media/root-rw/o\n2 1 179:2 / /media/root-ro ro - ext4 /dev/mmcblk0p2 ro\n'), sys), '/dev/mmcblk0', 'an overlay root: the disk under its lower layer')
+  t.throws(
+    () => detectRootDisk(parseMountinfo('1 0 0:20 / / rw - overlay overlay rw\n'), sys),
+    new SourceUnreadableError('/', 'cannot tell which disk holds / (no block device in sysfs); pass --device'),
+  )
+  t.equal(
+    detectRootDisk(
+      parseMountinfo(
+        '1 0 0:20 / / rw - overlay overlay rw,lowerdir=/media/root-ro,upperdir=/media/root-rw/o\n2 1 179:2 / /media/root-ro ro - ext4 /dev/mmcblk0p2 ro\n',
+      ),
+      sys,
+    ),
+    '/dev/mmcblk0',
+    'an overlay root: the disk under its lower layer',
+  )
   t.throws(() => detectRootDisk([], sys), { code: 'SDB_SOURCE_UNREADABLE' })
   t.same(devMajorMinor(statSync('/dev/null').rdev), { major: 1, minor: 3 })
   t.same(devMajorMinor(0x1234567), { major: 0x345, minor: 0x1267 }, 'minor above 255 uses the high bits')

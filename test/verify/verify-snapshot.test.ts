@@ -1,5 +1,15 @@
 import t, { type Test } from 'tap'
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import path from 'node:path'
 import { pino } from 'pino'
 import { runFiles } from '../../lib/files/run-files.js'
@@ -22,7 +32,10 @@ async function snapshot(t: Test) {
   if (isRoot) chownSync(path.join(src, 'scripts/analyze.sh'), 1234, 2345)
   symlinkSync('scripts/birdnet.conf', path.join(src, 'birdnet.conf'))
   const nas = path.join(dir, 'nas')
-  await runFiles({ paths: [src], excludes: [], dest: nas, mount: undefined, station: 'zolder' }, { log: silent, now: () => new Date(2026, 10, 22, 2) })
+  await runFiles(
+    { paths: [src], excludes: [], dest: nas, mount: undefined, station: 'zolder' },
+    { log: silent, now: () => new Date(2026, 10, 22, 2) },
+  )
   return { dir, src, snap: path.join(nas, 'zolder/files/2026-11-22') }
 }
 
@@ -39,7 +52,10 @@ t.test('changed, missing and replaced entries are each named', async (t) => {
   writeFileSync(at('scripts/birdnet.conf'), 'LATITUDE=52.2\n') // same size, other bytes
   const err = await verifySnapshot(snap).catch((e: unknown) => e)
   t.match(err, { code: 'SDB_BACKUP_CORRUPT', file: snap, where: { path: path.join(src, 'scripts/birdnet.conf') } })
-  t.match((err as Error).message, /1 of \d+ entries differ from the manifest: .*birdnet\.conf: SHA-256 [0-9a-f]{64} differs from the manifest's$/)
+  t.match(
+    (err as Error).message,
+    /1 of \d+ entries differ from the manifest: .*birdnet\.conf: SHA-256 [0-9a-f]{64} differs from the manifest's$/,
+  )
   rmSync(at('scripts/analyze.sh'))
   rmSync(at('birdnet.conf'))
   writeFileSync(at('birdnet.conf'), 'x')
@@ -53,7 +69,7 @@ t.test('changed, missing and replaced entries are each named', async (t) => {
   t.equal(r.code, 19)
 })
 
-t.test('a snapshot without its manifest, or with another snapshot\'s', async (t) => {
+t.test("a snapshot without its manifest, or with another snapshot's", async (t) => {
   const { snap } = await snapshot(t)
   const m = JSON.parse(readFileSync(path.join(snap, SNAPSHOT_MANIFEST), 'utf8'))
   writeFileSync(path.join(snap, SNAPSHOT_MANIFEST), JSON.stringify({ ...m, snapshot: '2026-11-21' }))
@@ -74,8 +90,14 @@ t.test('restore --target puts files back with the owner, group and mode of the m
   t.match(r.stderr, isRoot ? /with owners, modes and times/ : /owners need root/)
   t.equal(lstatSync(path.join(target, src, 'birdnet.conf')).isSymbolicLink(), true)
   // Restoring again into the same, now non-empty directory: asked, and only "yes" goes ahead.
-  t.match(await runCli(['restore', snap, '--target', target]), { code: 28, stderr: /no terminal to ask on; pass --yes/ })
-  t.match(await runCli(['restore', snap, '--target', target], { stdin: 'no\n' }), { code: 28, stderr: /the answer was not yes/ })
+  t.match(await runCli(['restore', snap, '--target', target]), {
+    code: 28,
+    stderr: /no terminal to ask on; pass --yes/,
+  })
+  t.match(await runCli(['restore', snap, '--target', target], { stdin: 'no\n' }), {
+    code: 28,
+    stderr: /the answer was not yes/,
+  })
   t.match(await runCli(['restore', snap, '--target', target], { stdin: 'yes\n' }), { code: 0 })
   t.equal((await runCli(['restore', snap, '--target', target, '--yes'])).code, 0)
   t.equal(lstatSync(path.join(target, src, 'birdnet.conf')).isSymbolicLink(), true, 'an existing symlink is replaced')

@@ -6,10 +6,16 @@ import type { FsProbe } from './fs-probe.js'
 
 // Feature bits this reader understands (see the ext4 disk layout). A filesystem with
 // any other incompat or ro_compat bit is read whole: guessing could drop data.
-const INCOMPAT_KNOWN = 0x2 | 0x4 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000
+const INCOMPAT_KNOWN =
+  0x2 | 0x4 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000
 const RO_COMPAT_KNOWN = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x100 | 0x400 | 0x1000 | 0x2000 | 0x8000 | 0x10000
 const INCOMPAT_NAMES: Record<number, string> = { 0x1: 'compression', 0x8: 'journal_dev', 0x10: 'meta_bg' }
-const RO_COMPAT_NAMES: Record<number, string> = { 0x80: 'snapshot', 0x200: 'bigalloc', 0x800: 'replica', 0x4000: 'shared_blocks' }
+const RO_COMPAT_NAMES: Record<number, string> = {
+  0x80: 'snapshot',
+  0x200: 'bigalloc',
+  0x800: 'replica',
+  0x4000: 'shared_blocks',
+}
 const INCOMPAT_64BIT = 0x80
 const INCOMPAT_EXTENTS = 0x40
 const COMPAT_JOURNAL = 0x4
@@ -83,11 +89,16 @@ export function parseExtSuperblock(sb: Buffer, partitionSize: number): Parsed | 
   const ro = sb.readUInt32LE(0x64)
   const fs = incompat & (INCOMPAT_EXTENTS | INCOMPAT_64BIT) ? 'ext4' : compat & COMPAT_JOURNAL ? 'ext3' : 'ext2'
   const whole = (reason: string): Parsed => ({ fs, whole: reason })
-  if (ro & RO_METADATA_CSUM && (sb[0x175] !== 1 || superblockChecksum(sb) !== sb.readUInt32LE(0x3fc))) return whole('the superblock checksum is wrong')
-  const unknown = [bits(incompat & ~INCOMPAT_KNOWN, INCOMPAT_NAMES), bits(ro & ~RO_COMPAT_KNOWN, RO_COMPAT_NAMES)].filter(Boolean).join(', ')
+  if (ro & RO_METADATA_CSUM && (sb[0x175] !== 1 || superblockChecksum(sb) !== sb.readUInt32LE(0x3fc)))
+    return whole('the superblock checksum is wrong')
+  const unknown = [bits(incompat & ~INCOMPAT_KNOWN, INCOMPAT_NAMES), bits(ro & ~RO_COMPAT_KNOWN, RO_COMPAT_NAMES)]
+    .filter(Boolean)
+    .join(', ')
   if (unknown) return whole(`feature not understood: ${unknown}`)
   if (sb.readUInt16LE(0x3a) & STATE_ERRORS || sb.readUInt32LE(0x194) > 0) {
-    return whole(`the superblock records filesystem errors (state 0x${sb.readUInt16LE(0x3a).toString(16)}, ${sb.readUInt32LE(0x194)} errors): the card is suspect`)
+    return whole(
+      `the superblock records filesystem errors (state 0x${sb.readUInt16LE(0x3a).toString(16)}, ${sb.readUInt32LE(0x194)} errors): the card is suspect`,
+    )
   }
   const logBlock = sb.readUInt32LE(0x18)
   if (logBlock > 6) return whole(`block size 2^${10 + logBlock} is not understood`)
@@ -102,25 +113,43 @@ export function parseExtSuperblock(sb: Buffer, partitionSize: number): Parsed | 
   const inodeSize = sb.readUInt32LE(0x4c) >= 1 ? sb.readUInt16LE(0x58) : 128
   const descSize = is64 ? sb.readUInt16LE(0xfe) : 32
   const reservedGdtBlocks = sb.readUInt16LE(0xce)
-  if (blocksPerGroup === 0 || blocksPerGroup > 8 * blockSize || blocksPerGroup % 8 !== 0 || inodeSize < 128 || inodeSize > blockSize || !isPowerOf2(inodeSize)) {
+  if (
+    blocksPerGroup === 0 ||
+    blocksPerGroup > 8 * blockSize ||
+    blocksPerGroup % 8 !== 0 ||
+    inodeSize < 128 ||
+    inodeSize > blockSize ||
+    !isPowerOf2(inodeSize)
+  ) {
     return whole('the superblock geometry is not understood')
   }
-  if (firstDataBlock !== (blockSize === 1024 ? 1 : 0)) return whole(`first data block ${firstDataBlock} does not fit ${blockSize}-byte blocks`)
-  if (is64 && (descSize < 64 || descSize > 1024 || !isPowerOf2(descSize))) return whole(`descriptor size ${descSize} is not valid for a 64bit filesystem`)
+  if (firstDataBlock !== (blockSize === 1024 ? 1 : 0))
+    return whole(`first data block ${firstDataBlock} does not fit ${blockSize}-byte blocks`)
+  if (is64 && (descSize < 64 || descSize > 1024 || !isPowerOf2(descSize)))
+    return whole(`descriptor size ${descSize} is not valid for a 64bit filesystem`)
   if (blocksCount <= firstDataBlock) return whole(`the block count ${blocksCount} leaves no data blocks`)
-  if (blocksCount * blockSize > partitionSize) return whole(`the filesystem (${blocksCount * blockSize} bytes) is larger than its partition (${partitionSize})`)
+  if (blocksCount * blockSize > partitionSize)
+    return whole(`the filesystem (${blocksCount * blockSize} bytes) is larger than its partition (${partitionSize})`)
   const groups = Math.ceil((blocksCount - firstDataBlock) / blocksPerGroup)
   if (inodesPerGroup === 0 || inodesPerGroup > 8 * blockSize || inodesCount !== groups * inodesPerGroup) {
     return whole(`${inodesCount} inodes do not match ${groups} groups of ${inodesPerGroup}`)
   }
   const gdtBlocks = Math.ceil((groups * descSize) / blockSize)
   // Without meta_bg the descriptors and their reserve sit in group 0 behind the superblock.
-  if (reservedGdtBlocks > blockSize / 4 || 1 + gdtBlocks + reservedGdtBlocks > blocksPerGroup || groups * descSize > MAX_GDT_BYTES) {
-    return whole(`${groups} groups of ${descSize}-byte descriptors (+${reservedGdtBlocks} reserved blocks) do not fit in group 0`)
+  if (
+    reservedGdtBlocks > blockSize / 4 ||
+    1 + gdtBlocks + reservedGdtBlocks > blocksPerGroup ||
+    groups * descSize > MAX_GDT_BYTES
+  ) {
+    return whole(
+      `${groups} groups of ${descSize}-byte descriptors (+${reservedGdtBlocks} reserved blocks) do not fit in group 0`,
+    )
   }
   const backups = [sb.readUInt32LE(0x24c), sb.readUInt32LE(0x250)]
   const hasSuper = (g: number) =>
-    compat & COMPAT_SPARSE_SUPER2 ? g === 0 || backups.includes(g) : !(ro & RO_SPARSE_SUPER) || g <= 1 || isPowerOf(g, 3) || isPowerOf(g, 5) || isPowerOf(g, 7)
+    compat & COMPAT_SPARSE_SUPER2
+      ? g === 0 || backups.includes(g)
+      : !(ro & RO_SPARSE_SUPER) || g <= 1 || isPowerOf(g, 3) || isPowerOf(g, 5) || isPowerOf(g, 7)
   const uuid = Buffer.from(sb.subarray(0x68, 0x78))
   const csum = ro & RO_METADATA_CSUM ? 'crc32c' : ro & RO_GDT_CSUM ? 'crc16' : 'none'
   return {
@@ -196,12 +225,16 @@ function descriptorAt(g: ExtGeometry, b: Buffer, at: number, group: number): Des
 // inside the filesystem, and inside its own group unless flex_bg lets it move.
 function misplaced(g: ExtGeometry, d: Descriptor, group: number): string | undefined {
   const last = d.inodeTable + g.inodeTableBlocks - 1
-  if ([d.blockBitmap, d.inodeBitmap, last].some((b) => b >= g.blocksCount)) return 'points past the end of the filesystem'
-  if ([d.blockBitmap, d.inodeBitmap, d.inodeTable].some((b) => b < g.firstDataBlock)) return 'points before the first data block'
+  if ([d.blockBitmap, d.inodeBitmap, last].some((b) => b >= g.blocksCount))
+    return 'points past the end of the filesystem'
+  if ([d.blockBitmap, d.inodeBitmap, d.inodeTable].some((b) => b < g.firstDataBlock))
+    return 'points before the first data block'
   if (g.flexBg) return undefined
   const start = g.firstDataBlock + group * g.blocksPerGroup
   const end = Math.min(g.blocksCount, start + g.blocksPerGroup)
-  return [d.blockBitmap, d.inodeBitmap, d.inodeTable, last].some((b) => b < start || b >= end) ? 'puts its metadata outside its group (no flex_bg)' : undefined
+  return [d.blockBitmap, d.inodeBitmap, d.inodeTable, last].some((b) => b < start || b >= end)
+    ? 'puts its metadata outside its group (no flex_bg)'
+    : undefined
 }
 
 // The allocated blocks of one group as runs of block numbers, from its bitmap.
@@ -232,7 +265,12 @@ export function bitmapRuns(bitmap: Buffer, groupStart: number, blocksInGroup: nu
 // flex_bg they sit in other groups than their own.
 function metadataRuns(g: ExtGeometry, all: readonly Descriptor[]): Array<[number, number]> {
   const runs: Array<[number, number]> = []
-  for (const d of all) runs.push([d.blockBitmap, d.blockBitmap + 1], [d.inodeBitmap, d.inodeBitmap + 1], [d.inodeTable, d.inodeTable + g.inodeTableBlocks])
+  for (const d of all)
+    runs.push(
+      [d.blockBitmap, d.blockBitmap + 1],
+      [d.inodeBitmap, d.inodeBitmap + 1],
+      [d.inodeTable, d.inodeTable + g.inodeTableBlocks],
+    )
   return runs.sort((x, y) => x[0] - y[0])
 }
 
@@ -248,7 +286,10 @@ export function unusedTableTail(g: ExtGeometry, d: Descriptor): [number, number]
 }
 
 // Block runs with the parts inside `tails` (sorted, disjoint) marked as known zeros.
-function markTails(runs: ReadonlyArray<readonly [number, number]>, tails: ReadonlyArray<readonly [number, number]>): Array<[number, number, boolean]> {
+function markTails(
+  runs: ReadonlyArray<readonly [number, number]>,
+  tails: ReadonlyArray<readonly [number, number]>,
+): Array<[number, number, boolean]> {
   const out: Array<[number, number, boolean]> = []
   for (const [a, b] of runs) {
     let at = a
@@ -291,7 +332,13 @@ function overlap(g: ExtGeometry, meta: ReadonlyArray<readonly [number, number]>)
 // superblock and descriptor backup, and any group's bitmaps and inode table that
 // lie inside it. What the kernel computes. `meta` is sorted: found by bisection,
 // so a filesystem of 30 000 groups is not 30 000 x 30 000 steps.
-function uninitRuns(g: ExtGeometry, group: number, start: number, end: number, meta: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+function uninitRuns(
+  g: ExtGeometry,
+  group: number,
+  start: number,
+  end: number,
+  meta: ReadonlyArray<readonly [number, number]>,
+): Array<[number, number]> {
   const runs: Array<[number, number]> = []
   if (g.hasSuper(group)) runs.push([start, Math.min(end, start + 1 + g.gdtBlocks + g.reservedGdtBlocks)])
   // Inode tables may be longer than a group's stride, so start one table length early.
@@ -329,7 +376,14 @@ function setBits(bitmap: Buffer, n: number): number {
 // Why a group's block bitmap cannot be trusted, or undefined: its checksum
 // (metadata_csum), its free count against the descriptor's, and the group's own
 // metadata (superblock backup, descriptors, bitmaps, inode tables) marked in use.
-function bitmapDoubt(g: ExtGeometry, d: Descriptor, bitmap: Buffer, start: number, blocks: number, required: ReadonlyArray<readonly [number, number]>): string | undefined {
+function bitmapDoubt(
+  g: ExtGeometry,
+  d: Descriptor,
+  bitmap: Buffer,
+  start: number,
+  blocks: number,
+  required: ReadonlyArray<readonly [number, number]>,
+): string | undefined {
   if (g.csum === 'crc32c') {
     const sum = crc32cLe(g.csumSeed, bitmap.subarray(0, g.blocksPerGroup / 8))
     const wide = g.is64 && g.descSize >= 64
@@ -338,7 +392,8 @@ function bitmapDoubt(g: ExtGeometry, d: Descriptor, bitmap: Buffer, start: numbe
   const free = blocks - setBits(bitmap, blocks)
   if (free !== d.freeBlocks) return `block bitmap shows ${free} free blocks, the descriptor ${d.freeBlocks}`
   for (const [a, b] of required) {
-    for (let x = a; x < b; x++) if (!(bitmap[(x - start) >> 3]! & (1 << ((x - start) & 7)))) return `block bitmap marks metadata block ${x} free`
+    for (let x = a; x < b; x++)
+      if (!(bitmap[(x - start) >> 3]! & (1 << ((x - start) & 7)))) return `block bitmap marks metadata block ${x} free`
   }
   return undefined
 }
@@ -376,7 +431,8 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
   const tablesIn = new Map<number, number[]>()
   let unusedBlocks = 0
   for (const [i, d] of all.entries()) {
-    for (let h = groupOf(d.inodeTable); h <= groupOf(d.inodeTable + g.inodeTableBlocks - 1); h++) tablesIn.set(h, [...(tablesIn.get(h) ?? []), i])
+    for (let h = groupOf(d.inodeTable); h <= groupOf(d.inodeTable + g.inodeTableBlocks - 1); h++)
+      tablesIn.set(h, [...(tablesIn.get(h) ?? []), i])
     const tail = unusedTableTail(g, d)
     if (tail) unusedBlocks += tail[1] - tail[0]
   }
@@ -406,7 +462,12 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
         // Its descriptor again, then its bitmap: a group first used during the image loses BLOCK_UNINIT.
         const d = (await readDescriptors(group, 1))[0]!
         const where = misplaced(g, d, group)
-        if (where) throw new SourceReadError(part.path, (part.base ?? 0) + gdtStart + group * g.descSize, `group ${group}'s descriptor changed while it was read and now ${where}`)
+        if (where)
+          throw new SourceReadError(
+            part.path,
+            (part.base ?? 0) + gdtStart + group * g.descSize,
+            `group ${group}'s descriptor changed while it was read and now ${where}`,
+          )
         const start = g.firstDataBlock + group * g.blocksPerGroup
         const end = Math.min(g.blocksCount, start + g.blocksPerGroup)
         const required = uninitRuns(g, group, start, end, meta)
@@ -417,7 +478,8 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
           doubt = 'uninitialised group whose bitmaps and inode table are not where mke2fs puts them'
         } else if (g.uninitFlags && d.flags & BG_BLOCK_UNINIT) {
           const inUse = required.reduce((n, [a, b]) => n + b - a, 0)
-          if (end - start - inUse !== d.freeBlocks) doubt = `uninitialised group counts ${d.freeBlocks} free blocks, its metadata leaves ${end - start - inUse}`
+          if (end - start - inUse !== d.freeBlocks)
+            doubt = `uninitialised group counts ${d.freeBlocks} free blocks, its metadata leaves ${end - start - inUse}`
           runs = required
         } else {
           const bitmap = await part.read(d.blockBitmap * bs, bs)
@@ -430,7 +492,8 @@ export async function probeExt(part: ByteReader): Promise<FsProbe | undefined> {
         }
         // Never-used inode table blocks become zeros instead of being read.
         const tails = doubt ? [] : await freshTails(group)
-        for (const [a, b, zero] of markTails(runs!, tails)) yield zero ? { start: a * bs, end: b * bs, zero: true } : { start: a * bs, end: b * bs }
+        for (const [a, b, zero] of markTails(runs!, tails))
+          yield zero ? { start: a * bs, end: b * bs, zero: true } : { start: a * bs, end: b * bs }
       }
     },
   }

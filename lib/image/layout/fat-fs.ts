@@ -44,7 +44,15 @@ export function parseFatBootSector(b: Buffer): FatBoot | undefined {
   const fatSz16 = b.readUInt16LE(22)
   const fatSectors = fatSz16 || b.readUInt32LE(36)
   const totalSectors = b.readUInt16LE(19) || b.readUInt32LE(32)
-  if (![512, 1024, 2048, 4096].includes(bps) || spc === 0 || (spc & (spc - 1)) !== 0 || reserved === 0 || fats === 0 || fatSectors === 0) return undefined
+  if (
+    ![512, 1024, 2048, 4096].includes(bps) ||
+    spc === 0 ||
+    (spc & (spc - 1)) !== 0 ||
+    reserved === 0 ||
+    fats === 0 ||
+    fatSectors === 0
+  )
+    return undefined
   const rootSectors = Math.ceil((rootEntries * 32) / bps)
   const dataSector = reserved + fats * fatSectors + rootSectors
   if (totalSectors <= dataSector) return undefined
@@ -56,8 +64,10 @@ export function parseFatBootSector(b: Buffer): FatBoot | undefined {
   if (clusters > MAX_CLUSTERS[type]) return whole(`${clusters} clusters are more than ${type} can address`)
   if (type === 'FAT32') {
     const root = b.readUInt32LE(44)
-    if (rootEntries !== 0 || root < 2 || root >= clusters + 2) return whole('the FAT32 root directory fields are not valid')
-  } else if (rootEntries === 0 || rootEntries % (bps / 32) !== 0) return whole(`${rootEntries} root directory entries do not fill whole sectors (Linux refuses them)`)
+    if (rootEntries !== 0 || root < 2 || root >= clusters + 2)
+      return whole('the FAT32 root directory fields are not valid')
+  } else if (rootEntries === 0 || rootEntries % (bps / 32) !== 0)
+    return whole(`${rootEntries} root directory entries do not fill whole sectors (Linux refuses them)`)
   return {
     type,
     bytesPerSector: bps,
@@ -68,7 +78,9 @@ export function parseFatBootSector(b: Buffer): FatBoot | undefined {
     dataOffset: dataSector * bps,
     clusters,
     totalBytes: totalSectors * bps,
-    ...(type === 'FAT32' ? { rootCluster: b.readUInt32LE(44), backupBoot: b.readUInt16LE(50) < reserved ? b.readUInt16LE(50) : 0 } : {}),
+    ...(type === 'FAT32'
+      ? { rootCluster: b.readUInt32LE(44), backupBoot: b.readUInt16LE(50) < reserved ? b.readUInt16LE(50) : 0 }
+      : {}),
   }
 }
 
@@ -94,15 +106,20 @@ export async function probeFat(part: ByteReader): Promise<FsProbe | undefined> {
   if (!g) return undefined
   const fs = `vfat (${g.type})`
   if ('whole' in g) return { fs, whole: g.whole }
-  if (g.totalBytes > part.size) return { fs, whole: `the filesystem (${g.totalBytes} bytes) is larger than its partition (${part.size})` }
+  if (g.totalBytes > part.size)
+    return { fs, whole: `the filesystem (${g.totalBytes} bytes) is larger than its partition (${part.size})` }
   const entryBits = { FAT12: 12, FAT16: 16, FAT32: 32 }[g.type]
   const needed = Math.ceil(((g.clusters + 2) * entryBits) / 8)
-  if (g.fatBytes > MAX_FAT_BYTES || needed > g.fatBytes) return { fs, whole: 'the FAT is too large to map or too small for its clusters' }
-  // mkfs sizes the FAT for its clusters: one far larger means the sizes disagree (and FAT12 against FAT16 may be misread).
-  if (g.fatBytes - needed > Math.max(needed, 2 * g.bytesPerSector)) return { fs, whole: `the FAT (${g.fatBytes} bytes) is far larger than its ${g.clusters} clusters need (${needed})` }
+  if (g.fatBytes > MAX_FAT_BYTES || needed > g.fatBytes)
+    return { fs, whole: 'the FAT is too large to map or too small for its clusters' }
+  // mkfs sizes the FAT for its clusters: one far larger means the sizes disagree
+  // (and FAT12 against FAT16 may be misread).
+  if (g.fatBytes - needed > Math.max(needed, 2 * g.bytesPerSector))
+    return { fs, whole: `the FAT (${g.fatBytes} bytes) is far larger than its ${g.clusters} clusters need (${needed})` }
   if (g.backupBoot) {
     const copy = await part.read(g.backupBoot * g.bytesPerSector, 512)
-    if (!copy.subarray(...BPB).equals(boot.subarray(...BPB))) return { fs, whole: `the backup boot sector (sector ${g.backupBoot}) disagrees with the boot sector` }
+    if (!copy.subarray(...BPB).equals(boot.subarray(...BPB)))
+      return { fs, whole: `the backup boot sector (sector ${g.backupBoot}) disagrees with the boot sector` }
   }
   const placement = await fatPlacementDoubt(part, g, boot[21]!)
   if (placement) return { fs, whole: placement }
@@ -140,18 +157,23 @@ async function fatPlacementDoubt(part: ByteReader, g: FatGeometry, media: number
   const first = await head(0)
   for (let copy = 0; copy < g.fats; copy++) {
     const h = copy === 0 ? first : await head(copy)
-    if (fatEntry(h, g.type, 0) !== ENTRY0[g.type] + media) return `FAT copy ${copy + 1} does not begin with the media byte (0x${media.toString(16)}): the FATs are not where the boot sector puts them`
+    if (fatEntry(h, g.type, 0) !== ENTRY0[g.type] + media)
+      return `FAT copy ${copy + 1} does not begin with the media byte (0x${media.toString(16)}): the FATs are not where the boot sector puts them`
   }
   const after = g.fatOffset + g.fats * g.fatBytes
   if (after + 4 <= g.dataOffset || after + 4 <= g.totalBytes) {
-    if ((await part.read(after, 4)).equals(first)) return `another FAT copy follows the ${g.fats} the boot sector counts`
+    if ((await part.read(after, 4)).equals(first))
+      return `another FAT copy follows the ${g.fats} the boot sector counts`
   }
   return undefined
 }
 
 // The clusters any FAT copy marks in use (plus FAT32's root directory), one copy
 // in memory at a time; `differ` counts the clusters the copies disagree on.
-async function usedClusters(part: ByteReader, g: FatGeometry): Promise<{ used: Uint8Array; inUse: number; differ: number }> {
+async function usedClusters(
+  part: ByteReader,
+  g: FatGeometry,
+): Promise<{ used: Uint8Array; inUse: number; differ: number }> {
   const used = new Uint8Array(g.clusters + 2)
   let differ = 0
   for (let copy = 0; copy < g.fats; copy++) {

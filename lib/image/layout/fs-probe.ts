@@ -27,7 +27,10 @@ export function partitionReader(src: ByteReader, start: number, size: number): B
     size,
     base: (src.base ?? 0) + start,
     read(offset, length) {
-      if (offset < 0 || offset + length > size) return Promise.reject(new RangeError(`read of ${length} bytes at ${offset} is outside the partition (${size} bytes)`))
+      if (offset < 0 || offset + length > size)
+        return Promise.reject(
+          new RangeError(`read of ${length} bytes at ${offset} is outside the partition (${size} bytes)`),
+        )
       return src.read(start + offset, length)
     },
   }

@@ -28,7 +28,8 @@ export async function readPartitionTable(src: ByteReader): Promise<PartitionTabl
   const mbr = await src.read(0, SECTOR)
   if (mbr.readUInt16LE(510) !== 0xaa55) return none('no MBR signature (0x55AA) in sector 0')
   const entries = [0, 1, 2, 3].map((i) => entryAt(mbr, 446 + 16 * i))
-  if (entries.some((e) => e.status !== 0 && e.status !== 0x80)) return none('sector 0 is not a partition table (boot flags other than 0x00/0x80)')
+  if (entries.some((e) => e.status !== 0 && e.status !== 0x80))
+    return none('sector 0 is not a partition table (boot flags other than 0x00/0x80)')
   const used = entries.map((e, i) => ({ ...e, number: i + 1 })).filter((e) => e.type !== 0 && e.sectors > 0)
   if (used.some((e) => e.type === 0xee)) return readGpt(src)
   const parts: Partition[] = []
@@ -62,14 +63,16 @@ async function readLogical(src: ByteReader, extStart: number): Promise<Partition
   const parts: Partition[] = []
   const seen = new Set<number>()
   for (let ebr = extStart, n = 5; ; n++) {
-    if (seen.has(ebr) || seen.size >= MAX_LOGICAL) return `the chain of logical partitions loops or exceeds ${MAX_LOGICAL}`
+    if (seen.has(ebr) || seen.size >= MAX_LOGICAL)
+      return `the chain of logical partitions loops or exceeds ${MAX_LOGICAL}`
     seen.add(ebr)
     if ((ebr + 1) * SECTOR > src.size) return `an extended boot record lies past the end of the card (sector ${ebr})`
     const b = await src.read(ebr * SECTOR, SECTOR)
     if (b.readUInt16LE(510) !== 0xaa55) return `no signature in the extended boot record at sector ${ebr}`
     const part = entryAt(b, 446)
     const next = entryAt(b, 462)
-    if (part.type !== 0 && part.sectors > 0) parts.push({ number: n, start: (ebr + part.lba) * SECTOR, size: part.sectors * SECTOR, type: hexType(part.type) })
+    if (part.type !== 0 && part.sectors > 0)
+      parts.push({ number: n, start: (ebr + part.lba) * SECTOR, size: part.sectors * SECTOR, type: hexType(part.type) })
     if (!EXTENDED.has(next.type) || next.sectors === 0) return parts
     ebr = extStart + next.lba
   }
@@ -98,7 +101,13 @@ async function readGpt(src: ByteReader): Promise<PartitionTable> {
     const count = h.readUInt32LE(80)
     const entrySize = h.readUInt32LE(84)
     // Bounded by what a table can hold (UEFI: 128 x 2^n bytes), never by the card's size.
-    if (entrySize < 128 || entrySize > 4096 || (entrySize & (entrySize - 1)) !== 0 || count > 4096 || entriesLba * sector + count * entrySize > src.size) {
+    if (
+      entrySize < 128 ||
+      entrySize > 4096 ||
+      (entrySize & (entrySize - 1)) !== 0 ||
+      count > 4096 ||
+      entriesLba * sector + count * entrySize > src.size
+    ) {
       return none('the GPT entry array is not understood')
     }
     const table = await src.read(entriesLba * sector, count * entrySize)
@@ -110,7 +119,12 @@ async function readGpt(src: ByteReader): Promise<PartitionTable> {
       const first = Number(e.readBigUInt64LE(32))
       const last = Number(e.readBigUInt64LE(40))
       if (last < first) return none(`GPT partition ${i + 1} ends before it starts`)
-      parts.push({ number: i + 1, start: first * sector, size: (last - first + 1) * sector, type: guid(e.subarray(0, 16)) })
+      parts.push({
+        number: i + 1,
+        start: first * sector,
+        size: (last - first + 1) * sector,
+        type: guid(e.subarray(0, 16)),
+      })
     }
     return checked('gpt', sector, parts, src.size)
   }
@@ -123,7 +137,8 @@ function checked(scheme: 'mbr' | 'gpt', sectorSize: number, parts: Partition[], 
   if (parts.length === 0) return none(`the ${scheme.toUpperCase()} lists no partitions`)
   const sorted = [...parts].sort((a, b) => a.start - b.start)
   for (const [i, p] of sorted.entries()) {
-    if (p.start + p.size > size) return none(`partition ${p.number} ends at byte ${p.start + p.size}, past the end of the card (${size})`)
+    if (p.start + p.size > size)
+      return none(`partition ${p.number} ends at byte ${p.start + p.size}, past the end of the card (${size})`)
     const prev = sorted[i - 1]
     if (prev && prev.start + prev.size > p.start) return none(`partitions ${prev.number} and ${p.number} overlap`)
   }

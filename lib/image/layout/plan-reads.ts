@@ -71,22 +71,45 @@ function addNote(report: PartitionReport, note: string): void {
 export async function planReads(src: ByteReader, opts: PlanOptions = {}): Promise<ReadPlan> {
   const table = await readPartitionTable(src)
   if (table.scheme === 'none') {
-    return { scheme: 'none', reason: table.reason, minCardBytes: src.size, estimatedReadBytes: src.size, partitions: [], extents: async function* () { if (src.size > 0) yield { start: 0, end: src.size } } }
+    return {
+      scheme: 'none',
+      reason: table.reason,
+      minCardBytes: src.size,
+      estimatedReadBytes: src.size,
+      partitions: [],
+      extents: async function* () {
+        if (src.size > 0) yield { start: 0, end: src.size }
+      },
+    }
   }
   const probes = await Promise.all(table.partitions.map((p) => probe(src, p)))
   const reports: PartitionReport[] = table.partitions.map((p, i) => {
     const fs = probes[i]
     const whole = fs === undefined ? 'no filesystem understood here' : fs.whole
-    return { number: p.number, start: p.start, size: p.size, type: p.type, fs: fs?.fs, method: whole ? 'whole' : 'used', ...(whole ? { reason: whole } : {}), readBytes: 0 }
+    return {
+      number: p.number,
+      start: p.start,
+      size: p.size,
+      type: p.type,
+      fs: fs?.fs,
+      method: whole ? 'whole' : 'used',
+      ...(whole ? { reason: whole } : {}),
+      readBytes: 0,
+    }
   })
   const last = table.partitions.reduce((end, p) => Math.max(end, p.start + p.size), 0)
   // With GPT the backup header and entries sit in the last sectors: kept even when the tail is skipped.
-  const tailStart = !opts.skipTail ? last : table.scheme === 'gpt' ? Math.max(last, src.size - GPT_BACKUP_SECTORS * table.sectorSize) : src.size
+  const tailStart = !opts.skipTail
+    ? last
+    : table.scheme === 'gpt'
+      ? Math.max(last, src.size - GPT_BACKUP_SECTORS * table.sectorSize)
+      : src.size
   let estimated = src.size - tailStart
   for (const [i, p] of table.partitions.entries()) {
     const fs = probes[i]
     const gapBefore = p.start - (i === 0 ? 0 : table.partitions[i - 1]!.start + table.partitions[i - 1]!.size)
-    estimated += gapBefore + (fs && fs.whole === undefined ? Math.min(p.size, fs.estimatedUsed + (p.size - fs.bytes)) : p.size)
+    estimated +=
+      gapBefore + (fs && fs.whole === undefined ? Math.min(p.size, fs.estimatedUsed + (p.size - fs.bytes)) : p.size)
   }
   return {
     scheme: table.scheme,
@@ -119,7 +142,10 @@ export async function planReads(src: ByteReader, opts: PlanOptions = {}): Promis
             }
           } catch (err) {
             if (err instanceof SourceReadError) throw err
-            addNote(report, `the map failed at byte ${done - p.start} (${(err as Error).message}): the rest is read whole`)
+            addNote(
+              report,
+              `the map failed at byte ${done - p.start} (${(err as Error).message}): the rest is read whole`,
+            )
             fsEnd = done
           }
           if (fsEnd < end) yield count({ start: Math.max(fsEnd, done), end })

@@ -58,7 +58,10 @@ function dumpe2fsInUse(file: string): Set<number> | undefined {
   if (!(bs > 0 && count > 0) || count * bs > 64 * MIB) return undefined
   const free = new Uint8Array(count)
   for (const m of r.stdout.matchAll(/^\s+Free blocks: (.*)$/gm)) {
-    for (const range of m[1]!.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const range of m[1]!
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [a, b] = range.split('-').map(Number) as [number, number?]
       for (let x = a; x <= (b ?? a) && x < count; x++) free[x] = 1
     }
@@ -72,7 +75,11 @@ function dumpe2fsInUse(file: string): Set<number> | undefined {
 function extCard(dir: string, opts: string, mib: number): Fixture {
   const content = path.join(dir, 'content')
   mkdirSync(path.join(content, 'sub'), { recursive: true })
-  for (let i = 0; i < 4; i++) writeFileSync(path.join(content, i ? `sub/f${i}.bin` : 'f0.bin'), mixedContent(Math.floor((mib * MIB) / 10), 30 + i))
+  for (let i = 0; i < 4; i++)
+    writeFileSync(
+      path.join(content, i ? `sub/f${i}.bin` : 'f0.bin'),
+      mixedContent(Math.floor((mib * MIB) / 10), 30 + i),
+    )
   const file = path.join(dir, 'card.img')
   sh(`head -c ${mib + 1}M /dev/urandom > '${file}'`)
   sh(`sfdisk -q --no-reread --no-tell-kernel '${file}'`, { input: `label: dos\nstart=2048, type=83\n` })
@@ -84,23 +91,57 @@ function extCard(dir: string, opts: string, mib: number): Fixture {
   const g = parseExtSuperblock(part.subarray(1024, 2048), part.length)!.geometry!
   const gdt = (g.firstDataBlock + 1) * g.blockSize
   const fields: Array<readonly [number, 1 | 2 | 4]> = (
-    [[0x0, 4], [0x4, 4], [0xc, 4], [0x14, 4], [0x18, 4], [0x20, 4], [0x28, 4], [0x3a, 2], [0x4c, 4], [0x58, 2], [0x5c, 4], [0x60, 4], [0x64, 4], [0xce, 2], [0xfe, 2], [0x150, 4], [0x194, 4], [0x24c, 4]] as const
+    [
+      [0x0, 4],
+      [0x4, 4],
+      [0xc, 4],
+      [0x14, 4],
+      [0x18, 4],
+      [0x20, 4],
+      [0x28, 4],
+      [0x3a, 2],
+      [0x4c, 4],
+      [0x58, 2],
+      [0x5c, 4],
+      [0x60, 4],
+      [0x64, 4],
+      [0xce, 2],
+      [0xfe, 2],
+      [0x150, 4],
+      [0x194, 4],
+      [0x24c, 4],
+    ] as const
   ).map(([o, n]) => [1024 + o, n] as const)
-  const meta: Array<readonly [number, number]> = [[1024, 2048], [gdt, gdt + g.groups * g.descSize]]
+  const meta: Array<readonly [number, number]> = [
+    [1024, 2048],
+    [gdt, gdt + g.groups * g.descSize],
+  ]
   for (let i = 0; i < g.groups; i++) {
     const d = gdt + i * g.descSize
-    for (const [o, n] of [[0, 4], [4, 4], [8, 4], [0xc, 2], [0x12, 2], [0x18, 2], [0x1e, 2]] as const) fields.push([d + o, n])
+    for (const [o, n] of [
+      [0, 4],
+      [4, 4],
+      [8, 4],
+      [0xc, 2],
+      [0x12, 2],
+      [0x18, 2],
+      [0x1e, 2],
+    ] as const)
+      fields.push([d + o, n])
     const bitmap = part.readUInt32LE(d) * g.blockSize
     meta.push([bitmap, bitmap + g.blockSize])
   }
-  const reseal = g.csum === 'none' ? undefined : (p: Buffer) => {
-    const sb = p.subarray(1024, 2048)
-    if (g.csum === 'crc32c') sb.writeUInt32LE(superblockChecksum(sb), 0x3fc)
-    for (let i = 0; i < g.groups; i++) {
-      const d = p.subarray(gdt + i * g.descSize, gdt + (i + 1) * g.descSize)
-      d.writeUInt16LE(descriptorChecksum(g, i, d), 0x1e)
-    }
-  }
+  const reseal =
+    g.csum === 'none'
+      ? undefined
+      : (p: Buffer) => {
+          const sb = p.subarray(1024, 2048)
+          if (g.csum === 'crc32c') sb.writeUInt32LE(superblockChecksum(sb), 0x3fc)
+          for (let i = 0; i < g.groups; i++) {
+            const d = p.subarray(gdt + i * g.descSize, gdt + (i + 1) * g.descSize)
+            d.writeUInt16LE(descriptorChecksum(g, i, d), 0x1e)
+          }
+        }
   const toolInUse = (p: Buffer, d: string) => {
     writeFileSync(path.join(d, 'mutant.img'), p)
     return dumpe2fsInUse(path.join(d, 'mutant.img'))
@@ -126,7 +167,8 @@ function fatCard(dir: string, opts: string, mib: number): Fixture {
   const part = card.subarray(MIB)
   const bps = part.readUInt16LE(11)
   const fatSectors = part.readUInt16LE(22) || part.readUInt32LE(36)
-  const dataOffset = (part.readUInt16LE(14) + part[16]! * fatSectors + Math.ceil((part.readUInt16LE(17) * 32) / bps)) * bps
+  const dataOffset =
+    (part.readUInt16LE(14) + part[16]! * fatSectors + Math.ceil((part.readUInt16LE(17) * 32) / bps)) * bps
   const inUse = new Set<number>()
   sectors(inUse, 0, dataOffset)
   for (const data of files) {
@@ -141,11 +183,34 @@ function fatCard(dir: string, opts: string, mib: number): Fixture {
       sectors(inUse, found, found + piece.length)
     }
   }
-  const bpb = [[11, 2], [13, 1], [14, 2], [16, 1], [17, 2], [19, 2], [21, 1], [22, 2], [32, 4], [36, 4], [44, 4], [50, 2]] as const
+  const bpb = [
+    [11, 2],
+    [13, 1],
+    [14, 2],
+    [16, 1],
+    [17, 2],
+    [19, 2],
+    [21, 1],
+    [22, 2],
+    [32, 4],
+    [36, 4],
+    [44, 4],
+    [50, 2],
+  ] as const
   const fields = bpb.map(([o, n]) => [o, n] as const)
   const fatBytes = fatSectors * bps
   const fat = part.readUInt16LE(14) * bps
-  return { card, sizeOfPart: part.length, inUse, fields, meta: [[0, 512], [fat, fat + Math.min(fatBytes, 8192)], [fat + fatBytes, fat + fatBytes + Math.min(fatBytes, 8192)]] }
+  return {
+    card,
+    sizeOfPart: part.length,
+    inUse,
+    fields,
+    meta: [
+      [0, 512],
+      [fat, fat + Math.min(fatBytes, 8192)],
+      [fat + fatBytes, fat + fatBytes + Math.min(fatBytes, 8192)],
+    ],
+  }
 }
 
 // One mutation of the partition: a field set, flipped or nudged, or random bytes in its metadata.
@@ -161,7 +226,8 @@ function mutate(part: Buffer, f: Fixture, next: () => number): string {
   }
   const [at, n] = pick(f.fields)
   const read = () => (n === 1 ? part[at]! : n === 2 ? part.readUInt16LE(at) : part.readUInt32LE(at))
-  const write = (v: number) => (n === 1 ? (part[at] = v & 0xff) : n === 2 ? part.writeUInt16LE(v & 0xffff, at) : part.writeUInt32LE(v >>> 0, at))
+  const write = (v: number) =>
+    n === 1 ? (part[at] = v & 0xff) : n === 2 ? part.writeUInt16LE(v & 0xffff, at) : part.writeUInt32LE(v >>> 0, at)
   const before = read()
   if (kind === 0) write(Math.floor(next() * 2 ** (8 * n)))
   else if (kind === 1) write(before ^ (1 << Math.floor(next() * 8 * n)))
@@ -172,7 +238,10 @@ function mutate(part: Buffer, f: Fixture, next: () => number): string {
 const fixtures: Array<[string, (dir: string) => Fixture]> = [
   ['ext2, 1 KiB blocks', (d) => extCard(d, '-t ext2 -b 1024 -g 2048', 12)],
   ['ext4, metadata_csum, flex_bg', (d) => extCard(d, '-b 4096 -g 1024', 24)],
-  ['ext4, uninit_bg (crc16), no flex_bg', (d) => extCard(d, '-b 4096 -g 1024 -O ^metadata_csum,uninit_bg,^flex_bg', 24)],
+  [
+    'ext4, uninit_bg (crc16), no flex_bg',
+    (d) => extCard(d, '-b 4096 -g 1024 -O ^metadata_csum,uninit_bg,^flex_bg', 24),
+  ],
   ['FAT16', (d) => fatCard(d, '-F 16', 16)],
   ['FAT32', (d) => fatCard(d, '-F 32 -s 1', 40)],
 ]
@@ -201,7 +270,8 @@ for (const [name, build] of fixtures) {
       const covered = new Set<number>()
       const notes: string[] = []
       try {
-        for await (const e of plan.extents()) if (e.end > MIB) sectors(covered, Math.max(e.start, MIB) - MIB, e.end - MIB)
+        for await (const e of plan.extents())
+          if (e.end > MIB) sectors(covered, Math.max(e.start, MIB) - MIB, e.end - MIB)
       } catch (err) {
         failures.push(`#${i} ${what}: the walk threw ${(err as Error).stack}`)
         continue
@@ -211,12 +281,22 @@ for (const [name, build] of fixtures) {
       notes.push(...(report?.notes ?? []))
       const tool = f.toolInUse && i % 3 === 0 && report?.method === 'used' ? f.toolInUse(part, dir) : undefined
       if (tool) checkedWithTool++
-      for (const [label, set] of [['the pristine card', f.inUse], ['the mutant, by its own tool', tool ?? new Set<number>()]] as const) {
+      for (const [label, set] of [
+        ['the pristine card', f.inUse],
+        ['the mutant, by its own tool', tool ?? new Set<number>()],
+      ] as const) {
         const missing = [...set].filter((s) => s < f.sizeOfPart / SECTOR && !covered.has(s))
-        if (missing.length) failures.push(`#${i} ${what}: ${missing.length} sectors in use on ${label} not read (first: ${missing[0]}); plan: ${report?.method} ${report?.reason ?? ''} ${notes.join('; ')}`)
+        if (missing.length)
+          failures.push(
+            `#${i} ${what}: ${missing.length} sectors in use on ${label} not read (first: ${missing[0]}); plan: ${report?.method} ${report?.reason ?? ''} ${notes.join('; ')}`,
+          )
       }
     }
-    t.same(failures, [], `${MUTATIONS} mutations (seed ${seed}): ${whole} read whole, ${checkedWithTool} also checked against the tool on the mutant`)
+    t.same(
+      failures,
+      [],
+      `${MUTATIONS} mutations (seed ${seed}): ${whole} read whole, ${checkedWithTool} also checked against the tool on the mutant`,
+    )
     t.ok(whole < MUTATIONS, 'not everything is read whole: the map is still used where the metadata holds')
   })
 }

@@ -22,7 +22,9 @@ for (const [type, opts, mib] of kinds) {
     writeFileSync(path.join(content, 'overlays', 'kernel.img'), mixedContent(Math.floor(mib * 2 ** 20 * 0.3), 4))
     writeFileSync(path.join(content, 'gone.bin'), mixedContent(Math.floor(mib * 2 ** 20 * 0.2), 5))
     sh(`head -c ${mib}M /dev/urandom > '${img}' && mkfs.vfat ${opts} '${img}' >/dev/null`)
-    sh(`MTOOLS_SKIP_CHECK=1 mcopy -s -i '${img}' '${content}'/* ::/ && MTOOLS_SKIP_CHECK=1 mdel -i '${img}' ::/gone.bin`)
+    sh(
+      `MTOOLS_SKIP_CHECK=1 mcopy -s -i '${img}' '${content}'/* ::/ && MTOOLS_SKIP_CHECK=1 mdel -i '${img}' ::/gone.bin`,
+    )
     const original = readFileSync(img)
     const probe = await probeFat(memReader(original))
     if (!probe || probe.whole !== undefined) throw new Error(`not mapped: ${JSON.stringify(probe)}`)
@@ -42,7 +44,8 @@ for (const [type, opts, mib] of kinds) {
     sh(`MTOOLS_SKIP_CHECK=1 mcopy -s -n -i '${img}' '::/*' '${out}/'`)
     sh(`rm '${content}/gone.bin'`)
     t.same(listTree(out), listTree(content))
-    for (const f of listTree(content)) t.ok(readFileSync(path.join(out, f)).equals(readFileSync(path.join(content, f))), `${f} equal`)
+    for (const f of listTree(content))
+      t.ok(readFileSync(path.join(out, f)).equals(readFileSync(path.join(content, f))), `${f} equal`)
   })
 }
 
@@ -53,7 +56,10 @@ t.test('FAT: what is not a FAT boot sector, or does not fit, is said so', async 
   const img = path.join(dir, 'fat.img')
   sh(`truncate -s 24M '${img}' && mkfs.vfat -F 16 '${img}' >/dev/null`)
   const b = readFileSync(img)
-  t.match(await probeFat(memReader(b, 4 * 2 ** 20)), { fs: 'vfat (FAT16)', whole: `the filesystem (${24 * 2 ** 20} bytes) is larger than its partition (${4 * 2 ** 20})` })
+  t.match(await probeFat(memReader(b, 4 * 2 ** 20)), {
+    fs: 'vfat (FAT16)',
+    whole: `the filesystem (${24 * 2 ** 20} bytes) is larger than its partition (${4 * 2 ** 20})`,
+  })
   const bps = Buffer.from(b)
   bps.writeUInt16LE(1000, 11)
   t.equal(await probeFat(memReader(bps)), undefined, 'bytes per sector 1000 is not FAT')
@@ -68,9 +74,16 @@ t.test('FAT: what is not a FAT boot sector, or does not fit, is said so', async 
 
 t.test('fatEntry: 12-bit entries are packed two in three bytes', (t) => {
   const fat = Buffer.from([0xf8, 0xff, 0xff, 0x03, 0x40, 0x00, 0xff, 0x0f, 0x00])
-  t.same([0, 1, 2, 3, 4, 5].map((n) => fatEntry(fat, 'FAT12', n)), [0xff8, 0xfff, 0x003, 0x004, 0xfff, 0x000])
+  t.same(
+    [0, 1, 2, 3, 4, 5].map((n) => fatEntry(fat, 'FAT12', n)),
+    [0xff8, 0xfff, 0x003, 0x004, 0xfff, 0x000],
+  )
   t.equal(fatEntry(Buffer.from([0, 0, 0x34, 0x12]), 'FAT16', 1), 0x1234)
-  t.equal(fatEntry(Buffer.from([0, 0, 0, 0, 0x78, 0x56, 0x34, 0xf2]), 'FAT32', 1), 0x02345678, 'the top 4 bits are reserved')
+  t.equal(
+    fatEntry(Buffer.from([0, 0, 0, 0, 0x78, 0x56, 0x34, 0xf2]), 'FAT32', 1),
+    0x02345678,
+    'the top 4 bits are reserved',
+  )
   t.end()
 })
 
@@ -116,7 +129,8 @@ function smallFat32(dir: string, fileBytes: number) {
   const data = mixedContent(fileBytes, 9)
   const n = Math.ceil(fileBytes / clusterBytes)
   for (let copy = 0; copy < img[16]!; copy++) {
-    for (let i = 0; i < n; i++) img.writeUInt32LE(i === n - 1 ? 0x0fffffff : 4 + i, fatOffset + copy * fatBytes + (3 + i) * 4)
+    for (let i = 0; i < n; i++)
+      img.writeUInt32LE(i === n - 1 ? 0x0fffffff : 4 + i, fatOffset + copy * fatBytes + (3 + i) * 4)
   }
   data.copy(img, dataOffset + clusterBytes) // cluster 3
   const entry = img.subarray(dataOffset, dataOffset + 32) // the first slot of the root directory (cluster 2)
@@ -160,17 +174,29 @@ t.test('FAT: boot sectors whose sizes and counts disagree are read whole', async
     f(b)
     return b
   }
-  t.match(await probeFat(memReader(edit((b) => (b[0x4a] ^= 0xff)))), { fs: 'vfat (FAT32)' }, 'the volume label may differ from the backup')
-  t.match(await probeFat(memReader(edit((b) => b.writeUInt32LE(b.readUInt32LE(32) - 8, 32)))), { whole: 'the backup boot sector (sector 6) disagrees with the boot sector' })
-  t.match(await probeFat(memReader(edit((b) => b.writeUInt32LE(1, 44)))), { whole: 'the FAT32 root directory fields are not valid' })
+  t.match(
+    await probeFat(memReader(edit((b) => (b[0x4a]! ^= 0xff)))),
+    { fs: 'vfat (FAT32)' },
+    'the volume label may differ from the backup',
+  )
+  t.match(await probeFat(memReader(edit((b) => b.writeUInt32LE(b.readUInt32LE(32) - 8, 32)))), {
+    whole: 'the backup boot sector (sector 6) disagrees with the boot sector',
+  })
+  t.match(await probeFat(memReader(edit((b) => b.writeUInt32LE(1, 44)))), {
+    whole: 'the FAT32 root directory fields are not valid',
+  })
   t.match(await probeFat(memReader(edit((b) => (b[21] = 0x12)))), { whole: 'media byte 0x12 is not valid' })
   t.match(await probeFat(memReader(edit((b) => (b[16] = 9)))), { whole: '9 FAT copies' })
   const { img: f16 } = fatWithFile(tmp(t), '-F 16', 24, 2 ** 20)
   const noRoot = Buffer.from(f16)
   noRoot.writeUInt16LE(0, 17)
-  t.match(await probeFat(memReader(noRoot)), { whole: '0 root directory entries do not fill whole sectors (Linux refuses them)' })
+  t.match(await probeFat(memReader(noRoot)), {
+    whole: '0 root directory entries do not fill whole sectors (Linux refuses them)',
+  })
   noRoot.writeUInt16LE(1, 17)
-  t.match(await probeFat(memReader(noRoot)), { whole: '1 root directory entries do not fill whole sectors (Linux refuses them)' })
+  t.match(await probeFat(memReader(noRoot)), {
+    whole: '1 root directory entries do not fill whole sectors (Linux refuses them)',
+  })
   const fewer = Buffer.from(f16)
   fewer.writeUInt16LE(f16.readUInt16LE(19) / 4, 19) // a quarter of the sectors: the FAT16 would be read as FAT12
   t.match(await probeFat(memReader(fewer)), { whole: /the FAT \(\d+ bytes\) is far larger than its \d+ clusters need/ })

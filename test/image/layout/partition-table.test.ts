@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { crc32 } from 'node:zlib'
@@ -10,7 +11,7 @@ import { memReader } from './mem-reader.js'
 const MIB = 2 ** 20
 
 // An image of `mib` MiB with a table written by sfdisk from `script`.
-function table(t: Parameters<Parameters<typeof t.test>[1]>[0], mib: number, script: string): Buffer {
+function table(t: Test, mib: number, script: string): Buffer {
   const file = path.join(tmp(t), 'disk.img')
   sh(`truncate -s ${mib}M '${file}' && sfdisk -q --no-reread --no-tell-kernel '${file}'`, { input: script })
   return readFileSync(file)
@@ -26,7 +27,11 @@ function entry(b: Buffer, sector: number, i: number, type: number, lba: number, 
 }
 
 t.test('MBR: primaries and the chain of logical partitions, sorted by start', async (t) => {
-  const b = table(t, 64, 'label: dos\nstart=2048, size=20480, type=c\nstart=22528, size=40960, type=5\nstart=24576, size=8192, type=83\nstart=34816, size=8192, type=82\nstart=45056, size=4096, type=83\n')
+  const b = table(
+    t,
+    64,
+    'label: dos\nstart=2048, size=20480, type=c\nstart=22528, size=40960, type=5\nstart=24576, size=8192, type=83\nstart=34816, size=8192, type=82\nstart=45056, size=4096, type=83\n',
+  )
   t.same(await readPartitionTable(memReader(b)), {
     scheme: 'mbr',
     sectorSize: 512,
@@ -40,7 +45,11 @@ t.test('MBR: primaries and the chain of logical partitions, sorted by start', as
 })
 
 t.test('GPT: entries with their type GUIDs, both checksums checked', async (t) => {
-  const b = table(t, 32, 'label: gpt\nstart=2048, size=8192, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\nstart=10240, size=20480, type=0FC63DAF-8483-4772-8E47-3D69D8477DE4\n')
+  const b = table(
+    t,
+    32,
+    'label: gpt\nstart=2048, size=8192, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\nstart=10240, size=20480, type=0FC63DAF-8483-4772-8E47-3D69D8477DE4\n',
+  )
   t.same(await readPartitionTable(memReader(b)), {
     scheme: 'gpt',
     sectorSize: 512,
@@ -50,14 +59,20 @@ t.test('GPT: entries with their type GUIDs, both checksums checked', async (t) =
     ],
   })
   const badHeader = Buffer.from(b)
-  badHeader[512 + 40] ^= 1
+  badHeader[512 + 40]! ^= 1
   t.same(await readPartitionTable(memReader(badHeader)), { scheme: 'none', reason: 'the GPT header checksum is wrong' })
   const badEntries = Buffer.from(b)
-  badEntries[1024 + 40] ^= 1
-  t.same(await readPartitionTable(memReader(badEntries)), { scheme: 'none', reason: 'the GPT entry array checksum is wrong' })
+  badEntries[1024 + 40]! ^= 1
+  t.same(await readPartitionTable(memReader(badEntries)), {
+    scheme: 'none',
+    reason: 'the GPT entry array checksum is wrong',
+  })
   const noHeader = Buffer.from(b)
   noHeader.fill(0, 512, 1024)
-  t.same(await readPartitionTable(memReader(noHeader)), { scheme: 'none', reason: 'a protective MBR (type 0xee) without a readable GPT header' })
+  t.same(await readPartitionTable(memReader(noHeader)), {
+    scheme: 'none',
+    reason: 'a protective MBR (type 0xee) without a readable GPT header',
+  })
   // A header whose entry array would run past the card, with a valid header checksum.
   const far = Buffer.from(b)
   far.writeBigUInt64LE(BigInt(b.length), 512 + 72)
@@ -70,7 +85,8 @@ t.test('GPT: entries with their type GUIDs, both checksums checked', async (t) =
 })
 
 t.test('anything odd means no table: the caller then reads the whole card', async (t) => {
-  const none = async (b: Buffer, size?: number) => ((r) => (r.scheme === 'none' ? r.reason : r.scheme))(await readPartitionTable(memReader(b, size)))
+  const none = async (b: Buffer, size?: number) =>
+    ((r) => (r.scheme === 'none' ? r.reason : r.scheme))(await readPartitionTable(memReader(b, size)))
   t.equal(await none(Buffer.alloc(512)), 'the source is smaller than a partition table')
   t.equal(await none(Buffer.alloc(4096)), 'no MBR signature (0x55AA) in sector 0')
   const boot = Buffer.alloc(4096)
@@ -103,7 +119,11 @@ t.test('anything odd means no table: the caller then reads the whole card', asyn
   t.equal(await none(gptBackwards), 'GPT partition 1 ends before it starts')
   const empty = Buffer.alloc(4096)
   entry(empty, 0, 0, 0, 0, 0)
-  t.equal(await none(empty), 'the MBR lists no partitions', 'a signature without entries is a superfloppy, not an empty card')
+  t.equal(
+    await none(empty),
+    'the MBR lists no partitions',
+    'a signature without entries is a superfloppy, not an empty card',
+  )
   const gptEmpty = table(t, 8, 'label: gpt\n')
   t.equal(await none(gptEmpty), 'the GPT lists no partitions')
   // An entry size taken from the card never sizes an allocation: 2^31-byte entries are refused.
