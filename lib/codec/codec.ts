@@ -15,7 +15,10 @@ export interface ImageCodec {
   readonly minChunkSize: number
   /** One line for --help: what the format is good for. */
   readonly help: string
-  /** A chunk's compressed body, on a worker thread: its buffer may be freed there. */
+  /**
+   * A chunk's compressed body, on a worker thread. The body must own its ArrayBuffer
+   * from offset 0 (ownCopy otherwise): the thread frees it once copied out.
+   */
   encode(data: Buffer, level: number): Promise<EncodedBody>
   /** The most a chunk of n bytes can encode to: the size of the pooled body buffers. */
   bodyBound(n: number): number
