@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
+import { pathExists } from 'fs-extra/esm'
 import {
   bmapPathFor,
   databaseSeries,
@@ -126,10 +127,7 @@ export async function scanBackups(
     const time = snapshotTime(name)
     if (pid !== undefined) await partial(dir, pid, filesHeld, true)
     else if (time) {
-      const complete = await stat(snapshotManifestPath(dir)).then(
-        () => true,
-        () => false,
-      )
+      const complete = await pathExists(snapshotManifestPath(dir))
       const facts = complete ? await manifestFacts(snapshotManifestPath(dir), 'files') : {}
       found.push({ name: `files/${name}`, kind: 'files', time, complete, files: [dir], bytes: 0, ...facts })
     }

@@ -48,12 +48,13 @@ export async function copyStable(
       return { kind: 'swapped', what: 'another file took its name' }
     const sink = await openSink()
     const hash = createHash('sha256')
-    const buf = Buffer.allocUnsafe(BUF)
+    // No larger than the file: most files are small, and many are copied at once (bench/files.ts).
+    const buf = Buffer.allocUnsafe(Math.min(BUF, before.size + 1))
     let size = 0
     try {
       for (;;) {
         signal?.throwIfAborted()
-        const { bytesRead } = await src.read(buf, 0, BUF, size)
+        const { bytesRead } = await src.read(buf, 0, buf.length, size)
         if (bytesRead === 0) break
         const piece = buf.subarray(0, bytesRead)
         hash.update(piece)

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs'
 import { link, lstat, mkdir, open, readdir, readFile, readlink, realpath, rename, rm, symlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from 'pino'
@@ -14,6 +15,7 @@ import { snapshotManifestProblem } from '../dest/snapshot-paths.js'
 import { type FileEntry, type SnapshotManifest } from '../dest/snapshot-manifest.js'
 import { checkMounted } from '../dest/check-mount.js'
 import { makeDirs } from '../dest/make-dirs.js'
+import pLimit from 'p-limit'
 
 export interface FilesJobOptions {
   readonly paths: readonly string[]
@@ -36,8 +38,16 @@ export interface FilesContext {
   /** Test hook: runs after each copy attempt of a file, before it is checked (to change it mid-copy). */
   readonly afterCopy?: (abs: string, attempt: number) => Promise<void>
   readonly signal?: AbortSignal
+  /** Files copied at once (bench/files.ts compares); 8 by default. */
+  readonly copies?: number
 }
 
+// Files copied at once, and copies waiting before the walk waits: from the
+// 20,000-file bench on a loop-mounted filesystem (bench/RESULTS.md, "files").
+const COPIES = 8
+const QUEUED = 64
+// What every entry records, whatever its type.
+type EntryBase = Pick<FileEntry, 'path' | 'rawPath' | 'uid' | 'gid' | 'mode' | 'mtimeMs' | 'size'>
 // Copies of a file that keeps changing: the last one is kept, marked as changed.
 const COPY_ATTEMPTS = 2
 
@@ -61,6 +71,27 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
   const name = localDate(started)
   const final = tree.snapshot(started)
   const work = tree.snapshotInProgress(started, process.pid)
+  // Files are copied COPIES at a time while the walk goes on: on NFS each small
+  // file is a few round trips, which overlap (bench/RESULTS.md, "files"). The walk
+  // waits when QUEUED copies are waiting, so memory stays bounded on any tree.
+  const limit = pLimit(ctx.copies ?? COPIES)
+  const queued = new Set<Promise<void>>()
+  let failed: { err: unknown } | undefined
+  const copyLater = async (task: () => Promise<void>): Promise<void> => {
+    while (queued.size >= QUEUED) await Promise.race(queued)
+    if (failed) throw failed.err
+    // After a failure the copies still waiting start and end at once: nothing more is written.
+    const p: Promise<void> = limit(() => (failed ? Promise.resolve() : task()))
+      .catch((err: unknown) => {
+        failed ??= { err } // the NAS side failed, or a signal came: the run fails
+      })
+      .finally(() => queued.delete(p))
+    queued.add(p)
+  }
+  const drain = async () => {
+    while (queued.size) await Promise.race(queued)
+  }
+
   try {
     if (
       await lstat(final).then(
@@ -84,7 +115,8 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
         { databases: opts.databases },
         `left out (the database job copies them hourly, consistently): ${[...dbFiles].join(', ')}`,
       )
-    const entries: FileEntry[] = []
+    // Slots in walk order: copies finish out of order, the manifest stays in it.
+    const entries: Array<FileEntry | undefined> = []
     const unreadable: string[] = []
     const vanished: string[] = []
     const changed: string[] = []
@@ -115,7 +147,7 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
 
     // Never back up the backups: --path / would otherwise walk into the NAS itself.
     const destAbs = path.resolve(opts.dest)
-    const visit = async (abs: Buffer, retry = true): Promise<void> => {
+    const visit = async (abs: Buffer, retry = true, inline = false): Promise<void> => {
       ctx.signal?.throwIfAborted()
       const shown = abs.toString('utf8')
       if (excluded(shown, globs) || isInside(shown, destAbs) || dbFiles.has(shown)) return
@@ -135,64 +167,88 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
           await onDest(to, () => mkdir(to, { mode: dirMode() }))
           await applyDestGroup(to)
           entries.push({ ...base, type: 'dir', size: 0 })
-          for (const n of names) await visit(joinBytes(abs, n))
+          for (const n of names) await visit(joinBytes(abs, n), true, inline)
         } else if (st.isSymbolicLink()) {
           const target = await readlink(abs, { encoding: 'buffer' })
           await onDest(to, () => symlink(target, to))
           entries.push({ ...base, type: 'symlink', ...recordedTarget(target) })
         } else if (st.isFile()) {
-          const prev = previous?.entries.get(base.rawPath ?? base.path)
-          await ctx.beforeFile?.(shown)
-          if (
-            prev?.type === 'file' &&
-            prev.sha256 &&
-            !prev.changed &&
-            prev.size === st.size &&
-            prev.mtimeMs === st.mtimeMs &&
-            previous
-          ) {
-            const linked = await link(joinBytes(Buffer.from(previous.dir), abs), to).then(
-              () => true,
-              () => false,
-            )
-            if (linked) return void entries.push({ ...base, type: 'file', sha256: prev.sha256 })
-          }
-          for (let attempt = 1; ; attempt++) {
-            const got = await copyStable(abs, st, sinkAt(to), ctx.signal)
-            await ctx.afterCopy?.(shown, attempt)
-            if (got.kind === 'swapped') {
-              if (!retry) throw Object.assign(new Error(`changed type while read: ${got.what}`), { code: 'ECHANGED' })
-              ctx.log.info({ path: shown }, `changed while listed (${got.what}): looked at again: ${shown}`)
-              return await visit(abs, false)
-            }
-            const after = await lstat(abs).catch(() => undefined)
-            const stable =
-              got.stable && after !== undefined && after.size === got.size && after.mtimeMs === got.stat.mtimeMs
-            if (stable || attempt === COPY_ATTEMPTS) {
-              const b = got.stat
-              entries.push({
-                ...base,
-                uid: b.uid,
-                gid: b.gid,
-                mode: b.mode & 0o7777,
-                mtimeMs: b.mtimeMs,
-                type: 'file',
-                size: got.size,
-                sha256: got.sha256,
-                ...(stable ? {} : { changed: true as const }),
-              })
-              if (!stable) {
-                changed.push(shown)
-                ctx.log.warn(
-                  { path: shown, stored: got.size },
-                  `changed while copied, twice: stored the ${got.size} bytes read, marked as changed: ${shown}`,
-                )
-              }
-              return
-            }
-            await rm(to, { force: true })
-          }
+          const slot = entries.push(undefined) - 1
+          // A file that turned into something else while listed is looked at again, in place.
+          if (!inline) return await copyLater(() => copyFile(abs, to, shown, st, base, slot, retry))
+          await copyFile(abs, to, shown, st, base, slot, retry)
         } else entries.push({ ...base, type: 'other', size: 0 })
+      } catch (err) {
+        if (err instanceof SdBackupError) throw err // the NAS side failed (or a signal came): the run fails
+        await rm(to, { force: true }).catch(() => {})
+        problem(abs, err)
+      }
+    }
+
+    // One regular file: hard-linked to yesterday's copy when unchanged, else copied
+    // (twice at most while it changes), its entry put in its slot.
+    const copyFile = async (
+      abs: Buffer,
+      to: Buffer,
+      shown: string,
+      st: Stats,
+      base: EntryBase,
+      slot: number,
+      retry: boolean,
+    ) => {
+      try {
+        ctx.signal?.throwIfAborted()
+        const prev = previous?.entries.get(base.rawPath ?? base.path)
+        await ctx.beforeFile?.(shown)
+        if (
+          prev?.type === 'file' &&
+          prev.sha256 &&
+          !prev.changed &&
+          prev.size === st.size &&
+          prev.mtimeMs === st.mtimeMs &&
+          previous
+        ) {
+          const linked = await link(joinBytes(Buffer.from(previous.dir), abs), to).then(
+            () => true,
+            () => false,
+          )
+          if (linked) return void (entries[slot] = { ...base, type: 'file', sha256: prev.sha256 })
+        }
+        for (let attempt = 1; ; attempt++) {
+          const got = await copyStable(abs, st, sinkAt(to), ctx.signal)
+          await ctx.afterCopy?.(shown, attempt)
+          if (got.kind === 'swapped') {
+            if (!retry) throw Object.assign(new Error(`changed type while read: ${got.what}`), { code: 'ECHANGED' })
+            ctx.log.info({ path: shown }, `changed while listed (${got.what}): looked at again: ${shown}`)
+            return await visit(abs, false, true)
+          }
+          const after = await lstat(abs).catch(() => undefined)
+          const stable =
+            got.stable && after !== undefined && after.size === got.size && after.mtimeMs === got.stat.mtimeMs
+          if (stable || attempt === COPY_ATTEMPTS) {
+            const b = got.stat
+            entries[slot] = {
+              ...base,
+              uid: b.uid,
+              gid: b.gid,
+              mode: b.mode & 0o7777,
+              mtimeMs: b.mtimeMs,
+              type: 'file',
+              size: got.size,
+              sha256: got.sha256,
+              ...(stable ? {} : { changed: true as const }),
+            }
+            if (!stable) {
+              changed.push(shown)
+              ctx.log.warn(
+                { path: shown, stored: got.size },
+                `changed while copied, twice: stored the ${got.size} bytes read, marked as changed: ${shown}`,
+              )
+            }
+            return
+          }
+          await rm(to, { force: true })
+        }
       } catch (err) {
         if (err instanceof SdBackupError) throw err // the NAS side failed (or a signal came): the run fails
         await rm(to, { force: true }).catch(() => {})
@@ -223,6 +279,9 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
       }
       await visit(Buffer.from(abs))
     }
+    await drain()
+    if (failed) throw failed.err
+    for (const list of [unreadable, vanished, changed]) list.sort()
     const manifest: SnapshotManifest = {
       format: 'sd-backup-files',
       formatVersion: 1,
@@ -236,7 +295,7 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
       unreadable,
       vanished,
       changed,
-      entries,
+      entries: entries.filter((e) => e !== undefined),
     }
     await writeFileAtomic(snapshotManifestPath(work), `${JSON.stringify(manifest)}\n`)
     await rename(work, final).catch((err: unknown) => {
@@ -245,6 +304,8 @@ export async function runFiles(opts: FilesJobOptions, ctx: FilesContext): Promis
     await fsyncDir(root)
     return manifest
   } catch (err) {
+    failed ??= { err }
+    await drain() // no copy may still be writing into what is removed next
     await rm(work, { recursive: true, force: true })
     throw err
   } finally {

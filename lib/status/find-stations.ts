@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { readdir, stat } from 'node:fs/promises'
+import { pathExists } from 'fs-extra/esm'
+import { readdir } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { JOBS, readStationStatus, type JobName, type StationStatus } from './job-status.js'
 import { stationTree } from '../dest/layout.js'
@@ -9,12 +10,8 @@ export async function findStations(dest: string): Promise<StationStatus[]> {
   const out: StationStatus[] = []
   for (const e of (await readdir(dest, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     if (!e.isDirectory() || e.name.startsWith('.')) continue
-    const has = async (p: string) =>
-      stat(p).then(
-        () => true,
-        () => false,
-      )
-    if ((await has(stationTree(dest, e.name).status)) || (await has(stationTree(dest, e.name).dir('images')))) {
+    const tree = stationTree(dest, e.name)
+    if ((await pathExists(tree.status)) || (await pathExists(tree.dir('images')))) {
       // One station's status that cannot even be read must not hide the others.
       out.push(
         await readStationStatus(dest, e.name).catch((err: unknown) => ({
