@@ -1,39 +1,11 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { BackupCorruptError, ManifestMismatchError, TargetExistsError, TrailingDataError } from '../errors.js'
-import { manifestPathFor } from '../dest/layout.js'
+import { BackupCorruptError, TargetExistsError, TrailingDataError } from '../errors.js'
 import { AtomicFile } from '../dest/write-atomic.js'
-import { readManifestFile } from '../dest/read-manifest.js'
 import { checkDatabaseFile } from './copy-database.js'
-import type { DatabaseManifest } from './run-database.js'
 import { zstdFrames } from '../codec/zstd-frames.js'
 import { loadZstd } from '../codec/zstd.js'
-
-// Why a database manifest cannot be used, or undefined: checked before anything is read by it.
-export function databaseManifestProblem(m: DatabaseManifest): string | undefined {
-  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0
-  if (m.formatVersion !== 1) return `format version ${String(m.formatVersion)} is not understood`
-  if (
-    typeof m.raw !== 'object' ||
-    m.raw === null ||
-    !count(m.raw.bytes) ||
-    !/^[0-9a-f]{64}$/.test(String(m.raw.sha256))
-  )
-    return 'its raw size or SHA-256 is missing or not valid'
-  if (typeof m.compressed !== 'object' || m.compressed === null || !count(m.compressed.bytes))
-    return 'its compressed size is missing or not valid'
-  if (typeof m.rowCounts !== 'object' || m.rowCounts === null || Object.values(m.rowCounts).some((n) => !count(n)))
-    return 'its row counts are not valid'
-  return undefined
-}
-
-export async function readDatabaseManifest(file: string): Promise<DatabaseManifest> {
-  const where = manifestPathFor(file)
-  const m = await readManifestFile<DatabaseManifest>(file, where, 'sd-backup-database', (x) => x.file)
-  const problem = databaseManifestProblem(m)
-  if (problem) throw new ManifestMismatchError(file, where, problem)
-  return m
-}
+import { type DatabaseManifest, readDatabaseManifest } from '../dest/database-manifest.js'
 
 // Decodes a database copy into `output` (an atomic file: complete or absent) and
 // proves it: size and SHA-256 as recorded, integrity_check passes, every table has

@@ -11,6 +11,7 @@ import { checkMounted } from '../dest/check-mount.js'
 import { makeDirs } from '../dest/make-dirs.js'
 import { loadZstd } from '../codec/zstd.js'
 import { manifestPathFor, stationTree } from '../dest/layout.js'
+import { type DatabaseManifest } from '../dest/database-manifest.js'
 
 export interface DatabaseJobOptions {
   readonly dbs: readonly string[]
@@ -19,22 +20,6 @@ export interface DatabaseJobOptions {
   readonly station: string
   readonly level: number
   readonly tmpDir: string
-}
-
-// What the manifest beside each copy records.
-export interface DatabaseManifest {
-  readonly format: 'sd-backup-database'
-  readonly formatVersion: 1
-  readonly tool: { readonly name: 'sd-backup'; readonly version: string }
-  readonly station: string
-  readonly source: string
-  readonly file: string
-  readonly raw: { readonly bytes: number; readonly sha256: string }
-  readonly compressed: { readonly bytes: number; readonly codec: 'zstd'; readonly level: number }
-  readonly integrity: 'ok'
-  readonly rowCounts: Record<string, number>
-  readonly started: string
-  readonly ended: string
 }
 
 const FRAME = 16 * 2 ** 20 // zstd frames of 16 MiB: the copy never sits in memory whole

@@ -1,25 +1,14 @@
 import { lstat, readlink } from 'node:fs/promises'
 import pLimit from 'p-limit'
-import { BackupCorruptError, ManifestMismatchError } from '../errors.js'
+import { BackupCorruptError } from '../errors.js'
 import { pathBytes } from '../util/path-bytes.js'
 import { type FileEntry, type SnapshotManifest } from '../dest/snapshot-manifest.js'
-import { below, components, parentsAreDirs, snapshotManifestProblem } from '../dest/snapshot-paths.js'
-import { readManifestFile } from '../dest/read-manifest.js'
+import { below, components, parentsAreDirs } from '../dest/snapshot-paths.js'
 import { sha256OfFile } from '../util/sha256-file.js'
-import { snapshotManifestPath } from '../dest/layout.js'
+import { readSnapshotManifest } from '../dest/read-snapshot-manifest.js'
 
 // Files hashed at once (bench/RESULTS.md, "files").
 const HASHES = 8
-
-// Reads a snapshot's manifest and validates every entry (types, ranges, paths
-// absolute and normalised, none twice) before anything else is done with it.
-export async function readSnapshotManifest(dir: string): Promise<SnapshotManifest> {
-  const where = snapshotManifestPath(dir)
-  const m = await readManifestFile<SnapshotManifest>(dir, where, 'sd-backup-files', (x) => x.snapshot)
-  const problem = snapshotManifestProblem(m)
-  if (problem) throw new ManifestMismatchError(dir, where, problem)
-  return m
-}
 
 // What is wrong with one entry of the snapshot, or undefined when it is as recorded.
 // Only paths inside the snapshot are read: a directory above the entry that is a

@@ -2,11 +2,12 @@ import t, { type Test } from 'tap'
 import { openSync, readFileSync, statSync, writeFileSync, writeSync, closeSync, existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { pino } from 'pino'
-import { runDatabase, type DatabaseManifest } from '../../lib/database/run-database.js'
+import { runDatabase } from '../../lib/database/run-database.js'
 import { zstdFrames } from '../../lib/codec/zstd-frames.js'
 import { runCli } from '../helpers/cli.js'
 import { sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { type DatabaseManifest } from '../../lib/dest/database-manifest.js'
 
 const silent = pino({ level: 'silent' })
 
