@@ -34,7 +34,8 @@ const { values } = parseArgs({
 })
 if (!values.image) {
   console.error(
-    'usage: compare.js --image card.img [--workers 2] [--level 6] [--chunk-size 4M] [--rounds 3] [--out DIR] [--zlib-single]',
+    'usage: compare.js --image card.img [--workers 2] [--level 6] [--chunk-size 4M] [--rounds 3] [--out DIR] ' +
+      '[--zlib-single]',
   )
   process.exit(2)
 }
@@ -58,7 +59,10 @@ for (let i = 0; i < Number(values.rounds); i++) {
   runs['sd-backup']!.push(
     timed(
       'sd-backup',
-      `node '${cli}' image --device '${image}' --dest '${dest}' --station bench --workers ${workers} --level ${level} --chunk-size ${values['chunk-size']}${values['with-verify'] ? '' : ' --no-verify'}${values.full ? ' --full' : ''} > /dev/null`,
+      `node '${cli}' image --device '${image}' --dest '${dest}' --station bench --workers ${workers} --level ` +
+        `${level} --chunk-size ` +
+        `${values['chunk-size']}${values['with-verify'] ? '' : ' --no-verify'}${values.full ? ' --full' : ''} ` +
+        `> /dev/null`,
       ours,
     ),
   )
@@ -67,7 +71,8 @@ for (let i = 0; i < Number(values.rounds); i++) {
     runs.floor!.push(
       timed(
         'floor',
-        `node '${tune}' --device '${image}' --sample ${rawBytes}${values.full ? ' --full' : ''} --one ${chunk},${workers},${level} > /dev/null`,
+        `node '${tune}' --device '${image}' --sample ${rawBytes}${values.full ? ' --full' : ''} --one ` +
+          `${chunk},${workers},${level} > /dev/null`,
         image,
       ),
     )
@@ -95,7 +100,8 @@ for (let i = 0; i < Number(values.rounds); i++) {
       if (!p.fs?.startsWith('ext')) continue
       const part = path.join(out, 'part.img')
       sh(
-        `pigz -dc '${ours}' | tail -c +${p.start + 1} | head -c ${p.size} > '${part}' && e2fsck -fn '${part}' > /dev/null && rm '${part}'`,
+        `pigz -dc '${ours}' | tail -c +${p.start + 1} | head -c ${p.size} > '${part}' && e2fsck -fn '${part}' > ` +
+          `/dev/null && rm '${part}'`,
       )
     }
   }
@@ -110,7 +116,8 @@ const s = row('sd-backup')
 console.log(`machine: ${machine()} (${cpus().length} cpus)`)
 console.log(`mode: ${values.full ? '--full (every byte)' : 'used blocks (default)'}`)
 console.log(
-  `image: ${image}, ${mib.toFixed(0)} MiB; workers ${workers}, level ${level}, chunk ${values['chunk-size']}; median of ${values.rounds} alternating rounds`,
+  `image: ${image}, ${mib.toFixed(0)} MiB; workers ${workers}, level ${level}, chunk ${values['chunk-size']}; ` +
+    `median of ${values.rounds} alternating rounds`,
 )
 console.log('tool        wall s   MiB/s   output MiB   saved %   peak RSS MiB')
 for (const [name, r] of [
@@ -118,16 +125,20 @@ for (const [name, r] of [
   ['sd-backup', s],
 ] as const) {
   console.log(
-    `${name.padEnd(10)} ${r.seconds.toFixed(1).padStart(7)} ${(mib / r.seconds).toFixed(1).padStart(7)} ${(r.bytes / 2 ** 20).toFixed(1).padStart(12)} ${(100 * (1 - r.bytes / rawBytes)).toFixed(1).padStart(9)} ${r.rss.toFixed(0).padStart(14)}`,
+    `${name.padEnd(10)} ${r.seconds.toFixed(1).padStart(7)} ${(mib / r.seconds).toFixed(1).padStart(7)} ` +
+      `${(r.bytes / 2 ** 20).toFixed(1).padStart(12)} ` +
+      `${(100 * (1 - r.bytes / rawBytes)).toFixed(1).padStart(9)} ${r.rss.toFixed(0).padStart(14)}`,
   )
 }
 console.log(
-  `ratios sd-backup / pigz: wall ${(s.seconds / p.seconds).toFixed(3)}, output ${(s.bytes / p.bytes).toFixed(4)}, rss ${(s.rss / p.rss).toFixed(1)}`,
+  `ratios sd-backup / pigz: wall ${(s.seconds / p.seconds).toFixed(3)}, output ` +
+    `${(s.bytes / p.bytes).toFixed(4)}, rss ${(s.rss / p.rss).toFixed(1)}`,
 )
 if (values.floor) {
   const f = median(runs.floor!.map((x) => x.seconds))
   console.log(
-    `floor (read + deflate + member digests of the same bytes, nothing written or verified): ${f.toFixed(1)} s = wall ${(f / p.seconds).toFixed(3)} x pigz`,
+    `floor (read + deflate + member digests of the same bytes, nothing written or verified): ${f.toFixed(1)} s ` +
+      `= wall ${(f / p.seconds).toFixed(3)} x pigz`,
   )
 }
 
@@ -140,6 +151,7 @@ if (values['zlib-single']) {
     single,
   )
   console.log(
-    `node zlib, one stream: ${(r.outBytes / 2 ** 20).toFixed(1)} MiB = ${(r.outBytes / p.bytes).toFixed(4)} x pigz (the library); members add ${(s.bytes / r.outBytes).toFixed(4)} x on top`,
+    `node zlib, one stream: ${(r.outBytes / 2 ** 20).toFixed(1)} MiB = ${(r.outBytes / p.bytes).toFixed(4)} x ` +
+      `pigz (the library); members add ${(s.bytes / r.outBytes).toFixed(4)} x on top`,
   )
 }

@@ -31,7 +31,8 @@ const hashModes = { 'SHA instructions': '', 'no SHA instructions': 'OPENSSL_ia32
 const runs = new Map<string, Run[]>()
 const manifests = new Map<string, number>()
 
-for (const card of Object.values(cards)) sh(`cat '${card}' > /dev/null`) // sparse: cheap, and both start from the page cache
+// Sparse: cheap, and both start from the page cache.
+for (const card of Object.values(cards)) sh(`cat '${card}' > /dev/null`)
 for (let i = 0; i < Number(values.rounds); i++) {
   for (const [mode, env] of Object.entries(hashModes)) {
     for (const [name, card] of Object.entries(cards)) {
@@ -41,7 +42,8 @@ for (let i = 0; i < Number(values.rounds); i++) {
       const key = `${mode}|${name}`
       const r = timed(
         key,
-        `${env}node '${cli}' image --device '${card}' --dest '${dest}' --station bench --workers ${values.workers} > /dev/null`,
+        `${env}node '${cli}' image --device '${card}' --dest '${dest}' --station bench --workers ` +
+          `${values.workers} > /dev/null`,
         image,
       )
       runs.set(key, [...(runs.get(key) ?? []), r])
@@ -54,7 +56,8 @@ rmSync(values.out, { recursive: true, force: true })
 const gib = (f: string) => statSync(f).size / 2 ** 30
 console.log(`machine: ${machine()}`)
 console.log(
-  `small: ${cards.small} (${gib(cards.small).toFixed(1)} GiB), grown: ${cards.grown} (${gib(cards.grown).toFixed(1)} GiB); workers ${values.workers}; median of ${values.rounds} alternating rounds`,
+  `small: ${cards.small} (${gib(cards.small).toFixed(1)} GiB), grown: ${cards.grown} ` +
+    `(${gib(cards.grown).toFixed(1)} GiB); workers ${values.workers}; median of ${values.rounds} alternating rounds`,
 )
 console.log('hashing               card    wall s   output MiB   manifest KiB   peak RSS MiB')
 for (const mode of Object.keys(hashModes)) {
@@ -69,10 +72,13 @@ for (const mode of Object.keys(hashModes)) {
     ['grown', grown],
   ] as const) {
     console.log(
-      `${mode.padEnd(20)} ${name.padStart(6)} ${r.s.toFixed(1).padStart(9)} ${(r.out / 2 ** 20).toFixed(1).padStart(12)} ${(manifests.get(name)! / 1024).toFixed(0).padStart(14)} ${r.rss.toFixed(0).padStart(14)}`,
+      `${mode.padEnd(20)} ${name.padStart(6)} ${r.s.toFixed(1).padStart(9)} ` +
+        `${(r.out / 2 ** 20).toFixed(1).padStart(12)} ${(manifests.get(name)! / 1024).toFixed(0).padStart(14)} ` +
+        `${r.rss.toFixed(0).padStart(14)}`,
     )
   }
   console.log(
-    `${mode}: wall grown / small ${(grown.s / small.s).toFixed(3)}, peak RSS grown / small ${(grown.rss / small.rss).toFixed(3)}`,
+    `${mode}: wall grown / small ${(grown.s / small.s).toFixed(3)}, peak RSS grown / small ` +
+      `${(grown.rss / small.rss).toFixed(3)}`,
   )
 }

@@ -135,7 +135,8 @@ const stages: Array<[string, number]> = [
 const cpb = (mibs: number) => (mhz * 1e6) / (mibs * 2 ** 20)
 console.log(`machine: ${machine()}, ${mhz} MHz`)
 console.log(
-  `sample: ${sampleMiB} MiB drawn evenly from the ${seen} MiB of the card's used data (non-zero chunks of its image); deflate keeps ${(ratio * 100).toFixed(1)} %`,
+  `sample: ${sampleMiB} MiB drawn evenly from the ${seen} MiB of the card's used data (non-zero chunks of its ` +
+    `image); deflate keeps ${(ratio * 100).toFixed(1)} %`,
 )
 console.log('stage                                   MiB/s/thread   cycles/byte')
 for (const [name, r] of stages)
@@ -166,7 +167,8 @@ const pis = [
   },
 ]
 console.log(
-  `\nprojection: ${values['card-gb']} GB card holding ${values['used-gb']} GB, image ≈ ${(out / 1e9).toFixed(1)} GB; cycles per byte as measured here`,
+  `\nprojection: ${values['card-gb']} GB card holding ${values['used-gb']} GB, image ≈ ` +
+    `${(out / 1e9).toFixed(1)} GB; cycles per byte as measured here`,
 )
 const min = (s: number) => `${(s / 60).toFixed(1)} min`
 for (const p of pis) {
@@ -200,6 +202,7 @@ for (const p of pis) {
   const cpu = imaging['deflate + CRC-32 + SHA-256 on the workers']
   const io = Math.max(imaging['SD read'], imaging['NFS write'])
   console.log(
-    `  the workers bound imaging once this Pi needs ${(io / cpu).toFixed(1)} x the cycles per byte measured here (run stages.js on the Pi to know)`,
+    `  the workers bound imaging once this Pi needs ${(io / cpu).toFixed(1)} x the cycles per byte measured ` +
+      `here (run stages.js on the Pi to know)`,
   )
 }

@@ -81,11 +81,13 @@ const self = fileURLToPath(import.meta.url)
 const tmpJson = `/tmp/sdb-tune.${process.pid}.json`
 console.log(`machine: ${machine()}`)
 console.log(
-  `source: ${device} (read only), first ${values.sample} ${values.full ? 'of the card' : 'of the blocks the filesystems use'}`,
+  `source: ${device} (read only), first ${values.sample} ` +
+    `${values.full ? 'of the card' : 'of the blocks the filesystems use'}`,
 )
 // One discarded run first: the page cache then holds the sample for every setting alike.
 sh(
-  `node '${self}' --device '${device}' --sample ${sample}${values.full ? ' --full' : ''} --one ${parseSize('chunks', values.chunks.split(',')[0]!)},1,1 > /dev/null`,
+  `node '${self}' --device '${device}' --sample ${sample}${values.full ? ' --full' : ''} --one ` +
+    `${parseSize('chunks', values.chunks.split(',')[0]!)},1,1 > /dev/null`,
 )
 console.log('chunk     workers  level   MiB/s   saved %   peak RSS MiB')
 const results: Array<{ chunk: string; workers: number; level: number; mibs: number; saved: number; rss: number }> = []
@@ -95,7 +97,8 @@ for (const level of values.levels.split(',').map(Number)) {
       const bytes = parseSize('chunks', chunk)
       const r = timed(
         'tune',
-        `node '${self}' --device '${device}' --sample ${sample}${values.full ? ' --full' : ''} --one ${bytes},${workers},${level} > ${tmpJson}`,
+        `node '${self}' --device '${device}' --sample ${sample}${values.full ? ' --full' : ''} --one ` +
+          `${bytes},${workers},${level} > ${tmpJson}`,
         '/dev/null',
       )
       const one = JSON.parse(sh(`cat ${tmpJson}; rm -f ${tmpJson}`)) as { raw: number; out: number; seconds: number }
@@ -109,7 +112,8 @@ for (const level of values.levels.split(',').map(Number)) {
       }
       results.push(res)
       console.log(
-        `${chunk.padEnd(9)} ${String(workers).padStart(7)} ${String(level).padStart(6)} ${res.mibs.toFixed(1).padStart(7)} ${res.saved.toFixed(1).padStart(9)} ${res.rss.toFixed(0).padStart(14)}`,
+        `${chunk.padEnd(9)} ${String(workers).padStart(7)} ${String(level).padStart(6)} ` +
+          `${res.mibs.toFixed(1).padStart(7)} ${res.saved.toFixed(1).padStart(9)} ${res.rss.toFixed(0).padStart(14)}`,
       )
     }
   }
@@ -123,13 +127,15 @@ if (!rec) {
   process.exit(1)
 }
 console.log(
-  `\nrecommended (fastest at level ${rec.level} within ${maxRss} MiB RSS): ${rec.mibs.toFixed(1)} MiB/s, ${rec.saved.toFixed(1)} % saved`,
+  `\nrecommended (fastest at level ${rec.level} within ${maxRss} MiB RSS): ${rec.mibs.toFixed(1)} MiB/s, ` +
+    `${rec.saved.toFixed(1)} % saved`,
 )
 console.log(`  [image]\n  chunk-size = ${rec.chunk}\n  workers = ${rec.workers}\n  level = ${rec.level}`)
 for (const level of [1, 9]) {
   const b = best(level)
   if (b)
     console.log(
-      `  level ${level} instead: ${b.mibs.toFixed(1)} MiB/s, ${b.saved.toFixed(1)} % saved (chunk ${b.chunk}, ${b.workers} workers)`,
+      `  level ${level} instead: ${b.mibs.toFixed(1)} MiB/s, ${b.saved.toFixed(1)} % saved (chunk ${b.chunk}, ` +
+        `${b.workers} workers)`,
     )
 }

@@ -27,7 +27,8 @@ const cli = fileURLToPath(new URL('../bin/sd-backup.js', import.meta.url))
 rmSync(values.out, { recursive: true, force: true })
 mkdirSync(values.out, { recursive: true })
 sh(
-  `node '${cli}' image --device '${card}' --dest '${values.out}' --station bench --workers ${values.workers} --no-verify --log-level warn`,
+  `node '${cli}' image --device '${card}' --dest '${values.out}' --station bench --workers ${values.workers} ` +
+    `--no-verify --log-level warn`,
 )
 const dir = path.join(values.out, 'bench/images')
 const gz = path.join(

@@ -206,7 +206,8 @@ export class AlertNotSentError extends SdBackupError {
     readonly port: number,
   ) {
     super(
-      `the test alert could not be sent through ${host}:${port}: check smtp-host, smtp-port, smtp-tls and the login (the log has the server's answer)`,
+      `the test alert could not be sent through ${host}:${port}: check smtp-host, smtp-port, smtp-tls and the ` +
+        `login (the log has the server's answer)`,
     )
   }
 }
@@ -232,7 +233,8 @@ export class ManifestMissingError extends SdBackupError {
     options?: { cause?: unknown },
   ) {
     super(
-      `${file} has no manifest (${manifest} is missing): the backup never completed, or the manifest was removed; it cannot be trusted`,
+      `${file} has no manifest (${manifest} is missing): the backup never completed, or the manifest was ` +
+        `removed; it cannot be trusted`,
       options,
     )
   }
@@ -289,7 +291,8 @@ export class TruncatedAtBoundaryError extends SdBackupError {
     readonly members: number,
   ) {
     super(
-      `${file} is truncated at a member boundary: ${membersPresent} of ${members} members, ${size} of ${expected} bytes ` +
+      `${file} is truncated at a member boundary: ${membersPresent} of ${members} members, ${size} of ` +
+        `${expected} bytes ` +
         `(${expected - size} missing). gzip -t accepts such a file; the image would restore short`,
     )
   }
@@ -304,7 +307,8 @@ export class TrailingDataError extends SdBackupError {
     readonly expected: number,
   ) {
     super(
-      `${file} has ${size - expected} bytes of trailing data after its last member (${size} bytes, the manifest says ${expected})`,
+      `${file} has ${size - expected} bytes of trailing data after its last member (${size} bytes, the manifest ` +
+        `says ${expected})`,
     )
   }
 }
@@ -340,7 +344,8 @@ export class TargetTooSmallError extends SdBackupError {
     readonly needed: number,
   ) {
     super(
-      `${device} is too small: ${size} bytes, the image needs ${needed} (${needed - size} bytes short); use a larger card (nothing was written)`,
+      `${device} is too small: ${size} bytes, the image needs ${needed} (${needed - size} bytes short); use a ` +
+        `larger card (nothing was written)`,
     )
   }
 }
@@ -370,7 +375,8 @@ export class TargetBlockedError extends SdBackupError {
   readonly code = 'SDB_TARGET_BLOCKED' as const
   constructor(readonly path: string) {
     super(
-      `${path} is a symlink, or not what the snapshot has there: restore never writes through a symlink nor replaces a directory; move it away and restore again`,
+      `${path} is a symlink, or not what the snapshot has there: restore never writes through a symlink nor ` +
+        `replaces a directory; move it away and restore again`,
     )
   }
 }
@@ -393,7 +399,8 @@ export class LockUnreadableError extends SdBackupError {
     options?: { cause?: unknown },
   ) {
     super(
-      `the lock ${path} cannot be read (${reason}): if no sd-backup job of this station is running, remove it (rm '${path}') and run again`,
+      `the lock ${path} cannot be read (${reason}): if no sd-backup job of this station is running, remove it ` +
+        `(rm '${path}') and run again`,
       options,
     )
   }
@@ -412,7 +419,8 @@ export class ReadBackMismatchError extends SdBackupError {
     readonly range?: string,
   ) {
     super(
-      `reading ${device}${range ? ` ${range}` : ''} back gives ${sha(actual)}, the image has ${sha(expected)}: the card does not hold the image (a failing or fake-capacity card, or written since?)`,
+      `reading ${device}${range ? ` ${range}` : ''} back gives ${sha(actual)}, the image has ${sha(expected)}: ` +
+        `the card does not hold the image (a failing or fake-capacity card, or written since?)`,
     )
   }
 }
@@ -591,7 +599,9 @@ export const EXIT_TABLE = {
   },
   SDB_CLOCK_DOUBT: {
     exit: 35,
-    help: 'cleanup: the clock is not trusted (earlier than the newest backup, or far past the hourly copies): nothing removed',
+    help:
+      'cleanup: the clock is not trusted (earlier than the newest backup, or far past the hourly copies): ' +
+      'nothing removed',
   },
   SDB_INTERRUPTED: { exit: 130, help: 'interrupted by SIGINT' },
   SIGTERM: { exit: 143, help: 'interrupted by SIGTERM' },

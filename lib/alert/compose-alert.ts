@@ -52,7 +52,8 @@ export function composeJobAlert(
   for (const s of stale) {
     lines.push(
       '',
-      `OVERDUE: no successful ${s.job} backup ${s.lastOk ? `since ${s.lastOk}` : 'yet'} (allowed: ${s.maxAgeHours} h). Is its timer still running? (systemctl list-timers 'sd-backup-*')`,
+      `OVERDUE: no successful ${s.job} backup ${s.lastOk ? `since ${s.lastOk}` : 'yet'} (allowed: ` +
+        `${s.maxAgeHours} h). Is its timer still running? (systemctl list-timers 'sd-backup-*')`,
     )
   }
   if (record.result !== 'ok' && logTail.length) lines.push('', 'last log lines:', ...logTail.map((l) => `  ${l}`))

@@ -44,7 +44,9 @@ export async function cmdAlert(args: readonly string[], io: CliIo): Promise<numb
     alerts,
     {
       subject: `[sd-backup] ${station} alert: TEST`,
-      text: `A test alert from sd-backup ${VERSION} on ${os.hostname()} (station ${station}).\nIf you read this, failures will reach you too.\n`,
+      text:
+        `A test alert from sd-backup ${VERSION} on ${os.hostname()} (station ${station}).\nIf you read ` +
+        `this, failures will reach you too.\n`,
     },
     log,
   )

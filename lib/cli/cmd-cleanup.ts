@@ -69,12 +69,14 @@ export async function cmdCleanup(args: readonly string[], io: CliIo): Promise<nu
         io.stderr.write(`${verb.padEnd(12)} ${d.backup.name}  (${d.reason})\n`)
       }
       io.stderr.write(
-        `${dryRun ? 'dry run: nothing removed' : `freed ${formatBytes(r.freedBytes)}`}; ${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`,
+        `${dryRun ? 'dry run: nothing removed' : `freed ${formatBytes(r.freedBytes)}`}; ` +
+          `${formatBytes(r.availableBytes)} free on the NAS after cleanup\n`,
       )
       if (r.spaceWarning) io.stderr.write(`warning: ${r.spaceWarning}\n`)
       if (r.clockWarning) io.stderr.write(`warning: nothing removed: ${r.clockWarning}\n`)
       const removed = r.decisions.filter((d) => d.action === 'remove').length
-      const message = `removed ${removed}, freed ${formatBytes(r.freedBytes)}${r.spaceWarning ? `; ${r.spaceWarning}` : ''}`
+      const message =
+        `removed ${removed}, freed ` + `${formatBytes(r.freedBytes)}${r.spaceWarning ? `; ${r.spaceWarning}` : ''}`
       // A clock in doubt is reported like a failure (status and alert), though nothing was harmed.
       return { message, ...(r.clockWarning ? { failure: new ClockDoubtError(r.clockWarning) } : {}) }
     },

@@ -88,7 +88,9 @@ export async function cmdFiles(args: readonly string[], io: CliIo): Promise<numb
       ...m.vanished.map((p) => `vanished: ${p}`),
       ...changed.map((p) => `changed while copied (stored as read): ${p}`),
     ]
-    const text = `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} files${problems.length ? `; ${problems.length} not copied whole:\n${problems.join('\n')}` : ''}`
+    const text =
+      `files ${m.result === 'ok' ? 'done' : 'PARTIAL'}: snapshot ${m.snapshot}, ${files} ` +
+      `files${problems.length ? `; ${problems.length} not copied whole:\n${problems.join('\n')}` : ''}`
     const partial = m.unreadable.length
       ? 'PARTIAL_UNREADABLE'
       : m.vanished.length

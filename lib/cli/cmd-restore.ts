@@ -93,7 +93,8 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
   const [source] = got.positionals
   if (!source)
     throw new UsageError(
-      'restore needs the backup to restore: sd-backup restore FILE --device DEV|--output FILE|--target DIR (see --help)',
+      'restore needs the backup to restore: sd-backup restore FILE --device DEV|--output FILE|--target DIR (see ' +
+        '--help)',
     )
   const { s, flags } = got
   // Where to write comes from the command line alone: a config key must never aim a restore at a disk.
@@ -106,7 +107,8 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
   const kind = await backupKind(source)
   const need = (what: string) =>
     new UsageError(
-      `restoring ${{ image: 'an image', database: 'a database copy', files: 'a files snapshot' }[kind]} needs ${what} (see --help)`,
+      `restoring ${{ image: 'an image', database: 'a database copy', files: 'a files snapshot' }[kind]} needs ` +
+        `${what} (see --help)`,
     )
   const say = (text: string) => io.stderr.write(`${text}\n`)
   return withSignals(io.signals, async (signal) => {
@@ -116,7 +118,8 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
       if (output !== undefined) {
         const r = await restoreImageToFile(source, output, { workers, signal, progress })
         say(
-          `restored ${formatBytes(r.bytes)} to ${output} (${formatBytes(r.written)} of data, the rest holes); ${digestText(r)} as recorded`,
+          `restored ${formatBytes(r.bytes)} to ${output} (${formatBytes(r.written)} of data, the rest holes); ` +
+            `${digestText(r)} as recorded`,
         )
         return 0
       }
@@ -128,7 +131,8 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
         bmap: settingOr(flags, 'restore-bmap'),
         confirm: async (t, img) => {
           say(
-            `about to overwrite ${t.path} (${t.model}, ${formatBytes(t.size)}) with ${img.file} (${formatBytes(img.bytes)}); everything on it is lost`,
+            `about to overwrite ${t.path} (${t.model}, ${formatBytes(t.size)}) with ${img.file} ` +
+              `(${formatBytes(img.bytes)}); everything on it is lost`,
           )
           if (yes) return true
           const answer = await askYes(io, `type yes to continue: `)
@@ -139,7 +143,8 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
       })
       const mapped = r.written < r.bytes ? ` (${formatBytes(r.written)} written: the blocks the .bmap maps)` : ''
       say(
-        `restored ${formatBytes(r.bytes)} to ${r.target.path} (${r.target.model})${mapped}; ${digestText(r)}${r.readBack ? ', read back and compared' : ''}`,
+        `restored ${formatBytes(r.bytes)} to ${r.target.path} (${r.target.model})${mapped}; ` +
+          `${digestText(r)}${r.readBack ? ', read back and compared' : ''}`,
       )
       return 0
     }
@@ -147,7 +152,8 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
       if (output === undefined) throw need('--output FILE')
       const r = await decodeDatabaseCopy(source, output, { keep: true })
       say(
-        `restored ${formatBytes(r.manifest.raw.bytes)} to ${output}: SHA-256, integrity_check and row counts as recorded`,
+        `restored ${formatBytes(r.manifest.raw.bytes)} to ${output}: SHA-256, integrity_check and row counts as ` +
+          `recorded`,
       )
       return 0
     }
@@ -164,7 +170,8 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
     }
     const r = await restoreSnapshot(source, target, { keepSetuid: settingOr(flags, 'keep-setuid') })
     say(
-      `restored ${r.restored} entries below ${target}${r.owners ? ' with owners, modes and times' : ' with modes and times (owners need root)'}`,
+      `restored ${r.restored} entries below ` +
+        `${target}${r.owners ? ' with owners, modes and times' : ' with modes and times (owners need root)'}`,
     )
     if (r.setidDropped)
       say(`setuid/setgid bits of ${r.setidDropped} entries not applied (pass --keep-setuid to apply them)`)

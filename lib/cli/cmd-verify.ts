@@ -108,7 +108,8 @@ export async function cmdVerify(args: readonly string[], io: CliIo): Promise<num
     if (settingOr(s, 'json')) io.stdout.write(`${JSON.stringify({ result: 'ok', ...report }, null, 2)}\n`)
     else
       io.stdout.write(
-        `OK card ${device} holds ${target}: ${what} read back as recorded; ${formatBytes(r.checkedBytes)} in ${formatDuration(report.seconds)}\n`,
+        `OK card ${device} holds ${target}: ${what} read back as recorded; ${formatBytes(r.checkedBytes)} in ` +
+          `${formatDuration(report.seconds)}\n`,
       )
     return 0
   }
@@ -119,7 +120,8 @@ export async function cmdVerify(args: readonly string[], io: CliIo): Promise<num
   if (settingOr(s, 'json')) io.stdout.write(`${JSON.stringify({ result: 'ok', ...report }, null, 2)}\n`)
   else
     io.stdout.write(
-      `OK ${report.kind} ${target}: ${report.detail}; ${formatBytes(report.rawBytes)} in ${formatDuration(report.seconds)}\n`,
+      `OK ${report.kind} ${target}: ${report.detail}; ${formatBytes(report.rawBytes)} in ` +
+        `${formatDuration(report.seconds)}\n`,
     )
   return 0
 }

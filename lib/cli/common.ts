@@ -61,7 +61,8 @@ async function warnIfSecretReadable(config: LoadedConfig, io: CliIo): Promise<vo
   const st = await stat(config.file).catch(() => undefined)
   if (st && st.mode & 0o077) {
     io.stderr.write(
-      `warning: ${config.file} holds smtp-password and is readable by others (mode ${(st.mode & 0o777).toString(8)}): chmod 600 ${config.file}\n`,
+      `warning: ${config.file} holds smtp-password and is readable by others (mode ` +
+        `${(st.mode & 0o777).toString(8)}): chmod 600 ${config.file}\n`,
     )
   }
 }

@@ -74,7 +74,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (err) {
     const explained = err instanceof SdBackupError
     io.stderr.write(
-      `sd-backup${name && name !== '' ? ` ${name}` : ''}: ${explained ? (err as Error).message : String((err as Error)?.stack ?? err)}\n`,
+      `sd-backup${name && name !== '' ? ` ${name}` : ''}: ` +
+        `${explained ? (err as Error).message : String((err as Error)?.stack ?? err)}\n`,
     )
     return exitCodeFor(err)
   }

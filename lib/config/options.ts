@@ -281,7 +281,9 @@ export const SPECS = {
     name: 'device',
     type: 'string',
     sectionOnly: true,
-    help: 'image: check that this card (or file) holds the image, by the member digests; reads the card and the manifest, not the image',
+    help:
+      'image: check that this card (or file) holds the image, by the member digests; reads the card and the ' +
+      'manifest, not the image',
     example: '/dev/sda',
   },
   'check-bmap': {
@@ -289,7 +291,9 @@ export const SPECS = {
     name: 'bmap',
     type: 'bool',
     sectionOnly: true,
-    help: "with --device: only the ranges the image's .bmap maps (a card written with --bmap or bmaptool keeps its old free space)",
+    help:
+      "with --device: only the ranges the image's .bmap maps (a card written with --bmap or bmaptool keeps " +
+      'its old free space)',
     default: false,
   },
   'decode-workers': {
@@ -367,7 +371,9 @@ export const SPECS = {
     flagOnly: true,
     type: 'bool',
     sectionOnly: true,
-    help: 'files snapshot: apply setuid/setgid bits from the manifest (off: a snapshot on a shared NAS must not hand out root)',
+    help:
+      'files snapshot: apply setuid/setgid bits from the manifest (off: a snapshot on a shared NAS must not ' +
+      'hand out root)',
     default: false,
   },
 } as const satisfies Record<string, SpecBody>

@@ -47,7 +47,8 @@ export async function decodeDatabaseCopy(
     const sha256 = hash.digest('hex')
     if (out.bytesWritten !== manifest.raw.bytes || sha256 !== manifest.raw.sha256) {
       throw corrupt(
-        `decodes to ${out.bytesWritten} bytes with SHA-256 ${sha256}, the manifest has ${manifest.raw.bytes} bytes, ${manifest.raw.sha256}`,
+        `decodes to ${out.bytesWritten} bytes with SHA-256 ${sha256}, the manifest has ${manifest.raw.bytes} ` +
+          `bytes, ${manifest.raw.sha256}`,
       )
     }
     const checked = checkDatabaseFile(out.partialPath)

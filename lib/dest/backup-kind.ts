@@ -14,6 +14,7 @@ export async function backupKind(target: string): Promise<BackupKind> {
   if (isDatabaseCopyName(target)) return 'database'
   if (codecForImageName(target)) return 'image'
   throw new UsageError(
-    `${target} is not a backup sd-backup writes (an .img.gz/.img.zst image, a .db.zst database copy or a files snapshot directory)`,
+    `${target} is not a backup sd-backup writes (an .img.gz/.img.zst image, a .db.zst database copy or a files ` +
+      `snapshot directory)`,
   )
 }

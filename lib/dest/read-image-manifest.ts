@@ -72,7 +72,10 @@ export function imageManifestProblem(m: ImageManifest): string | undefined {
     if (v2 && digest !== 0 && !hex(digest)) return `member ${i} has no valid SHA-256`
     const most = v2 && digest === 0 ? Math.max(chunk, MAX_ZERO_MEMBER) : chunk
     if (!isCount(rlen, most) || (rlen as number) === 0)
-      return `member ${i} decodes to ${String(rlen)} bytes, not 1 to the ${most === chunk ? 'chunk size' : 'longest zero member'} ${most}`
+      return (
+        `member ${i} decodes to ${String(rlen)} bytes, not 1 to the ` +
+        `${most === chunk ? 'chunk size' : 'longest zero member'} ${most}`
+      )
     if (!isCount(clen, (rlen as number) + Math.ceil((rlen as number) / 128) + 1024) || (clen as number) === 0)
       return `member ${i} has a compressed length of ${String(clen)}, not possible for ${String(rlen)} bytes`
     if (!isCount(crc, 2 ** 32 - 1)) return `member ${i} has no valid CRC-32`
@@ -81,7 +84,10 @@ export function imageManifestProblem(m: ImageManifest): string | undefined {
     raw += rlen as number
   }
   if (offset !== c.bytes || raw !== m.raw.bytes)
-    return `its members add up to ${offset} compressed / ${raw} raw bytes, it records ${String(c.bytes)} / ${m.raw.bytes}`
+    return (
+      `its members add up to ${offset} compressed / ${raw} raw bytes, it records ${String(c.bytes)} / ` +
+      `${m.raw.bytes}`
+    )
   return undefined
 }
 

@@ -28,7 +28,8 @@ export async function readManifestFile<T extends { format?: unknown }>(
   const named = names(m)
   if (named !== path.basename(file)) {
     throw mismatch(
-      `it belongs to ${String(named)}; a renamed backup needs its original name back, since the manifest names what it describes`,
+      `it belongs to ${String(named)}; a renamed backup needs its original name back, since the manifest names ` +
+        `what it describes`,
     )
   }
   return m

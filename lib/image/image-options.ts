@@ -68,7 +68,8 @@ export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): 
   if (chunkSize < spec.minChunkSize) {
     throw new ConfigError(
       'chunk-size',
-      `${chunkSize} is too small for ${codec}: independent members need at least ${formatBytes(spec.minChunkSize)} to keep the ratio`,
+      `${chunkSize} is too small for ${codec}: independent members need at least ` +
+        `${formatBytes(spec.minChunkSize)} to keep the ratio`,
     )
   }
   const full = settingOr(s, 'full')

@@ -30,7 +30,10 @@ export function partitionLine(r: PartitionReport): string {
   const what = `partition ${r.number} (${r.fs ?? `type ${r.type}`}, ${formatBytes(r.size)})`
   if (r.method === 'whole') return `${what}: read whole, ${formatBytes(r.readBytes)} (${r.reason})`
   const doubts = r.notes?.length ? `; read whole where in doubt: ${r.notes.join('; ')}` : ''
-  return `${what}: read ${formatBytes(r.readBytes)} in use, ${formatBytes(r.size - r.readBytes)} free written as zeros${doubts}`
+  return (
+    `${what}: read ${formatBytes(r.readBytes)} in use, ${formatBytes(r.size - r.readBytes)} free written ` +
+    `as zeros${doubts}`
+  )
 }
 
 // Which bytes to read: every one with --full, else the partition plan; a table
@@ -52,7 +55,8 @@ async function choosePlan(source: Source, opts: ImageJobOptions, ctx: ImageJobCo
       estimatedReadBytes: plan.estimatedReadBytes,
       minCardBytes: plan.minCardBytes,
     },
-    `${plan.scheme.toUpperCase()} with ${plan.partitions.length} partition(s): reading what the filesystems use, about ${formatBytes(plan.estimatedReadBytes)} of ${formatBytes(source.size)}`,
+    `${plan.scheme.toUpperCase()} with ${plan.partitions.length} partition(s): reading what the filesystems ` +
+      `use, about ${formatBytes(plan.estimatedReadBytes)} of ${formatBytes(source.size)}`,
   )
   return plan
 }

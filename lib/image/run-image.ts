@@ -73,7 +73,8 @@ async function verifyWritten(
     })
     ctx.log.info(
       { file, seconds: seconds(), readBack },
-      `verified: every member and its SHA-256 read back as written (${readBack === 'direct' ? 'from the NAS, O_DIRECT' : 'through the page cache'})`,
+      `verified: every member and its SHA-256 read back as written ` +
+        `(${readBack === 'direct' ? 'from the NAS, O_DIRECT' : 'through the page cache'})`,
     )
     return { verification: { result: 'ok', at: started.toISOString(), seconds: seconds(), readBack } }
   } catch (err) {

@@ -19,7 +19,9 @@ export function imageSummary(m: ImageManifest, file: string) {
     readBytes: m.layout?.usedBytes ?? m.raw.bytes,
   }
   const text =
-    `image done: ${formatBytes(m.raw.bytes)} in${m.layout ? ` (${formatBytes(m.layout.usedBytes)} read, the rest free)` : ''}, ${formatBytes(m.compressed.bytes)} out ` +
+    `image done: ${formatBytes(m.raw.bytes)} ` +
+    `in${m.layout ? ` (${formatBytes(m.layout.usedBytes)} read, the rest free)` : ''}, ` +
+    `${formatBytes(m.compressed.bytes)} out ` +
     `(${saved.toFixed(1)} % saved), ${formatDuration(m.durationSeconds)}, ${mibPerSec.toFixed(1)} MiB/s → ${file}` +
     (fields.verified === 'ok'
       ? `; verified in ${formatDuration(m.verification!.seconds)}`

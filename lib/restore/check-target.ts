@@ -67,7 +67,8 @@ export async function checkTargetDevice(
   const name = path.basename(sysBlock)
   if (existsSync(path.join(sysBlock, 'partition'))) {
     throw new UsageError(
-      `--device ${device} is a partition of /dev/${path.basename(path.dirname(sysBlock))}: an image restores to the whole disk`,
+      `--device ${device} is a partition of /dev/${path.basename(path.dirname(sysBlock))}: an image restores to ` +
+        `the whole disk`,
     )
   }
   // Where the system disk cannot be told (an unusual root), the mount checks below

@@ -58,7 +58,10 @@ export function clockDoubt(backups: readonly Backup[], now: Date): string | unde
   const hourly = newest(complete.filter((b) => b.kind === 'database'))
   if (hourly && now.getTime() - hourly.time.getTime() > HOURLY_SILENT_MS) {
     const days = Math.floor((now.getTime() - hourly.time.getTime()) / (24 * HOUR))
-    return `the clock (${now.toISOString()}) is ${days} days past the newest hourly database copy ${hourly.name}: either the clock jumped or the database job stopped`
+    return (
+      `the clock (${now.toISOString()}) is ${days} days past the newest hourly database copy ` +
+      `${hourly.name}: either the clock jumped or the database job stopped`
+    )
   }
   return undefined
 }

@@ -87,7 +87,8 @@ export async function runCleanup(
     const needed = newest ? Math.ceil(newest.bytes * 1.2) : 0
     const spaceWarning =
       newest && availableBytes < needed
-        ? `the NAS has ${availableBytes} bytes free, less than the next weekly image needs (~${needed}, the newest image x 1.2): free space or lower --keep-weekly`
+        ? `the NAS has ${availableBytes} bytes free, less than the next weekly image needs (~${needed}, the ` +
+          `newest image x 1.2): free space or lower --keep-weekly`
         : undefined
     if (spaceWarning) ctx.log.warn({ availableBytes, needed }, spaceWarning)
     return { decisions, freedBytes, availableBytes, spaceWarning, clockWarning: result.clockDoubt }

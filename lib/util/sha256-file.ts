@@ -8,7 +8,8 @@ export async function sha256OfFile(file: string | Buffer, opts: { noFollow?: boo
   const h = await open(file, opts.noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : constants.O_RDONLY)
   const hash = createHash('sha256')
   try {
-    // No larger than the file: a 4 MiB buffer per small file, many at once, costs more than the hashing (bench/files.ts).
+    // No larger than the file: a 4 MiB buffer per small file, many at once, costs
+    // more than the hashing (bench/files.ts).
     const buf = Buffer.allocUnsafe(Math.min(4 * 2 ** 20, (await h.stat()).size + 1))
     for (let at = 0; ;) {
       const { bytesRead } = await h.read(buf, 0, buf.length, at)

@@ -53,7 +53,9 @@ export async function verifyBackup(target: string, opts: VerifyOptions): Promise
         path: target,
         rawBytes: r.manifest.raw.bytes,
         sha256: r.manifest.raw.sha256,
-        detail: `SHA-256 and integrity_check pass, ${rows} rows in ${Object.keys(r.rowCounts).length} tables as recorded`,
+        detail:
+          `SHA-256 and integrity_check pass, ${rows} rows in ${Object.keys(r.rowCounts).length} tables as ` +
+          `recorded`,
         seconds: seconds(),
       }
     } finally {

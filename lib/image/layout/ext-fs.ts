@@ -97,7 +97,8 @@ export function parseExtSuperblock(sb: Buffer, partitionSize: number): Parsed | 
   if (unknown) return whole(`feature not understood: ${unknown}`)
   if (sb.readUInt16LE(0x3a) & STATE_ERRORS || sb.readUInt32LE(0x194) > 0) {
     return whole(
-      `the superblock records filesystem errors (state 0x${sb.readUInt16LE(0x3a).toString(16)}, ${sb.readUInt32LE(0x194)} errors): the card is suspect`,
+      `the superblock records filesystem errors (state 0x${sb.readUInt16LE(0x3a).toString(16)}, ` +
+        `${sb.readUInt32LE(0x194)} errors): the card is suspect`,
     )
   }
   const logBlock = sb.readUInt32LE(0x18)

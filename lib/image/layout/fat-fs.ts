@@ -158,7 +158,10 @@ async function fatPlacementDoubt(part: ByteReader, g: FatGeometry, media: number
   for (let copy = 0; copy < g.fats; copy++) {
     const h = copy === 0 ? first : await head(copy)
     if (fatEntry(h, g.type, 0) !== ENTRY0[g.type] + media)
-      return `FAT copy ${copy + 1} does not begin with the media byte (0x${media.toString(16)}): the FATs are not where the boot sector puts them`
+      return (
+        `FAT copy ${copy + 1} does not begin with the media byte (0x${media.toString(16)}): the FATs are ` +
+        `not where the boot sector puts them`
+      )
   }
   const after = g.fatOffset + g.fats * g.fatBytes
   if (after + 4 <= g.dataOffset || after + 4 <= g.totalBytes) {

@@ -81,7 +81,8 @@ async function readLogical(src: ByteReader, extStart: number): Promise<Partition
 function guid(b: Buffer): string {
   const h = b.toString('hex')
   const le = (s: string) => s.match(/../g)!.reverse().join('')
-  return `${le(h.slice(0, 8))}-${le(h.slice(8, 12))}-${le(h.slice(12, 16))}-${h.slice(16, 20)}-${h.slice(20)}`.toUpperCase()
+  const parts = [le(h.slice(0, 8)), le(h.slice(8, 12)), le(h.slice(12, 16)), h.slice(16, 20), h.slice(20)]
+  return parts.join('-').toUpperCase()
 }
 
 // A GPT behind the protective MBR: header at LBA 1 (512-byte sectors, else 4096),
