@@ -31,7 +31,7 @@ export function resolveAlertSettings(s: OptionValues, hostname = os.hostname()):
   if (host === undefined)
     throw new ConfigError('smtp-host', 'is required when mail-to is set: the SMTP server that sends the alerts')
   if (to.length === 0) throw new ConfigError('mail-to', 'is required when smtp-host is set: who receives the alerts')
-  const tls = s['smtp-tls'] === true
+  const tls = settingOr(s, 'smtp-tls')
   return {
     host,
     port: setting(s, 'smtp-port') ?? (tls ? 465 : 587),

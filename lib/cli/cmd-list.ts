@@ -72,7 +72,7 @@ export async function cmdList(args: readonly string[], io: CliIo): Promise<numbe
   const mount = setting(s, 'mount')
   if (mount !== undefined) await checkMounted(mount, dest)
   // The station key may name this host's station in the config; --station on the command line filters.
-  const station = got.flags.station as string | undefined
+  const station = setting(got.flags, 'list-station')
   const rows = await listBackups(dest, { station, kind: setting(s, 'kind') }, new Date())
   if (settingOr(s, 'json')) io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
   else io.stdout.write(rows.length ? listTable(rows) : `no backups under ${dest}${station ? ` for ${station}` : ''}\n`)

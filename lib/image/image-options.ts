@@ -86,7 +86,7 @@ export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): 
     minFree: setting(s, 'min-free'),
     progressIntervalSeconds: settingOr(s, 'progress-interval'),
     verify: settingOr(s, 'verify'),
-    wholeSha256: (s['whole-sha256'] as boolean | undefined) ?? false,
+    wholeSha256: settingOr(s, 'whole-sha256'),
     full,
     skipTail: settingOr(s, 'skip-tail'),
     beforeImage: setting(s, 'before-image'),
