@@ -6,11 +6,12 @@ import { AlertNotSentError, ConfigError, type ExitName, UsageError } from '../er
 import { createLogger } from '../log/logger.js'
 import { VERSION } from '../version.js'
 import type { CliIo } from './cli-io.js'
+import { ANY_COMMAND } from './exit-groups.js'
 import { commandSettings, exitCodeLines, stationOf } from './common.js'
 import { optionHelp } from './parse-flags.js'
 
 // The outcomes this command can end with, for its --help.
-const EXITS: readonly ExitName[] = ['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG', 'SDB_ALERT_NOT_SENT']
+const EXITS: readonly ExitName[] = [...ANY_COMMAND, 'SDB_ALERT_NOT_SENT']
 
 export const ALERT_HELP = `Usage: sd-backup alert --test [options]
 

@@ -3,24 +3,20 @@ import { CLEANUP_OPTIONS, settingOr } from '../config/options.js'
 import { runCleanup } from '../retention/run-cleanup.js'
 import { formatBytes } from '../util/size.js'
 import type { CliIo } from './cli-io.js'
+import { ANY_COMMAND, NAS_CHECKS, SIGNALS } from './exit-groups.js'
 import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { runJob } from '../jobs/run-job.js'
 
 // The outcomes this command can end with, for its --help.
 const EXITS: readonly ExitName[] = [
-  'OK',
-  'SDB_INTERNAL',
-  'SDB_USAGE',
-  'SDB_CONFIG',
-  'SDB_NAS_NOT_MOUNTED',
-  'SDB_DEST_OUTSIDE_MOUNT',
+  ...ANY_COMMAND,
+  ...NAS_CHECKS,
   'SDB_DEST_WRITE',
   'SDB_JOB_LOCKED',
   'SDB_LOCK_UNREADABLE',
   'SDB_CLOCK_DOUBT',
-  'SDB_INTERRUPTED',
-  'SIGTERM',
+  ...SIGNALS,
 ]
 
 export const CLEANUP_HELP = `Usage: sd-backup cleanup [options]

@@ -3,29 +3,14 @@ import { DATABASE_OPTIONS, setting, settingOr } from '../config/options.js'
 import { ConfigError, type ExitName } from '../errors.js'
 import { runDatabase } from '../database/run-database.js'
 import type { CliIo } from './cli-io.js'
+import { ANY_COMMAND, NAS_CHECKS, JOB_WRITES, SIGNALS } from './exit-groups.js'
 import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { defaultDatabases } from '../database/default-databases.js'
 import { runJob } from '../jobs/run-job.js'
 
 // The outcomes this command can end with, for its --help.
-const EXITS: readonly ExitName[] = [
-  'OK',
-  'SDB_INTERNAL',
-  'SDB_USAGE',
-  'SDB_CONFIG',
-  'SDB_NAS_NOT_MOUNTED',
-  'SDB_DEST_OUTSIDE_MOUNT',
-  'SDB_DEST_NOT_WRITABLE',
-  'SDB_BACKUP_EXISTS',
-  'SDB_DEST_FULL',
-  'SDB_DEST_WRITE',
-  'SDB_JOB_LOCKED',
-  'SDB_LOCK_UNREADABLE',
-  'SDB_DATABASE_COPY',
-  'SDB_INTERRUPTED',
-  'SIGTERM',
-]
+const EXITS: readonly ExitName[] = [...ANY_COMMAND, ...NAS_CHECKS, ...JOB_WRITES, 'SDB_DATABASE_COPY', ...SIGNALS]
 
 export const DATABASE_HELP = `Usage: sd-backup database [--db PATH]... [options]
 

@@ -2,6 +2,7 @@ import { DATABASE_OPTIONS, FILES_OPTIONS, setting, settingOr } from '../config/o
 import { settingsFor } from '../config/load-config.js'
 import { runFiles } from '../files/run-files.js'
 import type { CliIo } from './cli-io.js'
+import { ANY_COMMAND, NAS_CHECKS, JOB_WRITES, SIGNALS } from './exit-groups.js'
 import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { defaultDatabases } from '../database/default-databases.js'
@@ -11,23 +12,13 @@ import { type ExitName } from '../errors.js'
 
 // The outcomes this command can end with, for its --help.
 const EXITS: readonly ExitName[] = [
-  'OK',
-  'SDB_INTERNAL',
-  'SDB_USAGE',
-  'SDB_CONFIG',
-  'SDB_NAS_NOT_MOUNTED',
-  'SDB_DEST_OUTSIDE_MOUNT',
-  'SDB_DEST_NOT_WRITABLE',
-  'SDB_BACKUP_EXISTS',
-  'SDB_DEST_FULL',
-  'SDB_DEST_WRITE',
-  'SDB_JOB_LOCKED',
-  'SDB_LOCK_UNREADABLE',
+  ...ANY_COMMAND,
+  ...NAS_CHECKS,
+  ...JOB_WRITES,
   'PARTIAL_UNREADABLE',
   'PARTIAL_VANISHED',
   'PARTIAL_CHANGED',
-  'SDB_INTERRUPTED',
-  'SIGTERM',
+  ...SIGNALS,
 ]
 
 export const FILES_HELP = `Usage: sd-backup files [--path P]... [--exclude GLOB]... [options]

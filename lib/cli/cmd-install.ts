@@ -6,8 +6,9 @@ import { planInstall, planUninstall, removeFiles, writePlan } from '../install/i
 import type { CliIo } from './cli-io.js'
 import { commandSettings, exitCodeLines } from './common.js'
 import { optionHelp, parseFlags } from './parse-flags.js'
+import { ANY_COMMAND } from './exit-groups.js'
 
-const exitCodes = exitCodeLines(['OK', 'SDB_INTERNAL', 'SDB_USAGE', 'SDB_CONFIG'])
+const exitCodes = exitCodeLines(ANY_COMMAND)
 
 export const INSTALL_HELP = `Usage: sd-backup install [--dry-run] [--root DIR]
 

@@ -3,20 +3,14 @@ import { listBackups, type ListedBackup } from '../list/list-backups.js'
 import { ago } from '../status/status-table.js'
 import { formatBytes } from '../util/size.js'
 import type { CliIo } from './cli-io.js'
+import { ANY_COMMAND, NAS_CHECKS } from './exit-groups.js'
 import { commandSettings, exitCodeLines, requireDest } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { checkMounted } from '../dest/check-mount.js'
 import { type ExitName } from '../errors.js'
 
 // The outcomes this command can end with, for its --help.
-const EXITS: readonly ExitName[] = [
-  'OK',
-  'SDB_INTERNAL',
-  'SDB_USAGE',
-  'SDB_CONFIG',
-  'SDB_NAS_NOT_MOUNTED',
-  'SDB_DEST_OUTSIDE_MOUNT',
-]
+const EXITS: readonly ExitName[] = [...ANY_COMMAND, ...NAS_CHECKS]
 
 export const LIST_HELP = `Usage: sd-backup list [options]
 

@@ -11,26 +11,18 @@ import { formatBytes } from '../util/size.js'
 import { backupKind } from '../dest/backup-kind.js'
 import { askYes } from './ask-yes.js'
 import type { CliIo } from './cli-io.js'
+import { ANY_COMMAND, SIGNALS, VERIFICATION } from './exit-groups.js'
 import { commandSettings, exitCodeLines, progressFor } from './common.js'
 import { withSignals } from '../jobs/with-signals.js'
 import { optionHelp } from './parse-flags.js'
 
 // The outcomes this command can end with, for its --help.
 const EXITS: readonly ExitName[] = [
-  'OK',
-  'SDB_INTERNAL',
-  'SDB_USAGE',
-  'SDB_CONFIG',
+  ...ANY_COMMAND,
   'SDB_SOURCE_UNREADABLE',
   'SDB_DEST_WRITE',
   'SDB_WORKER_CRASHED',
-  'SDB_MANIFEST_MISSING',
-  'SDB_MANIFEST_MISMATCH',
-  'SDB_BMAP_UNUSABLE',
-  'SDB_BACKUP_CORRUPT',
-  'SDB_TRUNCATED_MID_MEMBER',
-  'SDB_TRUNCATED_AT_BOUNDARY',
-  'SDB_TRAILING_DATA',
+  ...VERIFICATION,
   'SDB_TARGET_IN_USE',
   'SDB_TARGET_SYSTEM_DISK',
   'SDB_TARGET_TOO_SMALL',
@@ -38,8 +30,7 @@ const EXITS: readonly ExitName[] = [
   'SDB_TARGET_EXISTS',
   'SDB_READBACK_MISMATCH',
   'SDB_TARGET_BLOCKED',
-  'SDB_INTERRUPTED',
-  'SIGTERM',
+  ...SIGNALS,
 ]
 
 export const RESTORE_HELP = `Usage: sd-backup restore FILE (--device DEV | --output FILE | --target DIR) [options]

@@ -2,20 +2,14 @@ import { setting, settingOr, STATUS_OPTIONS } from '../config/options.js'
 import { findStations, nextRunsFromSystemd } from '../status/find-stations.js'
 import { statusTable } from '../status/status-table.js'
 import type { CliIo } from './cli-io.js'
+import { ANY_COMMAND, NAS_CHECKS } from './exit-groups.js'
 import { commandSettings, exitCodeLines, requireDest, stationOf } from './common.js'
 import { optionHelp } from './parse-flags.js'
 import { checkMounted } from '../dest/check-mount.js'
 import { type ExitName } from '../errors.js'
 
 // The outcomes this command can end with, for its --help.
-const EXITS: readonly ExitName[] = [
-  'OK',
-  'SDB_INTERNAL',
-  'SDB_USAGE',
-  'SDB_CONFIG',
-  'SDB_NAS_NOT_MOUNTED',
-  'SDB_DEST_OUTSIDE_MOUNT',
-]
+const EXITS: readonly ExitName[] = [...ANY_COMMAND, ...NAS_CHECKS]
 
 export const STATUS_HELP = `Usage: sd-backup status [options]
 

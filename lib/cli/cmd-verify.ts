@@ -7,28 +7,19 @@ import { backupKind } from '../dest/backup-kind.js'
 import { verifyBackup } from '../verify/verify-backup.js'
 import os from 'node:os'
 import type { CliIo } from './cli-io.js'
+import { ANY_COMMAND, SIGNALS, VERIFICATION } from './exit-groups.js'
 import { commandSettings, exitCodeLines, progressFor } from './common.js'
 import { withSignals } from '../jobs/with-signals.js'
 import { optionHelp } from './parse-flags.js'
 
 // The outcomes this command can end with, for its --help.
 const EXITS: readonly ExitName[] = [
-  'OK',
-  'SDB_INTERNAL',
-  'SDB_USAGE',
-  'SDB_CONFIG',
+  ...ANY_COMMAND,
   'SDB_SOURCE_UNREADABLE',
   'SDB_WORKER_CRASHED',
-  'SDB_MANIFEST_MISSING',
-  'SDB_MANIFEST_MISMATCH',
-  'SDB_BMAP_UNUSABLE',
-  'SDB_BACKUP_CORRUPT',
-  'SDB_TRUNCATED_MID_MEMBER',
-  'SDB_TRUNCATED_AT_BOUNDARY',
-  'SDB_TRAILING_DATA',
+  ...VERIFICATION,
   'SDB_READBACK_MISMATCH',
-  'SDB_INTERRUPTED',
-  'SIGTERM',
+  ...SIGNALS,
 ]
 
 export const VERIFY_HELP = `Usage: sd-backup verify FILE [options]
