@@ -52,7 +52,6 @@ export async function planInstall(opts: {
   }
 }
 
-// Writes what planInstall decided.
 export async function writePlan(plan: InstallPlan): Promise<void> {
   for (const f of plan.files) {
     await mkdir(path.dirname(f.path), { recursive: true })

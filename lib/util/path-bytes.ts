@@ -15,7 +15,7 @@ export function recordedPath(p: Buffer): { path: string; rawPath?: string } {
   return isUtf8(p) ? { path: text } : { path: text, rawPath: p.toString('base64') }
 }
 
-// The bytes of a recorded path.
+// rawPath when the name was not UTF-8, else the path: the bytes the station had.
 export function pathBytes(e: { readonly path: string; readonly rawPath?: string }): Buffer {
   return e.rawPath !== undefined ? Buffer.from(e.rawPath, 'base64') : Buffer.from(e.path)
 }
