@@ -205,13 +205,20 @@ t.test("two users' birds.db: each keeps its own hourly copies, none collide", as
 })
 
 t.test('the CLI: a clock earlier than the newest backup removes nothing, exits 35 and records it', async (t) => {
-  const { dest, images } = nas(t) // the fixture's newest Sunday, 2026-11-29, lies after today's clock
+  const { dest, images } = nas(t)
+  // A backup dated a year past the real clock (the CLI has no clock to inject), complete with its manifest.
+  const d = new Date(Date.now() + 365 * 86400_000)
+  const ahead = `zolder-${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}.img.gz`
+  writeFileSync(path.join(images, ahead), 'from the future\n')
+  writeFileSync(path.join(images, `${ahead}.manifest.json`), '{}\n')
   const before = listTree(images)
   const r = await runCli(['cleanup', '--dest', dest, '--station', 'zolder'])
   t.equal(r.code, 35)
   t.match(
     r.stderr,
-    /warning: nothing removed: the clock \(.*\) is earlier than the newest backup images\/zolder-2026-11-29\.img\.gz/,
+    new RegExp(
+      `warning: nothing removed: the clock \\(.*\\) is earlier than the newest backup images/${ahead.replaceAll('.', '\\.')}`,
+    ),
   )
   t.same(
     listTree(images).filter((f) => !f.startsWith('.')),
