@@ -18,6 +18,14 @@ export function gzipHeader(level: number): Buffer {
   return h
 }
 
+// One header per level, shared by every member (the writer only reads it), as before the codec registry.
+const headers = new Map<number, Buffer>()
+function headerFor(level: number): Buffer {
+  let h = headers.get(level)
+  if (!h) headers.set(level, (h = gzipHeader(level)))
+  return h
+}
+
 // The 8-byte trailer: CRC-32 and length mod 2^32 of the member's raw data.
 export function gzipTrailer(crc: number, rawLength: number): Buffer {
   const t = Buffer.alloc(8)
@@ -104,6 +112,6 @@ export const gzip: ImageCodec = {
   help: '.img.gz, flashable by Imager/Etcher',
   encode: async (data, level) => deflateChunk(data, level),
   bodyBound: (n) => Math.max(MIN_OUT, deflateBound(n)),
-  frame: (level, body, crc, rawLength) => [gzipHeader(level), body, gzipTrailer(crc, rawLength)],
+  frame: (level, body, crc, rawLength) => [headerFor(level), body, gzipTrailer(crc, rawLength)],
   decode: async (member, want) => inflateGzipMember(member, want),
 }
