@@ -466,6 +466,17 @@ export class BmapUnusableError extends SdBackupError {
   }
 }
 
+// This Node lacks what a command needs (node:sqlite, zlib's zstd) and the optional addon is absent too.
+export class RuntimeFeatureError extends SdBackupError {
+  readonly code = 'SDB_RUNTIME_MISSING' as const
+  constructor(
+    readonly feature: string,
+    readonly how: string,
+  ) {
+    super(`no ${feature} in this runtime: ${how}`)
+  }
+}
+
 // An errno as a person reads it: "ENOSPC: no space left on device", never the code twice.
 export function errnoText(err: unknown): string {
   const e = err as NodeJS.ErrnoException
@@ -510,6 +521,7 @@ export type ErrorCode =
   | 'SDB_BEFORE_COMMAND_FAILED'
   | 'SDB_AFTER_COMMAND_FAILED'
   | 'SDB_BMAP_UNUSABLE'
+  | 'SDB_RUNTIME_MISSING'
 
 // Outcomes that are not an error class: success, a bug, a partial files run, SIGTERM.
 export type OutcomeCode =
@@ -602,6 +614,10 @@ export const EXIT_TABLE = {
     help:
       'cleanup: the clock is not trusted (earlier than the newest backup, or far past the hourly copies): ' +
       'nothing removed',
+  },
+  SDB_RUNTIME_MISSING: {
+    exit: 36,
+    help: 'this Node has no node:sqlite or zlib zstd and the optional addon is not installed (the message says which)',
   },
   SDB_INTERRUPTED: { exit: 130, help: 'interrupted by SIGINT' },
   SIGTERM: { exit: 143, help: 'interrupted by SIGTERM' },

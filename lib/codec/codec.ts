@@ -24,6 +24,8 @@ export interface ImageCodec {
   bodyBound(n: number): number
   /** The bytes written for one member: what goes around the body (a gzip header and trailer). */
   frame(level: number, body: Buffer, crc32: number, rawLength: number): Buffer[]
+  /** Throws RuntimeFeatureError if this runtime cannot run the codec: asked before any worker starts. */
+  available?(): void
   /** Decodes one member and checks what the format and the manifest promise, on a worker thread. */
   decode(member: Buffer, want: MemberExpectation): Promise<MemberCheck>
 }

@@ -1,3 +1,5 @@
+import { xxh64 } from '../util/xxh64.js'
+
 // Where each zstd frame of a file starts and ends (RFC 8878 §3.1), found from the
 // frame and block headers alone, so a database copy can be decoded one frame at a
 // time instead of whole in memory. Skippable frames are stepped over.
@@ -37,4 +39,29 @@ export function zstdFrames(buf: Uint8Array): Array<[start: number, end: number]>
     frames.push([start, at])
   }
   return frames
+}
+
+// One whole zstd frame with its content size and XXH64 checksum (RFC 8878 §3.1.1.1),
+// whatever the library wrote: so `zstd -l` and Imager know the size and `zstd -t` checks it.
+// `content` is what the frame decodes to. A frame that has both is returned as it is.
+export function completeFrame(frame: Buffer, content: Uint8Array): Buffer {
+  if (frame.length < 6 || frame.readUInt32LE(0) !== 0xfd2fb528) throw new Error('not a zstd frame')
+  const fhd = frame[4]!
+  const hasSize = fhd >> 6 !== 0 || ((fhd >> 5) & 1) === 1
+  const hasCheck = ((fhd >> 2) & 1) === 1
+  if (hasSize && hasCheck) return frame
+  let out = frame
+  if (!hasSize) {
+    // A window descriptor and no dictionary (what the addon writes): an 8-byte size goes after them.
+    if ((fhd & 3) !== 0) throw new Error(`unexpected zstd frame header 0x${fhd.toString(16)}`)
+    const size = Buffer.alloc(8)
+    size.writeBigUInt64LE(BigInt(content.length))
+    out = Buffer.concat([frame.subarray(0, 6), size, frame.subarray(6)])
+    out[4] = (3 << 6) | fhd
+  } else out = Buffer.from(frame)
+  if (hasCheck) return out
+  out[4] = out[4]! | 4
+  const check = Buffer.alloc(4)
+  check.writeUInt32LE(xxh64(content)[1])
+  return Buffer.concat([out, check])
 }

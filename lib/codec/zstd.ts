@@ -1,13 +1,11 @@
 import { crc32 } from 'node:zlib'
 import { ownCopy } from '../workers/own-copy.js'
 import { checkAgainstManifest, type ImageCodec } from './codec.js'
+import { zstdEngine, type ZstdEngine } from './zstd-engine.js'
 
-type ZstdModule = { compress(data: Buffer, level?: number): Promise<Buffer>; decompress(data: Buffer): Promise<Buffer> }
-let binding: Promise<ZstdModule> | undefined
-
-// Loaded on first use so gzip keeps working where the zstd binding has no build (32-bit Pi OS).
-export function loadZstd(): Promise<ZstdModule> {
-  return (binding ??= import('@mongodb-js/zstd') as Promise<ZstdModule>)
+// Found on first use, so gzip keeps working where there is no zstd (Node < 22.15 without the addon).
+export function loadZstd(): Promise<ZstdEngine> {
+  return Promise.resolve().then(zstdEngine)
 }
 
 // ZSTD_COMPRESSBOUND from zstd.h: a frame's worst case for n input bytes.
@@ -31,6 +29,7 @@ export const zstd: ImageCodec = {
     body: ownCopy(await (await loadZstd()).compress(data, level)),
     crc32: crc32(data),
   }),
+  available: () => void zstdEngine(),
   bodyBound: (n) => zstdBound(n) + 64,
   frame: (_level, body) => [body],
   decode: async (member, want) => {

@@ -1,5 +1,5 @@
-import Database from 'better-sqlite3'
-import { DatabaseCopyError } from '../errors.js'
+import { DatabaseCopyError, RuntimeFeatureError } from '../errors.js'
+import { openSqlite, type SqliteDb } from './sqlite.js'
 
 // A consistent snapshot of a live SQLite database, checked.
 export interface DatabaseCopy {
@@ -12,12 +12,13 @@ export interface DatabaseCopy {
 // so a WAL-mode writer (BirdNET's detection service) is never blocked, unlike the
 // stepwise backup API that restarts whenever the writer commits. Then checks the copy.
 export function copyDatabase(source: string, target: string): DatabaseCopy {
-  let db: Database.Database | undefined
+  let db: SqliteDb | undefined
   try {
-    db = new Database(source, { readonly: true, fileMustExist: true })
-    db.pragma('busy_timeout = 5000') // waits for a checkpoint's brief lock, never holds the writer
-    db.prepare('VACUUM INTO ?').run(target)
+    db = openSqlite(source)
+    db.exec('PRAGMA busy_timeout = 5000') // waits for a checkpoint's brief lock, never holds the writer
+    db.run('VACUUM INTO ?', target)
   } catch (err) {
+    if (err instanceof RuntimeFeatureError) throw err
     throw new DatabaseCopyError(source, (err as Error).message, { cause: err })
   } finally {
     db?.close()
@@ -32,23 +33,22 @@ export function copyDatabase(source: string, target: string): DatabaseCopy {
 export function checkDatabaseFile(
   file: string,
 ): { ok: true; rowCounts: Record<string, number> } | { ok: false; problems: string[] } {
-  let copy: Database.Database | undefined
+  let copy: SqliteDb | undefined
   try {
-    copy = new Database(file, { readonly: true, fileMustExist: true })
-    const check = copy.pragma('integrity_check') as Array<{ integrity_check: string }>
+    copy = openSqlite(file)
+    const check = copy.all<{ integrity_check: string }>('PRAGMA integrity_check')
     const problems = check.map((r) => r.integrity_check).filter((r) => r !== 'ok')
     if (problems.length) return { ok: false, problems: problems.slice(0, 3) }
-    const tables = copy
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-      .all() as Array<{ name: string }>
+    const tables = copy.all<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
     const rowCounts: Record<string, number> = {}
     for (const { name } of tables) {
-      rowCounts[name] = (
-        copy.prepare(`SELECT count(*) AS n FROM "${name.replaceAll('"', '""')}"`).get() as { n: number }
-      ).n
+      rowCounts[name] = Number(copy.get<{ n: number }>(`SELECT count(*) AS n FROM "${name.replaceAll('"', '""')}"`)!.n)
     }
     return { ok: true, rowCounts }
   } catch (err) {
+    if (err instanceof RuntimeFeatureError) throw err
     // SQLite reports a badly damaged file by refusing to read it at all.
     return { ok: false, problems: [(err as Error).message] }
   } finally {

@@ -61,6 +61,7 @@ export function resolveImageOptions(s: OptionValues, hostname = os.hostname()): 
   const codec = settingOr(s, 'compress')
   const dest = requireDest(s)
   const spec = CODECS[codec]
+  spec.available?.()
   const level = setting(s, 'level') ?? spec.levels.default
   const { min: lo, max: hi } = spec.levels
   if (level < lo || level > hi) throw new ConfigError('level', `${level} is outside ${lo}-${hi} for ${codec}`)

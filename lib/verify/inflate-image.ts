@@ -7,6 +7,8 @@ import { InflatePool, type InflatedMember } from './inflate-pool.js'
 import { BufferPool } from '../workers/buffer-pool.js'
 import { freeNow } from '../workers/release-memory.js'
 import { ZeroMembers } from './zero-members.js'
+import { CODECS } from '../codec/registry.js'
+import type { ImageCodec } from '../codec/codec.js'
 
 export interface InflateImageOptions {
   readonly workers: number
@@ -56,6 +58,7 @@ export async function inflateImage(
   opts: InflateImageOptions,
   use: (piece: RawPiece) => Promise<void> | void,
 ): Promise<InflatedImage> {
+  ;(CODECS[m.compressed.codec] as ImageCodec).available?.()
   const v2 = m.formatVersion === 2
   const whole = m.raw.sha256 !== undefined ? createHash('sha256') : undefined
   const root = v2 ? createHash('sha256') : undefined

@@ -72,7 +72,7 @@ t.test(
     )
     const nas = path.join(dir, 'nas')
     mkdirSync(nas)
-    const run = (args: string[]) => sh(`node ${cli} ${args.map((a) => `'${a}'`).join(' ')} 2>&1`)
+    const run = (args: string[]) => sh(`${process.execPath} ${cli} ${args.map((a) => `'${a}'`).join(' ')} 2>&1`)
     run([
       'image',
       '--device',
