@@ -4,6 +4,9 @@ import t from 'tap'
 import { checkAgainstManifest } from '../../lib/codec/codec.js'
 import { CODECS, codecForImageName, isCodec } from '../../lib/codec/registry.js'
 import { mixedContent } from '../helpers/image.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'gzip', 'zstd')
 
 // What the system's own tool makes of one framed member: gzip -dc, zstd -dc.
 function systemDecode(codec: string, bytes: Buffer): Buffer {
@@ -13,7 +16,7 @@ function systemDecode(codec: string, bytes: Buffer): Buffer {
 }
 
 for (const codec of Object.values(CODECS)) {
-  t.test(`${codec.name}: a member as written is what the system tool and the codec decode to`, async (t) => {
+  test(`${codec.name}: a member as written is what the system tool and the codec decode to`, async (t) => {
     const raw = mixedContent(3 * 2 ** 20 + 17, 3)
     const { body, crc32: crc } = await codec.encode(raw, codec.levels.default)
     t.equal(crc, crc32(raw), 'the CRC-32 is the raw chunk’s')
@@ -25,7 +28,7 @@ for (const codec of Object.values(CODECS)) {
     t.ok(back.ok && back.raw.equals(raw), 'decode gives the chunk back')
   })
 
-  t.test(`${codec.name}: a damaged member or a manifest that disagrees is a reason, never a crash`, async (t) => {
+  test(`${codec.name}: a damaged member or a manifest that disagrees is a reason, never a crash`, async (t) => {
     const raw = mixedContent(2 ** 20, 5)
     const { body, crc32: crc } = await codec.encode(raw, codec.levels.default)
     const member = Buffer.concat(codec.frame(codec.levels.default, body, crc, raw.length))
@@ -41,7 +44,7 @@ for (const codec of Object.values(CODECS)) {
   })
 }
 
-t.test('the registry names codecs and knows an image by its extension', async (t) => {
+test('the registry names codecs and knows an image by its extension', async (t) => {
   t.ok(isCodec('gzip'))
   t.notOk(isCodec('toString'), 'not an inherited property')
   t.notOk(isCodec(7))

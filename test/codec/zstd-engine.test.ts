@@ -7,6 +7,9 @@ import { completeFrame } from '../../lib/codec/zstd-frames.js'
 import { xxh64 } from '../../lib/util/xxh64.js'
 import { has, sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'zstd')
 
 const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
 const hasZlibZstd = major > 22 || (major === 22 && minor >= 15)
@@ -16,11 +19,11 @@ function sample(n: number): Buffer {
   return Buffer.concat([randomBytes(n >> 1), Buffer.alloc(n - (n >> 1))])
 }
 
-t.test("node:zlib's zstd where the runtime has it, else the addon", async (t) => {
+test("node:zlib's zstd where the runtime has it, else the addon", async (t) => {
   t.equal(zstdEngine().name, hasZlibZstd ? 'node:zlib' : '@mongodb-js/zstd', `Node ${process.version}`)
 })
 
-t.test('each frame carries its content size and an XXH64 checksum that zstd -t checks', async (t) => {
+test('each frame carries its content size and an XXH64 checksum that zstd -t checks', async (t) => {
   const dir = tmp(t)
   const parts = [sample(3 << 20), sample(1000), Buffer.alloc(0)]
   const file = path.join(dir, 'x.zst')
@@ -40,7 +43,7 @@ t.test('each frame carries its content size and an XXH64 checksum that zstd -t c
 })
 
 // The addon writes frames like `zstd --no-content-size --no-check`; completeFrame adds both.
-t.test('a frame without size or checksum is completed; one with a checksum keeps it', async (t) => {
+test('a frame without size or checksum is completed; one with a checksum keeps it', async (t) => {
   const dir = tmp(t)
   const raw = path.join(dir, 'raw')
   const data = sample(2 << 20)
@@ -61,7 +64,7 @@ t.test('a frame without size or checksum is completed; one with a checksum keeps
 })
 
 // XXH64 against the checksum the zstd tool itself writes, at every tail length.
-t.test('xxh64 equals the checksum zstd --check writes', async (t) => {
+test('xxh64 equals the checksum zstd --check writes', async (t) => {
   const dir = tmp(t)
   for (const n of [0, 1, 3, 4, 5, 8, 12, 31, 32, 33, 40, 63, 64, 65, 1000, 65543]) {
     const data = randomBytes(n)

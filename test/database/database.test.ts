@@ -9,6 +9,9 @@ import { listTree, sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
 import { defaultDatabases } from '../../lib/database/default-databases.js'
 import { databaseFileName } from '../../lib/dest/layout.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'python3', 'sqlite3', 'zstd')
 
 // A BirdNET-like database in WAL mode, made by the sqlite3 tool itself.
 function birdsDb(dir: string, rows = 20000): string {
@@ -38,49 +41,46 @@ while time.time() < end:
 print(n, errors)
 `
 
-t.test(
-  'a copy taken while another process inserts every 3 ms: consistent, checked, and the writer never blocked',
-  async (t) => {
-    const dir = tmp(t)
-    const db = birdsDb(dir)
-    const writer = spawn('python3', ['-c', WRITER, db, '3'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    writer.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    writer.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    await new Promise((r) => setTimeout(r, 500))
-    const nas = path.join(dir, 'nas')
-    const r = await runCli(['database', '--db', db, '--dest', nas, '--station', 'zolder'])
-    t.equal(r.code, 0, r.stderr)
-    await new Promise((r) => writer.on('exit', r))
-    const [inserts, errors] = out.trim().split(' ').map(Number)
-    t.ok(inserts! > 100, `${inserts} inserts during the run`)
-    t.equal(errors, 0, `the writer saw no errors ${err}`)
-    const files = listTree(nas).filter((f) => f.endsWith('.db.zst'))
-    t.equal(files.length, 1)
-    const file = path.join(nas, files[0]!)
-    const manifest = JSON.parse(readFileSync(`${file}.manifest.json`, 'utf8')) as {
-      raw: { sha256: string; bytes: number }
-      rowCounts: Record<string, number>
-      integrity: string
-    }
-    const restored = path.join(dir, 'restored.db')
-    sh(`zstd -q -d '${file}' -o '${restored}'`)
-    t.equal(sh(`sqlite3 '${restored}' 'PRAGMA integrity_check'`).trim(), 'ok', 'sqlite3 itself finds the copy sound')
-    t.equal(sh(`sha256sum '${restored}'`).split(' ')[0], manifest.raw.sha256)
-    const rows = Number(sh(`sqlite3 '${restored}' 'SELECT count(*) FROM detections'`).trim())
-    t.same(manifest.rowCounts, { detections: rows, notes: 1 })
-    t.ok(rows >= 20000, `${rows} rows: the original ones and those committed before the snapshot`)
-    t.equal(manifest.integrity, 'ok')
-    t.match(JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')), {
-      jobs: {
-        database: { result: 'ok', message: /^database done: birds-.*\.db\.zst: detections \d+ rows, notes 1 rows$/ },
-      },
-    })
-  },
-)
+test('a copy taken while another process inserts every 3 ms: consistent, checked, and the writer never blocked', async (t) => {
+  const dir = tmp(t)
+  const db = birdsDb(dir)
+  const writer = spawn('python3', ['-c', WRITER, db, '3'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  writer.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  writer.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  await new Promise((r) => setTimeout(r, 500))
+  const nas = path.join(dir, 'nas')
+  const r = await runCli(['database', '--db', db, '--dest', nas, '--station', 'zolder'])
+  t.equal(r.code, 0, r.stderr)
+  await new Promise((r) => writer.on('exit', r))
+  const [inserts, errors] = out.trim().split(' ').map(Number)
+  t.ok(inserts! > 100, `${inserts} inserts during the run`)
+  t.equal(errors, 0, `the writer saw no errors ${err}`)
+  const files = listTree(nas).filter((f) => f.endsWith('.db.zst'))
+  t.equal(files.length, 1)
+  const file = path.join(nas, files[0]!)
+  const manifest = JSON.parse(readFileSync(`${file}.manifest.json`, 'utf8')) as {
+    raw: { sha256: string; bytes: number }
+    rowCounts: Record<string, number>
+    integrity: string
+  }
+  const restored = path.join(dir, 'restored.db')
+  sh(`zstd -q -d '${file}' -o '${restored}'`)
+  t.equal(sh(`sqlite3 '${restored}' 'PRAGMA integrity_check'`).trim(), 'ok', 'sqlite3 itself finds the copy sound')
+  t.equal(sh(`sha256sum '${restored}'`).split(' ')[0], manifest.raw.sha256)
+  const rows = Number(sh(`sqlite3 '${restored}' 'SELECT count(*) FROM detections'`).trim())
+  t.same(manifest.rowCounts, { detections: rows, notes: 1 })
+  t.ok(rows >= 20000, `${rows} rows: the original ones and those committed before the snapshot`)
+  t.equal(manifest.integrity, 'ok')
+  t.match(JSON.parse(readFileSync(path.join(nas, 'zolder', 'status.json'), 'utf8')), {
+    jobs: {
+      database: { result: 'ok', message: /^database done: birds-.*\.db\.zst: detections \d+ rows, notes 1 rows$/ },
+    },
+  })
+})
 
-t.test('a corrupted database fails with its own code; nothing is left on the NAS', async (t) => {
+test('a corrupted database fails with its own code; nothing is left on the NAS', async (t) => {
   const dir = tmp(t)
   const db = birdsDb(dir, 50000)
   sh(`sqlite3 '${db}' 'PRAGMA wal_checkpoint(TRUNCATE)'`)
@@ -94,7 +94,7 @@ t.test('a corrupted database fails with its own code; nothing is left on the NAS
   t.same(listTree(nas), ['zolder/status.json'], 'no copy, no partial; the failure is recorded')
 })
 
-t.test('names, several databases, defaults and errors', async (t) => {
+test('names, several databases, defaults and errors', async (t) => {
   const tag = (p: string) => sh(`printf %s '${p}' | sha256sum`).slice(0, 8)
   t.equal(
     databaseFileName('/home/pi/BirdNET-Pi/scripts/birds.db', new Date(2026, 10, 29, 3, 15)),

@@ -8,6 +8,9 @@ import { runCli } from '../helpers/cli.js'
 import { sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
 import { type DatabaseManifest } from '../../lib/dest/database-manifest.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'sqlite3', 'zstd')
 
 const silent = pino({ level: 'silent' })
 
@@ -25,14 +28,14 @@ async function copy(t: Test, rows = 30000) {
   return { dir, db, file, m: m! }
 }
 
-t.test('verify: an intact copy passes SHA-256, integrity_check and the row counts', async (t) => {
+test('verify: an intact copy passes SHA-256, integrity_check and the row counts', async (t) => {
   const { file } = await copy(t)
   const r = await runCli(['verify', file])
   t.equal(r.code, 0, r.stderr)
   t.match(r.stdout, `OK database ${file}: SHA-256 and integrity_check pass, 30000 rows in 1 tables as recorded`)
 })
 
-t.test('verify: a flipped byte in the compressed copy is corruption (exit 19)', async (t) => {
+test('verify: a flipped byte in the compressed copy is corruption (exit 19)', async (t) => {
   const { file } = await copy(t)
   const b = readFileSync(file)
   b[Math.floor(b.length / 2)]! ^= 0x40
@@ -42,7 +45,7 @@ t.test('verify: a flipped byte in the compressed copy is corruption (exit 19)', 
   t.match(r.stderr, `sd-backup verify: ${file} is corrupt: `)
 })
 
-t.test('verify: a corrupted page that was copied as it was fails integrity_check', async (t) => {
+test('verify: a corrupted page that was copied as it was fails integrity_check', async (t) => {
   const { dir, db, file, m } = await copy(t)
   // Damage page 3 of the database itself, then store it with a manifest that
   // matches its bytes: only integrity_check can tell.
@@ -66,7 +69,7 @@ t.test('verify: a corrupted page that was copied as it was fails integrity_check
   )
 })
 
-t.test('verify: truncated, trailing data, a missing manifest', async (t) => {
+test('verify: truncated, trailing data, a missing manifest', async (t) => {
   const { file } = await copy(t)
   const b = readFileSync(file)
   writeFileSync(file, Buffer.concat([b, Buffer.from('x')]))
@@ -77,7 +80,7 @@ t.test('verify: truncated, trailing data, a missing manifest', async (t) => {
   t.equal((await runCli(['verify', file])).code, 17)
 })
 
-t.test('restore: the copy becomes a database sqlite3 reads; an existing file is never overwritten', async (t) => {
+test('restore: the copy becomes a database sqlite3 reads; an existing file is never overwritten', async (t) => {
   const { dir, db, file } = await copy(t)
   const out = path.join(dir, 'restored.db')
   const r = await runCli(['restore', file, '--output', out])
@@ -97,7 +100,7 @@ t.test('restore: the copy becomes a database sqlite3 reads; an existing file is 
   t.ok(existsSync(out))
 })
 
-t.test('zstd frames are found from their headers alone', async (t) => {
+test('zstd frames are found from their headers alone', async (t) => {
   const { dir } = await copy(t, 10)
   const a = path.join(dir, 'a')
   writeFileSync(a, Buffer.alloc(300_000, 7))
@@ -114,7 +117,7 @@ t.test('zstd frames are found from their headers alone', async (t) => {
   t.throws(() => zstdFrames(Buffer.from('not zstd')), /no zstd frame at byte 0/)
 })
 
-t.test('a malformed database manifest is refused (exit 18), never a crash', async (t) => {
+test('a malformed database manifest is refused (exit 18), never a crash', async (t) => {
   const { dir, file } = await copy(t, 100)
   const manifest = `${file}.manifest.json`
   const m = JSON.parse(readFileSync(manifest, 'utf8')) as DatabaseManifest

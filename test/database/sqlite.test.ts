@@ -5,16 +5,19 @@ import { fileURLToPath } from 'node:url'
 import { openSqlite, sqliteEngine } from '../../lib/database/sqlite.js'
 import { sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'sqlite3')
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
 const hasNodeSqlite = major > 22 || (major === 22 && minor >= 13)
 
-t.test("the runtime's own SQLite is used where it has one, else better-sqlite3", async (t) => {
+test("the runtime's own SQLite is used where it has one, else better-sqlite3", async (t) => {
   t.equal(sqliteEngine().name, hasNodeSqlite ? 'node:sqlite' : 'better-sqlite3', `Node ${process.version}`)
 })
 
-t.test('a database written by the sqlite3 tool reads back through the adapter', async (t) => {
+test('a database written by the sqlite3 tool reads back through the adapter', async (t) => {
   const db = path.join(tmp(t), 'a.db')
   sh(`sqlite3 '${db}' "CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3);"`)
   const h = openSqlite(db)
@@ -32,7 +35,7 @@ t.test('a database written by the sqlite3 tool reads back through the adapter', 
 
 // The CLI's stderr stays clean on Node 22, where node:sqlite warns it is experimental, and
 // other warnings still reach the process.
-t.test('only the SQLite ExperimentalWarning is silenced', async (t) => {
+test('only the SQLite ExperimentalWarning is silenced', async (t) => {
   const script = `
     const seen = []
     process.on('warning', (w) => seen.push(w.name + ': ' + w.message))

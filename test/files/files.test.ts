@@ -23,6 +23,9 @@ import { runCli } from '../helpers/cli.js'
 import { mount, needsRoot } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
 import { SNAPSHOT_MANIFEST } from '../../lib/dest/layout.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'setpriv')
 
 const silent = pino({ level: 'silent' })
 const day = (d: number) => () => new Date(2026, 10, d, 2, 0)
@@ -47,7 +50,7 @@ function manifestOf(nas: string, snap: string): SnapshotManifest {
   ) as SnapshotManifest
 }
 
-t.test('daily snapshots: unchanged files share an inode, metadata lives in the manifest', async (t) => {
+test('daily snapshots: unchanged files share an inode, metadata lives in the manifest', async (t) => {
   const { src, nas } = tree(t)
   const opts = { paths: [src], excludes: ['**/BirdSongs/**'], dest: nas, mount: undefined, station: 'zolder' }
   const first = (await runFiles(opts, { log: silent, now: day(28) }))!
@@ -102,7 +105,7 @@ t.test('daily snapshots: unchanged files share an inode, metadata lives in the m
   t.equal(cli.code, 0)
 })
 
-t.test('the NAS inside a backed-up path is never copied into itself', async (t) => {
+test('the NAS inside a backed-up path is never copied into itself', async (t) => {
   const { dir, src } = tree(t)
   const nas = path.join(src, 'nas') // e.g. --path / with the NAS mounted below it
   const m = (await runFiles(
@@ -116,7 +119,7 @@ t.test('the NAS inside a backed-up path is never copied into itself', async (t) 
   t.ok(m.entries.some((e) => e.path.endsWith('birdnet.conf')))
 })
 
-t.test('a file that vanishes mid-run makes the run partial, named and counted', async (t) => {
+test('a file that vanishes mid-run makes the run partial, named and counted', async (t) => {
   const { src, nas } = tree(t)
   const gone = path.join(src, 'BirdNET-Pi', 'scripts', 'birdnet.conf')
   const m = await runFiles(
@@ -128,7 +131,7 @@ t.test('a file that vanishes mid-run makes the run partial, named and counted', 
   t.notOk(existsSync(path.join(nas, 'zolder', 'files', '2026-11-28', gone)), 'no half copy')
 })
 
-t.test('as the squashed user: unreadable files make a partial run (exit 23); nothing is chowned', async (t) => {
+test('as the squashed user: unreadable files make a partial run (exit 23); nothing is chowned', async (t) => {
   if (!needsRoot(t)) return
   const { dir, src, nas } = tree(t)
   for (const p of [dir, path.join(dir, 'home'), src]) chmodSync(p, 0o755)
@@ -174,7 +177,7 @@ t.test('as the squashed user: unreadable files make a partial run (exit 23); not
   })
 })
 
-t.test('a full NAS fails the run and removes the in-progress snapshot', async (t) => {
+test('a full NAS fails the run and removes the in-progress snapshot', async (t) => {
   if (!needsRoot(t)) return
   const { dir, src } = tree(t)
   writeFileSync(path.join(src, 'big.bin'), Buffer.alloc(3 * 2 ** 20, 7))
@@ -190,7 +193,7 @@ t.test('a full NAS fails the run and removes the in-progress snapshot', async (t
   t.ok(isRoot)
 })
 
-t.test('globs: * within a name, ** across directories, ? one character', async (t) => {
+test('globs: * within a name, ** across directories, ? one character', async (t) => {
   const cases: Array<[string, string, boolean]> = [
     ['**/BirdSongs/**', '/home/pi/BirdSongs/Extracted/a.wav', true],
     ['**/BirdSongs/**', '/home/pi/BirdSong/a.wav', false],
@@ -204,7 +207,7 @@ t.test('globs: * within a name, ** across directories, ? one character', async (
     t.equal(globToRegExp(glob).test(p), want, `${glob} ${want ? 'matches' : 'misses'} ${p}`)
 })
 
-t.test('restore applies owner, group, mode and mtime from the manifest, not from the NAS', async (t) => {
+test('restore applies owner, group, mode and mtime from the manifest, not from the NAS', async (t) => {
   if (!needsRoot(t)) return
   const { src, nas } = tree(t)
   const script = path.join(src, 'BirdNET-Pi', 'scripts', 'analyze.sh')

@@ -4,8 +4,11 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { image, mixedContent, sh, sha256File } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
 
-t.test('a slow destination never lets more than 2 x workers chunks into memory', async (t) => {
+const test = withTools(t, 'gzip')
+
+test('a slow destination never lets more than 2 x workers chunks into memory', async (t) => {
   const dir = tmp(t)
   const src = path.join(dir, 'src.img')
   const chunk = 256 * 1024

@@ -6,8 +6,11 @@ import { DestFullError, DestOnSourceError } from '../../lib/errors.js'
 import { image, listTree, mixedContent, sh, sha256File, v2Digests } from '../helpers/image.js'
 import { loopDevice, mount, needsRoot } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
 
-t.test('a real loop block device is sized from sysfs and imaged byte for byte', async (t) => {
+const test = withTools(t, 'mkfs.ext4', 'pigz', 'setpriv')
+
+test('a real loop block device is sized from sysfs and imaged byte for byte', async (t) => {
   if (!needsRoot(t)) return
   const dir = tmp(t)
   const file = path.join(dir, 'card.img')
@@ -20,7 +23,7 @@ t.test('a real loop block device is sized from sysfs and imaged byte for byte', 
   t.equal(sh(`pigz -dc '${r.file}' | sha256sum`).split(' ')[0], want)
 })
 
-t.test('a destination on the device being imaged is refused', async (t) => {
+test('a destination on the device being imaged is refused', async (t) => {
   if (!needsRoot(t)) return
   const dir = tmp(t)
   const file = path.join(dir, 'card.img')
@@ -37,7 +40,7 @@ t.test('a destination on the device being imaged is refused', async (t) => {
   )
 })
 
-t.test('a destination that fills up mid-run: DestFullError, no partial, earlier backups untouched', async (t) => {
+test('a destination that fills up mid-run: DestFullError, no partial, earlier backups untouched', async (t) => {
   if (!needsRoot(t)) return
   const dir = tmp(t)
   const nas = mount(t, 'tmpfs', path.join(dir, 'nas'), '-t tmpfs -o size=3m')
@@ -63,7 +66,7 @@ t.test('a destination that fills up mid-run: DestFullError, no partial, earlier 
   t.equal(readFileSync(earlier, 'utf8'), 'an earlier image\n')
 })
 
-t.test('a read-only destination is refused in preflight, naming the directory', async (t) => {
+test('a read-only destination is refused in preflight, naming the directory', async (t) => {
   if (!needsRoot(t)) return
   const dir = tmp(t)
   const src = path.join(dir, 'src.img')
@@ -77,7 +80,7 @@ t.test('a read-only destination is refused in preflight, naming the directory', 
   })
 })
 
-t.test('an unwritable destination (the root-squash case) names the directory and the cause', async (t) => {
+test('an unwritable destination (the root-squash case) names the directory and the cause', async (t) => {
   if (!needsRoot(t)) return
   const dir = tmp(t)
   chmodSync(dir, 0o755)

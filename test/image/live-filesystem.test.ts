@@ -6,12 +6,15 @@ import { buildCard, extractPart, treeDigest } from '../helpers/card.js'
 import { image, sh } from '../helpers/image.js'
 import { loopDevice, mount, needsRoot } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'debugfs', 'e2fsck', 'gzip', 'mcopy', 'mkfs.ext4', 'mkfs.vfat', 'sfdisk')
 
 // The root filesystem is mounted read-write while it is imaged. A writer keeps
 // creating, syncing and deleting files during the whole run; the image is
 // crash-consistent at best, but e2fsck must always be able to make it mountable,
 // and the files that were there before the image began must be intact.
-t.test('a file written while the image runs never leaves the restored filesystem unmountable', async (t) => {
+test('a file written while the image runs never leaves the restored filesystem unmountable', async (t) => {
   if (!needsRoot(t)) return
   const dir = tmp(t)
   const card = buildCard(dir, {

@@ -17,6 +17,20 @@ import { loopDevice } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
 import type { ImageManifest } from '../../lib/dest/image-manifest.js'
 import { BackupExistsError, ConfigError } from '../../lib/errors.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(
+  t,
+  'bmaptool',
+  'debugfs',
+  'e2fsck',
+  'fsck.vfat',
+  'gzip',
+  'mcopy',
+  'mkfs.ext4',
+  'mkfs.vfat',
+  'sfdisk',
+)
 
 const STALE = 'stale line that must not come back'
 
@@ -97,7 +111,7 @@ const cards: Array<[string, CardSpec]> = [
 ]
 
 for (const [name, spec] of cards) {
-  t.test(`used-block image of ${name}`, async (t) => {
+  test(`used-block image of ${name}`, async (t) => {
     const dir = tmp(t)
     const card = buildCard(dir, spec)
     const logs: Array<{ msg: string }> = []
@@ -148,7 +162,7 @@ for (const [name, spec] of cards) {
   })
 }
 
-t.test('--full reads every byte: the card itself, no .bmap', async (t) => {
+test('--full reads every byte: the card itself, no .bmap', async (t) => {
   const dir = tmp(t)
   const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'ext4', mib: 16 }] })
   const r = await image(dir, card.file, { full: true, level: 1 })
@@ -158,7 +172,7 @@ t.test('--full reads every byte: the card itself, no .bmap', async (t) => {
   t.equal(sh(`ls '${path.dirname(r.file)}'`).includes('.bmap'), false)
 })
 
-t.test('used-block mode needs chunks on 4 KiB boundaries (the .bmap blocks); --full does not', async (t) => {
+test('used-block mode needs chunks on 4 KiB boundaries (the .bmap blocks); --full does not', async (t) => {
   const dir = tmp(t)
   const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'ext4', mib: 8 }] })
   await t.rejects(
@@ -169,7 +183,7 @@ t.test('used-block mode needs chunks on 4 KiB boundaries (the .bmap blocks); --f
   t.equal((await image(dir, card.file, { chunkSize: 100000, full: true })).manifest.mode, 'full')
 })
 
-t.test('an image whose .bmap cannot be written is taken back out; a file already there is left alone', async (t) => {
+test('an image whose .bmap cannot be written is taken back out; a file already there is left alone', async (t) => {
   const dir = tmp(t)
   const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'ext4', mib: 8 }] })
   const images = path.join(dir, 'nas', 'zolder', 'images')
@@ -182,7 +196,7 @@ t.test('an image whose .bmap cannot be written is taken back out; a file already
   t.equal(readFileSync(path.join(images, `${name}.bmap`), 'utf8'), 'not ours\n')
 })
 
-t.test('a source that ends early while being read fails the job with the byte where it did', async (t) => {
+test('a source that ends early while being read fails the job with the byte where it did', async (t) => {
   const dir = tmp(t)
   const card = buildCard(dir, { label: 'dos', parts: [{ fs: 'ext4', mib: 24, mkfs: ['-b', '4096'] }] })
   let cut = false
@@ -201,7 +215,7 @@ t.test('a source that ends early while being read fails the job with the byte wh
   t.same(sh(`ls '${path.join(dir, 'nas', 'zolder', 'images')}'`).trim(), '', 'nothing left behind')
 })
 
-t.test('a corrupt card: nothing the card holds is left out, the image exits 0 and says why it read more', async (t) => {
+test('a corrupt card: nothing the card holds is left out, the image exits 0 and says why it read more', async (t) => {
   const dir = tmp(t)
   const card = buildCard(dir, {
     label: 'dos',

@@ -6,6 +6,9 @@ import { runCli } from '../helpers/cli.js'
 import { sh } from '../helpers/image.js'
 import { smtpServer } from '../helpers/smtp.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'sqlite3')
 
 // database, files and cleanup end on SIGINT/SIGTERM as image does: what they were
 // writing is taken back, status.json records the interruption, the alert goes out,
@@ -38,7 +41,7 @@ for (const [signal, code] of [
   ['SIGTERM', 143],
   ['SIGINT', 130],
 ] as const) {
-  t.test(`files: ${signal} takes the snapshot back, records it, alerts, exits ${code}`, async (t) => {
+  test(`files: ${signal} takes the snapshot back, records it, alerts, exits ${code}`, async (t) => {
     const smtp = await smtpServer(t)
     const dir = tmp(t)
     const src = path.join(dir, 'home')
@@ -62,7 +65,7 @@ for (const [signal, code] of [
   })
 }
 
-t.test('database: SIGTERM between databases records it, alerts, exits 143, leaves no partial', async (t) => {
+test('database: SIGTERM between databases records it, alerts, exits 143, leaves no partial', async (t) => {
   const smtp = await smtpServer(t)
   const dir = tmp(t)
   const dbs: string[] = []
@@ -93,7 +96,7 @@ t.test('database: SIGTERM between databases records it, alerts, exits 143, leave
   t.match(smtp.mails.at(-1), { subject: '[sd-backup] zolder database: FAILED' })
 })
 
-t.test('cleanup: SIGINT between removals records it and exits 130', async (t) => {
+test('cleanup: SIGINT between removals records it and exits 130', async (t) => {
   const dir = tmp(t)
   const nas = path.join(dir, 'nas')
   const images = path.join(nas, 'zolder', 'images')

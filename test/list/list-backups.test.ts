@@ -7,8 +7,11 @@ import { listTable } from '../../lib/cli/cmd-list.js'
 import { runCli } from '../helpers/cli.js'
 import { image, mixedContent, sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
 
-t.test("list: every station's backups with sizes, state and age; filters; JSON", async (t) => {
+const test = withTools(t, 'sqlite3')
+
+test("list: every station's backups with sizes, state and age; filters; JSON", async (t) => {
   const dir = tmp(t)
   const src = path.join(dir, 'card.img')
   writeFileSync(src, mixedContent(500_000))
@@ -67,7 +70,7 @@ t.test("list: every station's backups with sizes, state and age; filters; JSON",
   t.match(await runCli(['list', '--dest', path.join(dir, 'nowhere')]), { code: 3, stderr: /cannot list the backups: / })
 })
 
-t.test('list table: files snapshots have no size of their own', async (t) => {
+test('list table: files snapshots have no size of their own', async (t) => {
   t.equal(
     listTable([
       {

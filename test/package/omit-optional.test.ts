@@ -5,6 +5,9 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { listTree, sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'sqlite3', 'zstd')
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
@@ -13,7 +16,7 @@ const current = major > 22 || (major === 22 && minor >= 15)
 // The package as a Pi owner installs it without optional dependencies: the built
 // dist/ beside `npm ci --omit=optional --omit=dev` (scripts off only for our own
 // prepare, which needs the dev tools; no dependency left has an install script).
-t.test(
+test(
   current
     ? `Node ${process.version}: --omit=optional installs nothing native, and the database and zstd paths work`
     : `Node ${process.version}: --omit=optional leaves no SQLite or zstd, and the commands say so (exit 36)`,

@@ -11,6 +11,9 @@ import { runCli } from '../helpers/cli.js'
 import { image, mixedContent, sh } from '../helpers/image.js'
 import { loopDevice, needsRoot } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'bmaptool', 'debugfs', 'gzip', 'mcopy', 'mkfs.ext4', 'mkfs.vfat', 'sfdisk')
 
 const MiB = 2 ** 20
 
@@ -34,7 +37,7 @@ function poke(file: string, at: number, byte: number): void {
   closeSync(fd)
 }
 
-t.test('verify --device: a card that holds the image passes, member by member', async (t) => {
+test('verify --device: a card that holds the image passes, member by member', async (t) => {
   const { card, file, m } = await made(t)
   const r = await runCli(['verify', file, '--device', card, '--workers', '2'])
   t.equal(r.code, 0, r.stderr)
@@ -46,7 +49,7 @@ t.test('verify --device: a card that holds the image passes, member by member', 
   t.equal((await runCli(['verify', file, '--device', card])).code, 0)
 })
 
-t.test('verify --device: a changed byte in data or in free space fails with the member that differs', async (t) => {
+test('verify --device: a changed byte in data or in free space fails with the member that differs', async (t) => {
   const { card, file, m } = await made(t)
   const dataAt = 5000
   poke(card, dataAt, readFileSync(card)[dataAt]! ^ 1)
@@ -70,7 +73,7 @@ t.test('verify --device: a changed byte in data or in free space fails with the 
   )
 })
 
-t.test('verify --device: a card that ends before the image fails, saying where', async (t) => {
+test('verify --device: a card that ends before the image fails, saying where', async (t) => {
   const { card, file, m } = await made(t)
   truncateSync(card, m.raw.bytes - 100)
   const r = await runCli(['verify', file, '--device', card])
@@ -86,7 +89,7 @@ t.test('verify --device: a card that ends before the image fails, saying where',
   t.match(gone.stderr, /cannot read source .*nope/)
 })
 
-t.test('verify --device with a version 1 manifest checks the whole image SHA-256', async (t) => {
+test('verify --device with a version 1 manifest checks the whole image SHA-256', async (t) => {
   const { card, file, manifestFile, m } = await made(t)
   const whole = sh(`gzip -dc '${file}' | sha256sum`).split(' ')[0]!
   writeFileSync(
@@ -108,7 +111,7 @@ t.test('verify --device with a version 1 manifest checks the whole image SHA-256
   t.match(r.stderr, `bytes 0-${m.raw.bytes} back gives SHA-256`)
 })
 
-t.test('verify --device --bmap: a used-block image against a card that kept its old free space', async (t) => {
+test('verify --device --bmap: a used-block image against a card that kept its old free space', async (t) => {
   const dir = tmp(t)
   const built = buildCard(dir, {
     label: 'dos',
@@ -142,7 +145,7 @@ t.test('verify --device --bmap: a used-block image against a card that kept its 
   t.match(bad.stderr, `bytes ${ranges[1]!.start}-${ranges[1]!.end} back gives SHA-256`)
 })
 
-t.test('verify --device is for images only; --bmap needs --device', async (t) => {
+test('verify --device is for images only; --bmap needs --device', async (t) => {
   const { dir, file } = await made(t)
   t.match(await runCli(['verify', file, '--bmap']), { code: 2, stderr: /--bmap goes with --device/ })
   const db = path.join(dir, 'birds-x.db.zst')
@@ -154,7 +157,7 @@ t.test('verify --device is for images only; --bmap needs --device', async (t) =>
   t.match((await runCli(['verify', '--help'])).stdout, /Does a card hold an image\?/)
 })
 
-t.test('restore --verify reads the card back on the worker threads', async (t) => {
+test('restore --verify reads the card back on the worker threads', async (t) => {
   if (!needsRoot(t)) return
   const { dir, file, m } = await made(t)
   const target = path.join(dir, 'target.img')

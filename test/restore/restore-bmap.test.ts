@@ -11,6 +11,9 @@ import { runCli } from '../helpers/cli.js'
 import { image, sh, v2Digests } from '../helpers/image.js'
 import { loopDevice, needsRoot } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'debugfs', 'mcopy', 'mkfs.ext4', 'mkfs.vfat', 'sfdisk')
 
 const MiB = 2 ** 20
 
@@ -27,7 +30,7 @@ async function usedImage(t: Test) {
   return { dir, card, file: r.file, manifest: r.manifest }
 }
 
-t.test('restore --bmap writes only the mapped blocks onto a card and reads them back', async (t) => {
+test('restore --bmap writes only the mapped blocks onto a card and reads them back', async (t) => {
   if (!needsRoot(t)) return
   const { dir, card, file, manifest } = await usedImage(t)
   const targetFile = path.join(dir, 'target.img')
@@ -63,7 +66,7 @@ function recording(manifest: ImageManifest, bmap: string): ImageManifest {
   }
 }
 
-t.test('restore --bmap refuses a missing, damaged or foreign .bmap before touching a device', async (t) => {
+test('restore --bmap refuses a missing, damaged or foreign .bmap before touching a device', async (t) => {
   const { dir, file, manifest } = await usedImage(t)
   const nowhere = path.join(dir, 'no-such-device')
   const bmap = `${file}.bmap`
@@ -113,7 +116,7 @@ t.test('restore --bmap refuses a missing, damaged or foreign .bmap before touchi
   t.same(await readImageManifest(file), manifest, 'the image itself is untouched')
 })
 
-t.test('read-bmap: ranges out of order are refused', async (t) => {
+test('read-bmap: ranges out of order are refused', async (t) => {
   const { file, manifest } = await usedImage(t)
   const text = readFileSync(`${file}.bmap`, 'utf8')
   const lines = text.split('\n')
@@ -127,7 +130,7 @@ t.test('read-bmap: ranges out of order are refused', async (t) => {
   })
 })
 
-t.test('restore --output of a used-block image writes no more than the mapped ranges', async (t) => {
+test('restore --output of a used-block image writes no more than the mapped ranges', async (t) => {
   const { dir, card, file, manifest } = await usedImage(t)
   const out = path.join(dir, 'restored.img')
   const r = await runCli(['restore', file, '--output', out, '--workers', '2'])

@@ -9,6 +9,9 @@ import { runCli } from '../helpers/cli.js'
 import { image, mixedContent, sh, sha256File } from '../helpers/image.js'
 import { loopDevice, mount, needsRoot } from '../helpers/root.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'mkfs.ext4')
 
 const MiB = 2 ** 20
 
@@ -33,7 +36,7 @@ function blankCard(t: Test, dir: string, size: number, name = 'target.img') {
 
 const deviceSha = (dev: string, bytes: number) => sh(`head -c ${bytes} ${dev} | sha256sum`).split(' ')[0]
 
-t.test('to a sparse file: the same bytes as the card, holes where it held zeros', async (t) => {
+test('to a sparse file: the same bytes as the card, holes where it held zeros', async (t) => {
   const { dir, file, bytes, sha } = await setup(t)
   const out = path.join(dir, 'restored.img')
   const r = await runCli(['restore', file, '--output', out, '--workers', '2'])
@@ -51,7 +54,7 @@ t.test('to a sparse file: the same bytes as the card, holes where it held zeros'
   })
 })
 
-t.test('to a card (loop device): confirmed, written, read back', async (t) => {
+test('to a card (loop device): confirmed, written, read back', async (t) => {
   if (!needsRoot(t)) return
   const { dir, file, bytes, sha } = await setup(t)
   const { f, dev } = blankCard(t, dir, 8 * MiB)
@@ -62,7 +65,7 @@ t.test('to a card (loop device): confirmed, written, read back', async (t) => {
   t.equal(deviceSha(dev, bytes), sha)
 })
 
-t.test('asks first: without a terminal and --yes, or with any answer but yes, nothing is written', async (t) => {
+test('asks first: without a terminal and --yes, or with any answer but yes, nothing is written', async (t) => {
   if (!needsRoot(t)) return
   const { dir, file, bytes } = await setup(t)
   const { dev } = blankCard(t, dir, 8 * MiB)
@@ -79,7 +82,7 @@ t.test('asks first: without a terminal and --yes, or with any answer but yes, no
   t.match(await runCli(['restore', file, '--device', dev], { stdin: 'yes\n' }), { code: 0 })
 })
 
-t.test('refuses a card that is too small, saying by how many bytes', async (t) => {
+test('refuses a card that is too small, saying by how many bytes', async (t) => {
   if (!needsRoot(t)) return
   const { dir, file, bytes } = await setup(t)
   const { dev } = blankCard(t, dir, 5 * MiB)
@@ -87,7 +90,7 @@ t.test('refuses a card that is too small, saying by how many bytes', async (t) =
   t.match(await runCli(['restore', file, '--device', dev, '--yes']), { code: 27, stderr: `(${MiB} bytes short)` })
 })
 
-t.test('refuses a mounted card', async (t) => {
+test('refuses a mounted card', async (t) => {
   if (!needsRoot(t)) return
   const { dir, file } = await setup(t)
   const { f, dev } = blankCard(t, dir, 8 * MiB)
@@ -99,7 +102,7 @@ t.test('refuses a mounted card', async (t) => {
   })
 })
 
-t.test('refuses the system disk (injected), swap, and what is not a whole block device', async (t) => {
+test('refuses the system disk (injected), swap, and what is not a whole block device', async (t) => {
   if (!needsRoot(t)) return
   const { dir, file, bytes, src } = await setup(t)
   const { dev } = blankCard(t, dir, 8 * MiB)
@@ -126,34 +129,31 @@ t.test('refuses the system disk (injected), swap, and what is not a whole block 
   })
 })
 
-t.test(
-  'with an overlay root (read-only mode), restore finds the card under it, and works where it cannot',
-  async (t) => {
-    if (!needsRoot(t)) return
-    const { dir, file, bytes } = await setup(t)
-    const { dev } = blankCard(t, dir, 8 * MiB)
-    const rdev = sh(`stat -c '%t:%T' ${dev}`)
-      .trim()
-      .split(':')
-      .map((h) => parseInt(h, 16))
-    const overlay = (lower: string) =>
-      parseMountinfo(
-        `1 0 0:20 / / rw - overlay overlay rw,lowerdir=/media/root-ro,upperdir=/media/root-rw/overlay\n2 1 ${lower} / /media/root-ro ro - ext4 /dev/x ro\n`,
-      )
-    // The lower layer on the loop device: it is the system disk, refused as such.
-    const err = await checkTargetDevice(dev, bytes, { mountinfo: overlay(`${rdev[0]}:${rdev[1]}`), swaps: '' }).catch(
-      (e: unknown) => e,
+test('with an overlay root (read-only mode), restore finds the card under it, and works where it cannot', async (t) => {
+  if (!needsRoot(t)) return
+  const { dir, file, bytes } = await setup(t)
+  const { dev } = blankCard(t, dir, 8 * MiB)
+  const rdev = sh(`stat -c '%t:%T' ${dev}`)
+    .trim()
+    .split(':')
+    .map((h) => parseInt(h, 16))
+  const overlay = (lower: string) =>
+    parseMountinfo(
+      `1 0 0:20 / / rw - overlay overlay rw,lowerdir=/media/root-ro,upperdir=/media/root-rw/overlay\n2 1 ${lower} / /media/root-ro ro - ext4 /dev/x ro\n`,
     )
-    t.match(err, { code: 'SDB_TARGET_SYSTEM_DISK' }, 'the loop device under the overlay is the system disk')
-    // The lower layer on a disk this machine does not have: the target is checked by its mounts alone and accepted.
-    const ok = await checkTargetDevice(dev, bytes, { mountinfo: overlay('250:99'), swaps: '' })
-    t.equal(ok.path, dev)
-    const r = await restoreImageToDevice(file, dev, {
-      workers: 2,
-      readBack: true,
-      confirm: async () => true,
-      env: { mountinfo: overlay('250:99'), swaps: '' },
-    })
-    t.ok(r, 'restore --device with an overlay root works')
-  },
-)
+  // The lower layer on the loop device: it is the system disk, refused as such.
+  const err = await checkTargetDevice(dev, bytes, { mountinfo: overlay(`${rdev[0]}:${rdev[1]}`), swaps: '' }).catch(
+    (e: unknown) => e,
+  )
+  t.match(err, { code: 'SDB_TARGET_SYSTEM_DISK' }, 'the loop device under the overlay is the system disk')
+  // The lower layer on a disk this machine does not have: the target is checked by its mounts alone and accepted.
+  const ok = await checkTargetDevice(dev, bytes, { mountinfo: overlay('250:99'), swaps: '' })
+  t.equal(ok.path, dev)
+  const r = await restoreImageToDevice(file, dev, {
+    workers: 2,
+    readBack: true,
+    confirm: async () => true,
+    env: { mountinfo: overlay('250:99'), swaps: '' },
+  })
+  t.ok(r, 'restore --device with an overlay root works')
+})

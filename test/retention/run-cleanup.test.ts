@@ -9,6 +9,9 @@ import { runCli } from '../helpers/cli.js'
 import { runDatabase } from '../../lib/database/run-database.js'
 import { listTree, sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'sqlite3')
 
 const now = new Date(2026, 10, 29, 12, 0)
 const silent = pino({ level: 'silent' })
@@ -40,7 +43,7 @@ function nas(t: Test) {
   return { dest, images, sundays }
 }
 
-t.test('cleanup removes what the policy says, and only names the tool wrote', async (t) => {
+test('cleanup removes what the policy says, and only names the tool wrote', async (t) => {
   const { dest, images, sundays } = nas(t)
   const before = listTree(dest)
   const dry = await runCleanup(
@@ -83,7 +86,7 @@ t.test('cleanup removes what the policy says, and only names the tool wrote', as
   t.equal(real.spaceWarning, undefined)
 })
 
-t.test('database copies and file snapshots follow their own rules', async (t) => {
+test('database copies and file snapshots follow their own rules', async (t) => {
   const { dest } = nas(t)
   const db = path.join(dest, 'zolder', 'database')
   const files = path.join(dest, 'zolder', 'files')
@@ -145,7 +148,7 @@ t.test('database copies and file snapshots follow their own rules', async (t) =>
   t.notOk(existsSync(path.join(files, '2026-11-27')))
 })
 
-t.test('warns when the NAS lacks room for the next weekly image', async (t) => {
+test('warns when the NAS lacks room for the next weekly image', async (t) => {
   const { dest, images } = nas(t)
   truncateSync(path.join(images, 'zolder-2026-11-29.img.gz'), 2 ** 43) // a sparse "8 TiB" newest image
   const r = await runCleanup(
@@ -158,7 +161,7 @@ t.test('warns when the NAS lacks room for the next weekly image', async (t) => {
   )
 })
 
-t.test('the CLI: --dry-run lists every decision; an unmounted NAS is refused', async (t) => {
+test('the CLI: --dry-run lists every decision; an unmounted NAS is refused', async (t) => {
   const { dest, images, sundays } = nas(t)
   // The CLI runs on today's clock: the fixture's newest Sunday (2026-11-29) would lie in its future.
   for (const x of ['', '.manifest.json', '.bmap']) rmSync(path.join(images, sundays[0] + x))
@@ -175,7 +178,7 @@ t.test('the CLI: --dry-run lists every decision; an unmounted NAS is refused', a
   t.equal((await runCli(['cleanup'])).code, 2)
 })
 
-t.test("two users' birds.db: each keeps its own hourly copies, none collide", async (t) => {
+test("two users' birds.db: each keeps its own hourly copies, none collide", async (t) => {
   const dir = tmp(t)
   const dest = path.join(dir, 'nas')
   const dbs = ['pi', 'bob'].map((u) => {
@@ -204,7 +207,7 @@ t.test("two users' birds.db: each keeps its own hourly copies, none collide", as
     t.equal(r.decisions.filter((d) => d.backup.series === db).length, 3, `${db}: its 3 copies are one series`)
 })
 
-t.test('the CLI: a clock earlier than the newest backup removes nothing, exits 35 and records it', async (t) => {
+test('the CLI: a clock earlier than the newest backup removes nothing, exits 35 and records it', async (t) => {
   const { dest, images } = nas(t)
   // A backup dated a year past the real clock (the CLI has no clock to inject), complete with its manifest.
   const d = new Date(Date.now() + 365 * 86400_000)

@@ -1,6 +1,9 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { has, sh } from '../helpers/image.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'systemd-analyze')
 
 const unit = (n: string) => readFileSync(`systemd/${n}`, 'utf8')
 const JOBS: Array<[string, string, string[]]> = [
@@ -10,7 +13,7 @@ const JOBS: Array<[string, string, string[]]> = [
   ['cleanup', 'cleanup', ['*-*-* 02:30:00', 'Sun *-03-25..31 03:30:00']],
 ]
 
-t.test('every timer: its schedule, persistent, low priority, after the NAS mount, the card readable', async (t) => {
+test('every timer: its schedule, persistent, low priority, after the NAS mount, the card readable', async (t) => {
   for (const [name, cmd, cal] of JOBS) {
     const service = unit(`sd-backup-${name}.service`)
     const timer = unit(`sd-backup-${name}.timer`)
@@ -28,7 +31,7 @@ t.test('every timer: its schedule, persistent, low priority, after the NAS mount
   }
 })
 
-t.test('systemd accepts the units, and the daily jobs also run when the clocks change', async (t) => {
+test('systemd accepts the units, and the daily jobs also run when the clocks change', async (t) => {
   if (!has('systemd-analyze')) return void t.skip('systemd-analyze not installed', () => {})
   sh(
     `systemd-analyze verify ${JOBS.flatMap(([n]) => [`systemd/sd-backup-${n}.service`, `systemd/sd-backup-${n}.timer`]).join(' ')}`,

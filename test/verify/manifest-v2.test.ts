@@ -12,6 +12,9 @@ import { runCli } from '../helpers/cli.js'
 import { image, mixedContent, sh } from '../helpers/image.js'
 import { isNfs, NFS_SUPER_MAGIC } from '../../lib/system/fs-type.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'gzip')
 
 // A card of data and long runs of zeros, imaged in 64 KiB members.
 async function made(t: Test) {
@@ -30,7 +33,7 @@ async function made(t: Test) {
   return { dir, src, file: r.file, manifestFile: r.manifestFile, m: r.manifest }
 }
 
-t.test('version 2: zero members are marked 0 and checked without being decoded', async (t) => {
+test('version 2: zero members are marked 0 and checked without being decoded', async (t) => {
   const { file, m } = await made(t)
   t.equal(m.formatVersion, 2)
   const zeroAt = m.members.findIndex((e) => e[4] === 0)
@@ -46,7 +49,7 @@ t.test('version 2: zero members are marked 0 and checked without being decoded',
   )
 })
 
-t.test('version 2: a zero member encoded otherwise still verifies; one that holds data does not', async (t) => {
+test('version 2: a zero member encoded otherwise still verifies; one that holds data does not', async (t) => {
   const { file, manifestFile, m } = await made(t)
   const zeroAt = m.members.findIndex((e) => e[4] === 0)
   const [offset, length, rawLength] = m.members[zeroAt]!
@@ -82,44 +85,41 @@ t.test('version 2: a zero member encoded otherwise still verifies; one that hold
   await t.rejects(verifyImage(file, { workers: 2 }), { code: 'SDB_BACKUP_CORRUPT', where: { member: dataAt } })
 })
 
-t.test(
-  'a stored version 1 image (one SHA-256 of the whole image) verifies, restores, lists and is kept by cleanup',
-  async (t) => {
-    const { dir, src, file, manifestFile, m } = await made(t)
-    const whole = sh(`gzip -dc '${file}' | sha256sum`).split(' ')[0]!
-    const v1 = {
-      ...m,
-      formatVersion: 1,
-      memberFields: MEMBER_FIELDS_V1,
-      members: m.members.map((e) => e.slice(0, 4)),
-      raw: { bytes: m.raw.bytes, sha256: whole },
-    }
-    writeFileSync(manifestFile, JSON.stringify(v1))
-    const v = await runCli(['verify', file])
-    t.equal(v.code, 0, v.stderr)
-    t.match(v.stdout, 'members decode with their CRC-32 and length; size and SHA-256 as recorded')
-    const out = path.join(dir, 'restored.img')
-    const r = await runCli(['restore', file, '--output', out])
-    t.equal(r.code, 0, r.stderr)
-    t.match(r.stderr, `SHA-256 ${whole} as recorded`)
-    t.equal(sh(`sha256sum '${out}'`).split(' ')[0], sh(`sha256sum '${src}'`).split(' ')[0])
-    const bad = { ...v1, raw: { ...v1.raw, sha256: '0'.repeat(64) } }
-    writeFileSync(manifestFile, JSON.stringify(bad))
-    t.equal((await runCli(['verify', file])).code, 19, 'a wrong whole-image SHA-256 is still found')
-    writeFileSync(manifestFile, JSON.stringify(v1))
-    const nas = path.join(dir, 'nas')
-    const list = await runCli(['list', '--dest', nas, '--json'])
-    t.equal(list.code, 0)
-    t.match(list.stdout, (m as ImageManifest).image)
-    const c = await runCleanup(
-      { dest: nas, mount: undefined, station: 'zolder', policy: DEFAULT_POLICY, dryRun: true },
-      { log: pino({ level: 'silent' }), now: new Date(Date.now() + 3600e3), host: 'x', alive: () => false },
-    )
-    t.match(c.decisions, [{ action: 'keep', reason: /newest (verified|complete) image backup/ }])
-  },
-)
+test('a stored version 1 image (one SHA-256 of the whole image) verifies, restores, lists and is kept by cleanup', async (t) => {
+  const { dir, src, file, manifestFile, m } = await made(t)
+  const whole = sh(`gzip -dc '${file}' | sha256sum`).split(' ')[0]!
+  const v1 = {
+    ...m,
+    formatVersion: 1,
+    memberFields: MEMBER_FIELDS_V1,
+    members: m.members.map((e) => e.slice(0, 4)),
+    raw: { bytes: m.raw.bytes, sha256: whole },
+  }
+  writeFileSync(manifestFile, JSON.stringify(v1))
+  const v = await runCli(['verify', file])
+  t.equal(v.code, 0, v.stderr)
+  t.match(v.stdout, 'members decode with their CRC-32 and length; size and SHA-256 as recorded')
+  const out = path.join(dir, 'restored.img')
+  const r = await runCli(['restore', file, '--output', out])
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stderr, `SHA-256 ${whole} as recorded`)
+  t.equal(sh(`sha256sum '${out}'`).split(' ')[0], sh(`sha256sum '${src}'`).split(' ')[0])
+  const bad = { ...v1, raw: { ...v1.raw, sha256: '0'.repeat(64) } }
+  writeFileSync(manifestFile, JSON.stringify(bad))
+  t.equal((await runCli(['verify', file])).code, 19, 'a wrong whole-image SHA-256 is still found')
+  writeFileSync(manifestFile, JSON.stringify(v1))
+  const nas = path.join(dir, 'nas')
+  const list = await runCli(['list', '--dest', nas, '--json'])
+  t.equal(list.code, 0)
+  t.match(list.stdout, (m as ImageManifest).image)
+  const c = await runCleanup(
+    { dest: nas, mount: undefined, station: 'zolder', policy: DEFAULT_POLICY, dryRun: true },
+    { log: pino({ level: 'silent' }), now: new Date(Date.now() + 3600e3), host: 'x', alive: () => false },
+  )
+  t.match(c.decisions, [{ action: 'keep', reason: /newest (verified|complete) image backup/ }])
+})
 
-t.test('the read-back says where it came from; whole-sha256 adds the whole image SHA-256', async (t) => {
+test('the read-back says where it came from; whole-sha256 adds the whole image SHA-256', async (t) => {
   const { m, src, dir } = await made(t)
   t.equal(m.verification?.readBack, 'page-cache', 'not NFS here: through the page cache')
   t.equal(m.raw.sha256, undefined)

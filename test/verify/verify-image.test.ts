@@ -16,6 +16,9 @@ import { readImageManifest } from '../../lib/dest/read-image-manifest.js'
 import { runCli } from '../helpers/cli.js'
 import { image, mixedContent, sh, v2Digests } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
+import { withTools } from '../helpers/tools.js'
+
+const test = withTools(t, 'gzip', 'zstd')
 
 // One image of 1.5 MiB of mixed content in 64 KiB members per codec, made once;
 // each test damages its own copy (same name: the manifest names its image).
@@ -53,7 +56,7 @@ const flip = (file: string, at: number) => {
   writeFileSync(file, b)
 }
 
-t.test("an intact image passes, and the root digest it proves is the source card's", async (t) => {
+test("an intact image passes, and the root digest it proves is the source card's", async (t) => {
   const { src, file, m } = await setup(t)
   const r = await verify(file)
   const want = await v2Digests(src, m.members)
@@ -69,7 +72,7 @@ t.test("an intact image passes, and the root digest it proves is the source card
   t.equal(sh(`gzip -t '${file}' && echo ok`).trim(), 'ok', 'system gzip agrees')
 })
 
-t.test("a flipped bit inside a member's deflate data is named by member and offset", async (t) => {
+test("a flipped bit inside a member's deflate data is named by member and offset", async (t) => {
   const { file, m } = await setup(t)
   const [off, len] = m.members[5]!
   flip(file, off + Math.floor(len / 2))
@@ -84,7 +87,7 @@ t.test("a flipped bit inside a member's deflate data is named by member and offs
   t.ok(err instanceof BackupCorruptError)
 })
 
-t.test('a flipped bit in a header or a trailer is corruption too', async (t) => {
+test('a flipped bit in a header or a trailer is corruption too', async (t) => {
   for (const [where, pick] of [
     ['magic', (o: number) => o],
     ['CRC in the trailer', (o: number, l: number) => o + l - 6],
@@ -97,14 +100,14 @@ t.test('a flipped bit in a header or a trailer is corruption too', async (t) => 
   }
 })
 
-t.test('truncation inside a member', async (t) => {
+test('truncation inside a member', async (t) => {
   const { file, m } = await setup(t)
   const [off] = m.members[4]!
   truncateSync(file, off + 100)
   await t.rejects(verify(file), new TruncatedMidMemberError(file, off + 100, m.compressed.bytes, 4))
 })
 
-t.test('truncation exactly at a member boundary, which gzip -t accepts', async (t) => {
+test('truncation exactly at a member boundary, which gzip -t accepts', async (t) => {
   const { file, m } = await setup(t)
   const [off] = m.members[4]!
   truncateSync(file, off)
@@ -114,19 +117,19 @@ t.test('truncation exactly at a member boundary, which gzip -t accepts', async (
   t.match((err as Error).message, /gzip -t accepts such a file/)
 })
 
-t.test('trailing data after the last member', async (t) => {
+test('trailing data after the last member', async (t) => {
   const { file, m } = await setup(t)
   appendFileSync(file, 'garbage')
   await t.rejects(verify(file), new TrailingDataError(file, m.compressed.bytes + 7, m.compressed.bytes))
 })
 
-t.test('a missing manifest', async (t) => {
+test('a missing manifest', async (t) => {
   const { file, manifestFile } = await setup(t)
   sh(`rm '${manifestFile}'`)
   await t.rejects(verify(file), new ManifestMissingError(file, manifestFile))
 })
 
-t.test('a manifest that describes another image, is not JSON, or has a broken index', async (t) => {
+test('a manifest that describes another image, is not JSON, or has a broken index', async (t) => {
   const { dir, file, manifestFile, m } = await setup(t)
   const other = path.join(dir, 'other.img.gz')
   copyFileSync(file, other)
@@ -155,7 +158,7 @@ t.test('a manifest that describes another image, is not JSON, or has a broken in
   await t.rejects(verify(file), { code: 'SDB_MANIFEST_MISMATCH', reason: /^its members add up to/ })
 })
 
-t.test('malformed manifests are refused before anything is sized from them (exit 18, never 1)', async (t) => {
+test('malformed manifests are refused before anything is sized from them (exit 18, never 1)', async (t) => {
   const { dir, file, manifestFile, m } = await setup(t)
   const member = (i: number, f: (e: number[]) => unknown) => ({
     ...m,
@@ -211,7 +214,7 @@ t.test('malformed manifests are refused before anything is sized from them (exit
   }
 })
 
-t.test('members that all decode but a SHA-256 that differs: the member, the root, the whole image', async (t) => {
+test('members that all decode but a SHA-256 that differs: the member, the root, the whole image', async (t) => {
   const { file, manifestFile, m } = await setup(t)
   writeFileSync(
     manifestFile,
@@ -239,7 +242,7 @@ t.test('members that all decode but a SHA-256 that differs: the member, the root
   t.ok(await readImageManifest(file))
 })
 
-t.test("a CRC in the manifest that differs from the member's own", async (t) => {
+test("a CRC in the manifest that differs from the member's own", async (t) => {
   const { file, manifestFile, m } = await setup(t)
   writeFileSync(
     manifestFile,
@@ -255,14 +258,14 @@ t.test("a CRC in the manifest that differs from the member's own", async (t) => 
   })
 })
 
-t.test('zstd images verify too, and a flipped bit in a frame is found', async (t) => {
+test('zstd images verify too, and a flipped bit in a frame is found', async (t) => {
   const { src, file, m } = await setup(t, 'zstd')
   t.equal((await verify(file)).root, (await v2Digests(src, m.members)).root)
   flip(file, m.members[1]![0] + 5000)
   await t.rejects(verify(file), { code: 'SDB_BACKUP_CORRUPT', where: { member: 1 } })
 })
 
-t.test('a decompression worker that dies fails verification cleanly', async (t) => {
+test('a decompression worker that dies fails verification cleanly', async (t) => {
   const { file } = await setup(t)
   await t.rejects(verifyImage(file, { workers: 2, crashOnMember: 3 }), {
     code: 'SDB_WORKER_CRASHED',
@@ -271,7 +274,7 @@ t.test('a decompression worker that dies fails verification cleanly', async (t) 
   })
 })
 
-t.test('sd-backup verify: one exit code per way an image can be wrong', async (t) => {
+test('sd-backup verify: one exit code per way an image can be wrong', async (t) => {
   const cases: Array<[string, number, (f: string, m: ImageManifest, mf: string) => void]> = [
     ['intact', 0, () => {}],
     ['manifest missing', 17, (_f, _m, mf) => sh(`rm '${mf}'`)],
@@ -295,7 +298,7 @@ t.test('sd-backup verify: one exit code per way an image can be wrong', async (t
   }
 })
 
-t.test('sd-backup verify --json, and the usage errors', async (t) => {
+test('sd-backup verify --json, and the usage errors', async (t) => {
   const { file, m } = await setup(t)
   const r = await runCli(['verify', file, '--json'])
   t.equal(r.code, 0)

@@ -7,6 +7,9 @@ import { planReads } from '../../../lib/image/layout/plan-reads.js'
 import { mixedContent, sh } from '../../helpers/image.js'
 import { tmp } from '../../helpers/tmp.js'
 import { memReader } from './mem-reader.js'
+import { withTools } from '../../helpers/tools.js'
+
+const test = withTools(t, 'dumpe2fs', 'mcopy', 'mkfs.ext4', 'mkfs.vfat', 'sfdisk')
 
 // The property behind used-block imaging: whatever is wrong with a card's metadata,
 // either its partition is read whole, or every block the filesystem's own tools
@@ -247,7 +250,7 @@ const fixtures: Array<[string, (dir: string) => Fixture]> = [
 ]
 
 for (const [name, build] of fixtures) {
-  t.test(`corrupt cards: ${name}: read whole, or every block in use is read`, async (t) => {
+  test(`corrupt cards: ${name}: read whole, or every block in use is read`, async (t) => {
     const dir = tmp(t)
     const f = build(dir)
     const seed = Number(process.env.SDB_SEED ?? 0x5d_b0) + name.length

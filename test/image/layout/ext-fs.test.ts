@@ -12,6 +12,9 @@ import { SourceReadError } from '../../../lib/errors.js'
 import { mixedContent, sh } from '../../helpers/image.js'
 import { tmp } from '../../helpers/tmp.js'
 import { memReader } from './mem-reader.js'
+import { withTools } from '../../helpers/tools.js'
+
+const test = withTools(t, 'debugfs', 'dumpe2fs', 'mke2fs', 'mkfs.ext4')
 
 // A small filesystem made by mkfs with `opts`, filled, with a file deleted again.
 function makeFs(dir: string, opts: string, mib = 64): Buffer {
@@ -75,7 +78,7 @@ const variants = [
 ] as const
 
 for (const [name, opts] of variants) {
-  t.test(`ext: the used-block map is exactly what dumpe2fs does not list as free: ${name}`, async (t) => {
+  test(`ext: the used-block map is exactly what dumpe2fs does not list as free: ${name}`, async (t) => {
     const dir = tmp(t)
     const buf = makeFs(dir, opts)
     const probe = await probeExt(memReader(buf))
@@ -107,7 +110,7 @@ for (const [name, opts] of variants) {
   })
 }
 
-t.test('ext: features that change the layout are read whole, saying which', async (t) => {
+test('ext: features that change the layout are read whole, saying which', async (t) => {
   const dir = tmp(t)
   t.match(await probeExt(memReader(makeFs(dir, '-O bigalloc -C 16384'))), {
     fs: 'ext4',
@@ -135,7 +138,7 @@ t.test('ext: features that change the layout are read whole, saying which', asyn
   t.equal(await probeExt(memReader(Buffer.alloc(1024))), undefined, 'too small to hold a superblock')
 })
 
-t.test('ext: a descriptor that changes under a live filesystem stops the read instead of guessing', async (t) => {
+test('ext: a descriptor that changes under a live filesystem stops the read instead of guessing', async (t) => {
   const dir = tmp(t)
   const fs = makeFs(dir, '', 32)
   const probe = await probeExt(memReader(fs))
@@ -153,7 +156,7 @@ t.test('ext: a descriptor that changes under a live filesystem stops the read in
   )
 })
 
-t.test('bitmapRuns: bit i, least significant first, is block start + i', (t) => {
+test('bitmapRuns: bit i, least significant first, is block start + i', (t) => {
   const runs = (bytes: number[], n: number) => bitmapRuns(Buffer.from(bytes), 100, n)
   t.same(runs([0x00, 0x00], 16), [])
   t.same(runs([0xff, 0xff], 16), [[100, 116]])
@@ -189,7 +192,7 @@ function descAt(fs: Buffer, gdt: number, group: number, size: number): Buffer {
   return fs.subarray(gdt + group * size, gdt + (group + 1) * size)
 }
 
-t.test('ext: a corrupt superblock is read whole, never a crash', async (t) => {
+test('ext: a corrupt superblock is read whole, never a crash', async (t) => {
   const fs = makeFs(tmp(t), '', 32)
   const cases: Array<[string, Buffer, string | RegExp]> = [
     [
@@ -250,7 +253,7 @@ t.test('ext: a corrupt superblock is read whole, never a crash', async (t) => {
   for (const [what, b, why] of cases) t.match(await probeExt(memReader(b)), { fs: 'ext4', whole: why }, what)
 })
 
-t.test('ext: one flipped BLOCK_UNINIT bit in a checksummed descriptor makes the partition read whole', async (t) => {
+test('ext: one flipped BLOCK_UNINIT bit in a checksummed descriptor makes the partition read whole', async (t) => {
   const fs = makeFs(tmp(t), '', 32)
   const d = descAt(fs, 4096, 2, 64)
   t.equal(d.readUInt16LE(0x12) & 2, 0, 'group 2 holds data (its bitmap is written)')
@@ -262,7 +265,7 @@ t.test('ext: one flipped BLOCK_UNINIT bit in a checksummed descriptor makes the 
   t.match(await probeExt(memReader(crc16fs)), { whole: "group 2's descriptor checksum is wrong" }, 'uninit_bg: crc16')
 })
 
-t.test('ext: BLOCK_UNINIT without group checksums is ignored, as the kernel does', async (t) => {
+test('ext: BLOCK_UNINIT without group checksums is ignored, as the kernel does', async (t) => {
   const dir = tmp(t)
   const fs = makeFs(dir, '-O ^metadata_csum,^uninit_bg', 32)
   const img = path.join(dir, 'fs.img')
@@ -279,7 +282,7 @@ t.test('ext: BLOCK_UNINIT without group checksums is ignored, as the kernel does
   )
 })
 
-t.test('ext: a bitmap in doubt makes its group read whole, with a note', async (t) => {
+test('ext: a bitmap in doubt makes its group read whole, with a note', async (t) => {
   for (const [name, opts] of [
     ['metadata_csum', ''],
     ['no checksums', '-O ^metadata_csum,^uninit_bg'],
@@ -309,7 +312,7 @@ t.test('ext: a bitmap in doubt makes its group read whole, with a note', async (
   }
 })
 
-t.test('ext: without flex_bg, a descriptor that puts its bitmap in another group is not trusted', async (t) => {
+test('ext: without flex_bg, a descriptor that puts its bitmap in another group is not trusted', async (t) => {
   const fs = makeFs(tmp(t), '-O ^flex_bg,^metadata_csum,^uninit_bg', 32)
   const d = descAt(fs, 4096, 3, 64)
   d.writeUInt32LE(d.readUInt32LE(0) - 2048, 0) // group 3's block bitmap now in group 2
@@ -318,7 +321,7 @@ t.test('ext: without flex_bg, a descriptor that puts its bitmap in another group
   })
 })
 
-t.test('ext: an uninitialised group without flex_bg whose metadata moved is read whole', async (t) => {
+test('ext: an uninitialised group without flex_bg whose metadata moved is read whole', async (t) => {
   const fs = makeFs(tmp(t), '-O ^flex_bg,^metadata_csum,uninit_bg', 32)
   const probeOf = await probeExt(memReader(fs))
   if (!probeOf || probeOf.whole !== undefined) throw new Error('not mapped')
@@ -358,7 +361,7 @@ function tablesOf(img: string): Array<{ first: number; last: number; unused: num
   return out
 }
 
-t.test('ext: the never-used end of each inode table is zeros, not read, as dumpe2fs counts it', async (t) => {
+test('ext: the never-used end of each inode table is zeros, not read, as dumpe2fs counts it', async (t) => {
   for (const [name, opts] of [
     ['metadata_csum', ''],
     ['uninit_bg', '-O ^metadata_csum,uninit_bg'],

@@ -5,6 +5,9 @@ import { fatEntry, probeFat } from '../../../lib/image/layout/fat-fs.js'
 import { listTree, mixedContent, sh } from '../../helpers/image.js'
 import { tmp } from '../../helpers/tmp.js'
 import { memReader } from './mem-reader.js'
+import { withTools } from '../../helpers/tools.js'
+
+const test = withTools(t, 'fsck.vfat', 'mcopy', 'mkfs.vfat')
 
 const kinds = [
   ['FAT12', '-F 12', 4],
@@ -13,7 +16,7 @@ const kinds = [
 ] as const
 
 for (const [type, opts, mib] of kinds) {
-  t.test(`${type}: keeping only the mapped bytes keeps a clean filesystem with every file`, async (t) => {
+  test(`${type}: keeping only the mapped bytes keeps a clean filesystem with every file`, async (t) => {
     const dir = tmp(t)
     const img = path.join(dir, 'fat.img')
     const content = path.join(dir, 'content')
@@ -49,7 +52,7 @@ for (const [type, opts, mib] of kinds) {
   })
 }
 
-t.test('FAT: what is not a FAT boot sector, or does not fit, is said so', async (t) => {
+test('FAT: what is not a FAT boot sector, or does not fit, is said so', async (t) => {
   t.equal(await probeFat(memReader(Buffer.alloc(256))), undefined, 'too small')
   t.equal(await probeFat(memReader(Buffer.alloc(4096))), undefined, 'no signature')
   const dir = tmp(t)
@@ -72,7 +75,7 @@ t.test('FAT: what is not a FAT boot sector, or does not fit, is said so', async 
   t.match(await probeFat(memReader(shortFat)), { whole: 'the FAT is too large to map or too small for its clusters' })
 })
 
-t.test('fatEntry: 12-bit entries are packed two in three bytes', (t) => {
+test('fatEntry: 12-bit entries are packed two in three bytes', (t) => {
   const fat = Buffer.from([0xf8, 0xff, 0xff, 0x03, 0x40, 0x00, 0xff, 0x0f, 0x00])
   t.same(
     [0, 1, 2, 3, 4, 5].map((n) => fatEntry(fat, 'FAT12', n)),
@@ -144,7 +147,7 @@ function smallFat32(dir: string, fileBytes: number) {
   return { img, data, file }
 }
 
-t.test('FAT: a FAT32 with fewer than 65 525 clusters is FAT32, as Linux reads it', async (t) => {
+test('FAT: a FAT32 with fewer than 65 525 clusters is FAT32, as Linux reads it', async (t) => {
   const { img, data, file } = smallFat32(tmp(t), 3 * 2 ** 20)
   t.match(sh(`fsck.fat -n -l '${file}' 2>&1 || true`), /Checking file \/DATA.BIN/, 'fsck.fat finds the file')
   const probe = await probeFat(memReader(img))
@@ -152,7 +155,7 @@ t.test('FAT: a FAT32 with fewer than 65 525 clusters is FAT32, as Linux reads it
   t.ok(await keepsData(img, data), 'every byte of the file is read')
 })
 
-t.test('FAT: a damaged first FAT loses nothing the second still holds', async (t) => {
+test('FAT: a damaged first FAT loses nothing the second still holds', async (t) => {
   for (const [type, opts, mib] of kinds) {
     const { img, data } = fatWithFile(tmp(t), opts, mib, Math.floor(mib * 2 ** 20 * 0.3))
     const fatOffset = img.readUInt16LE(14) * img.readUInt16LE(11)
@@ -167,7 +170,7 @@ t.test('FAT: a damaged first FAT loses nothing the second still holds', async (t
   }
 })
 
-t.test('FAT: boot sectors whose sizes and counts disagree are read whole', async (t) => {
+test('FAT: boot sectors whose sizes and counts disagree are read whole', async (t) => {
   const { img } = fatWithFile(tmp(t), '-F 32 -s 1', 40, 2 ** 20)
   const edit = (f: (b: Buffer) => void) => {
     const b = Buffer.from(img)

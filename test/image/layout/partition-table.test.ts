@@ -7,6 +7,9 @@ import { readPartitionTable } from '../../../lib/image/layout/partition-table.js
 import { sh } from '../../helpers/image.js'
 import { tmp } from '../../helpers/tmp.js'
 import { memReader } from './mem-reader.js'
+import { withTools } from '../../helpers/tools.js'
+
+const test = withTools(t, 'sfdisk')
 
 const MIB = 2 ** 20
 
@@ -26,7 +29,7 @@ function entry(b: Buffer, sector: number, i: number, type: number, lba: number, 
   b.writeUInt16LE(0xaa55, sector * 512 + 510)
 }
 
-t.test('MBR: primaries and the chain of logical partitions, sorted by start', async (t) => {
+test('MBR: primaries and the chain of logical partitions, sorted by start', async (t) => {
   const b = table(
     t,
     64,
@@ -44,7 +47,7 @@ t.test('MBR: primaries and the chain of logical partitions, sorted by start', as
   })
 })
 
-t.test('GPT: entries with their type GUIDs, both checksums checked', async (t) => {
+test('GPT: entries with their type GUIDs, both checksums checked', async (t) => {
   const b = table(
     t,
     32,
@@ -84,7 +87,7 @@ t.test('GPT: entries with their type GUIDs, both checksums checked', async (t) =
   t.same(await readPartitionTable(memReader(odd)), { scheme: 'none', reason: 'GPT header size 60 is not understood' })
 })
 
-t.test('anything odd means no table: the caller then reads the whole card', async (t) => {
+test('anything odd means no table: the caller then reads the whole card', async (t) => {
   const none = async (b: Buffer, size?: number) =>
     ((r) => (r.scheme === 'none' ? r.reason : r.scheme))(await readPartitionTable(memReader(b, size)))
   t.equal(await none(Buffer.alloc(512)), 'the source is smaller than a partition table')

@@ -7,6 +7,9 @@ import { planReads, type PartitionReport } from '../../../lib/image/layout/plan-
 import { sh } from '../../helpers/image.js'
 import { tmp } from '../../helpers/tmp.js'
 import { memReader } from './mem-reader.js'
+import { withTools } from '../../helpers/tools.js'
+
+const test = withTools(t, 'mkfs.ext4', 'mkfs.vfat', 'sfdisk')
 
 const MIB = 2 ** 20
 
@@ -28,7 +31,7 @@ async function collect(plan: Awaited<ReturnType<typeof planReads>>) {
   return { extents, done }
 }
 
-t.test('MBR: table and gaps whole, the filesystem where used, the rest of its partition as it is', async (t) => {
+test('MBR: table and gaps whole, the filesystem where used, the rest of its partition as it is', async (t) => {
   const plan = await planReads(memReader(card(t, 'dos')))
   t.equal(plan.scheme, 'mbr')
   t.equal(plan.minCardBytes, 14 * MIB)
@@ -63,7 +66,7 @@ t.test('MBR: table and gaps whole, the filesystem where used, the rest of its pa
   )
 })
 
-t.test('skip-tail: MBR leaves the tail out, GPT keeps its backup header', async (t) => {
+test('skip-tail: MBR leaves the tail out, GPT keeps its backup header', async (t) => {
   const mbr = await collect(await planReads(memReader(card(t, 'dos')), { skipTail: true }))
   t.equal(mbr.extents.at(-1)?.end, 14 * MIB, 'nothing after the last partition')
   const gptCard = card(t, 'gpt')
@@ -78,7 +81,7 @@ t.test('skip-tail: MBR leaves the tail out, GPT keeps its backup header', async 
   )
 })
 
-t.test('no table understood: the whole card, with the reason', async (t) => {
+test('no table understood: the whole card, with the reason', async (t) => {
   const plan = await planReads(memReader(Buffer.alloc(8192)))
   t.match(plan, {
     scheme: 'none',
@@ -90,7 +93,7 @@ t.test('no table understood: the whole card, with the reason', async (t) => {
   t.same((await collect(await planReads(memReader(Buffer.alloc(0))))).extents, [], 'an empty source: nothing to read')
 })
 
-t.test('a group bitmap is read only when the reader has taken the blocks before it (live filesystems)', async (t) => {
+test('a group bitmap is read only when the reader has taken the blocks before it (live filesystems)', async (t) => {
   const dir = tmp(t)
   const file = path.join(dir, 'card.img')
   sh(`head -c 40M /dev/urandom > '${dir}/big.bin' && mkdir '${dir}/c' && split -b 4M '${dir}/big.bin' '${dir}/c/part-'`)
@@ -117,7 +120,7 @@ t.test('a group bitmap is read only when the reader has taken the blocks before 
   )
 })
 
-t.test('a superfloppy (MBR signature, no entries) is read whole, even with skip-tail', async (t) => {
+test('a superfloppy (MBR signature, no entries) is read whole, even with skip-tail', async (t) => {
   const dir = tmp(t)
   const file = path.join(dir, 'card.img')
   sh(`head -c 8M /dev/urandom > '${file}' && mkfs.vfat --mbr=n '${file}' >/dev/null`) // FAT from sector 0: its boot sector carries 0x55AA
@@ -140,7 +143,7 @@ function failingAt(buf: Buffer, offset: number) {
   return r
 }
 
-t.test('a parser that fails reads its partition whole, and never fails the image', async (t) => {
+test('a parser that fails reads its partition whole, and never fails the image', async (t) => {
   const buf = card(t, 'dos')
   const atProbe = failingAt(buf, MIB + 1024)
   atProbe.armed = true
