@@ -342,10 +342,13 @@ export class TargetTooSmallError extends SdBackupError {
     readonly device: string,
     readonly size: number,
     readonly needed: number,
+    /** restore --shrink: `needed` is the data plus the margin, not the whole image. */
+    readonly shrunk?: 'shrunk',
   ) {
     super(
-      `${device} is too small: ${size} bytes, the image needs ${needed} (${needed - size} bytes short); use a ` +
-        `larger card (nothing was written)`,
+      `${device} is too small: ${size} bytes, the image needs ${needed}` +
+        `${shrunk ? ' even with its root filesystem shrunk to its data and margin' : ''} ` +
+        `(${needed - size} bytes short); use a larger card (nothing was written)`,
     )
   }
 }
@@ -477,6 +480,19 @@ export class RuntimeFeatureError extends SdBackupError {
   }
 }
 
+// restore --shrink: the image cannot be made to fit (its layout, missing e2fsprogs,
+// no room to stage it, a root filesystem e2fsck cannot repair). Nothing was written.
+export class ShrinkRefusedError extends SdBackupError {
+  readonly code = 'SDB_SHRINK_REFUSED' as const
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot shrink ${file}: ${reason} (nothing was written)`, options)
+  }
+}
+
 // An errno as a person reads it: "ENOSPC: no space left on device", never the code twice.
 export function errnoText(err: unknown): string {
   const e = err as NodeJS.ErrnoException
@@ -522,6 +538,7 @@ export type ErrorCode =
   | 'SDB_AFTER_COMMAND_FAILED'
   | 'SDB_BMAP_UNUSABLE'
   | 'SDB_RUNTIME_MISSING'
+  | 'SDB_SHRINK_REFUSED'
 
 // Outcomes that are not an error class: success, a bug, a partial files run, SIGTERM.
 export type OutcomeCode =
@@ -618,6 +635,12 @@ export const EXIT_TABLE = {
   SDB_RUNTIME_MISSING: {
     exit: 36,
     help: 'this Node has no node:sqlite or zlib zstd and the optional addon is not installed (the message says which)',
+  },
+  SDB_SHRINK_REFUSED: {
+    exit: 37,
+    help:
+      'restore --shrink: the image cannot be shrunk (root not ext2/3/4 and last, e2fsprogs missing, no room in ' +
+      '--tmp-dir, e2fsck cannot repair it)',
   },
   SDB_INTERRUPTED: { exit: 130, help: 'interrupted by SIGINT' },
   SIGTERM: { exit: 143, help: 'interrupted by SIGTERM' },

@@ -15,7 +15,10 @@ const EXITS: readonly ExitName[] = [...ANY_COMMAND, ...NAS_CHECKS]
 export const LIST_HELP = `Usage: sd-backup list [options]
 
 Lists the backups on the NAS, every station's unless --station: date, size on
-the NAS, size restored, state and age. States:
+the NAS, size restored, the smallest card an image restores to with
+'restore --shrink' (estimated from the manifest: its data plus a margin of
+10%, at least 256 MiB; the restore asks resize2fs for the exact minimum, which
+on a small card may be a few MiB more), state and age. States:
   verified    an image read back and checked after it was written
   checked     a database copy that passed integrity_check / a snapshot whose
               files were hashed as they were copied
@@ -38,7 +41,7 @@ ${exitCodeLines(EXITS)}
 
 // The rows as a table, sizes and ages as people read them.
 export function listTable(rows: readonly ListedBackup[]): string {
-  const head = ['STATION', 'KIND', 'DATE', 'NAME', 'SIZE', 'RAW', 'STATE', 'AGE']
+  const head = ['STATION', 'KIND', 'DATE', 'NAME', 'SIZE', 'RAW', 'SMALLEST CARD', 'STATE', 'AGE']
   const cells = rows.map((r) => [
     r.station,
     r.kind,
@@ -46,6 +49,7 @@ export function listTable(rows: readonly ListedBackup[]): string {
     r.name,
     r.compressedBytes === null ? '-' : formatBytes(r.compressedBytes),
     r.rawBytes === null ? '-' : formatBytes(r.rawBytes),
+    r.smallestCardBytes === null ? '-' : formatBytes(r.smallestCardBytes),
     r.state,
     ago(r.ageSeconds * 1000),
   ])

@@ -7,6 +7,8 @@ import { restoreSnapshot } from '../restore/restore-snapshot.js'
 import { digestText } from '../dest/image-manifest.js'
 import { createLogger } from '../log/logger.js'
 import { restoreImageToDevice, restoreImageToFile } from '../restore/restore-image.js'
+import { restoreShrunkToDevice, restoreShrunkToFile } from '../restore/shrink-image.js'
+import type { TargetDevice } from '../restore/check-target.js'
 import { formatBytes } from '../util/size.js'
 import { backupKind } from '../dest/backup-kind.js'
 import { askYes } from './ask-yes.js'
@@ -30,6 +32,7 @@ const EXITS: readonly ExitName[] = [
   'SDB_TARGET_EXISTS',
   'SDB_READBACK_MISMATCH',
   'SDB_TARGET_BLOCKED',
+  'SDB_SHRINK_REFUSED',
   ...SIGNALS,
 ]
 
@@ -50,6 +53,17 @@ the SHA-256 of the whole image):
   image → file        sd-backup restore IMAGE.img.gz --output card.img
       Runs of zeros become holes: the file takes what the card held. For a
       used-block image that is the mapped ranges of its .bmap, or less.
+  image → smaller card  sd-backup restore IMAGE.img.gz --device /dev/sda --shrink
+      For a card smaller than the image but large enough for its data ('list'
+      shows each image's smallest card): the image is staged in --tmp-dir, its
+      root filesystem (the last partition, ext4) checked with e2fsck -f and
+      shrunk with resize2fs to fit the card, keeping 10% of its data free (at
+      least 256 MiB); the partition table (MBR, or GPT with its backup moved to
+      the new end) is rewritten, then the table, boot partition and used blocks
+      are written, and read back with --verify. Raspberry Pi OS grows the root
+      back to fill the card at first boot (init=.../firstboot in cmdline.txt);
+      otherwise run 'sudo raspi-config nonint do_expand_rootfs' once booted.
+      With --output FILE --shrink, FILE is the smallest image (like PiShrink).
   database copy       sd-backup restore birds-...db.zst --output birds.db
       Decoded, then checked (SHA-256, integrity_check, row counts) before it
       appears under its name. Stop BirdNET before putting it in place.
@@ -65,7 +79,7 @@ Nothing restores from a backup whose manifest is missing or that fails its
 checks. An --output file is never overwritten. The image format is plain gzip:
 'gunzip -c IMAGE.img.gz | dd of=/dev/sdX bs=4M' gives the same bytes.
 
---device, --output, --target, --yes, --bmap and --keep-setuid are taken from the command line only,
+--device, --output, --target, --yes, --bmap, --shrink and --keep-setuid are taken from the command line only,
 never from the config file.
 
 Options:
@@ -102,10 +116,45 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
         `${what} (see --help)`,
     )
   const say = (text: string) => io.stderr.write(`${text}\n`)
+  const confirmOn = async (t: TargetDevice, img: { bytes: number; file: string }) => {
+    say(
+      `about to overwrite ${t.path} (${t.model}, ${formatBytes(t.size)}) with ${img.file} ` +
+        `(${formatBytes(img.bytes)}); everything on it is lost`,
+    )
+    if (yes) return true
+    const answer = await askYes(io, `type yes to continue: `)
+    if (answer === undefined)
+      throw new NotConfirmedError(t.path, 'there is no terminal to ask on; pass --yes to confirm from a script')
+    return answer
+  }
   return withSignals(io.signals, async (signal) => {
     if (kind === 'image') {
       if ((device === undefined) === (output === undefined)) throw need('exactly one of --device DEV or --output FILE')
       const progress = progressFor(io, log)
+      if (settingOr(flags, 'shrink')) {
+        if (settingOr(flags, 'restore-bmap'))
+          throw new UsageError('--shrink writes only the used blocks already: leave out --bmap')
+        const shrink = { workers, signal, progress, tmpDir: setting(s, 'tmp-dir') ?? os.tmpdir(), say }
+        const sizes = (r: { rootBytes: number; originalRootBytes: number }) =>
+          r.rootBytes < r.originalRootBytes
+            ? `root filesystem shrunk from ${formatBytes(r.originalRootBytes)} to ${formatBytes(r.rootBytes)}`
+            : 'root filesystem kept at its size'
+        if (output !== undefined) {
+          const r = await restoreShrunkToFile(source, output, shrink)
+          say(`restored ${formatBytes(r.bytes)} to ${output} (${sizes(r)}; ${formatBytes(r.written)} written)`)
+          return 0
+        }
+        const r = await restoreShrunkToDevice(source, device!, {
+          ...shrink,
+          readBack: settingOr(s, 'read-back'),
+          confirm: confirmOn,
+        })
+        say(
+          `restored ${formatBytes(r.bytes)} to ${r.target.path} (${r.target.model}): ${sizes(r)}, ` +
+            `${formatBytes(r.written)} written${r.readBack ? ', read back and compared' : ''}`,
+        )
+        return 0
+      }
       if (output !== undefined) {
         const r = await restoreImageToFile(source, output, { workers, signal, progress })
         say(
@@ -120,17 +169,7 @@ export async function cmdRestore(args: readonly string[], io: CliIo): Promise<nu
         progress,
         readBack: settingOr(s, 'read-back'),
         bmap: settingOr(flags, 'restore-bmap'),
-        confirm: async (t, img) => {
-          say(
-            `about to overwrite ${t.path} (${t.model}, ${formatBytes(t.size)}) with ${img.file} ` +
-              `(${formatBytes(img.bytes)}); everything on it is lost`,
-          )
-          if (yes) return true
-          const answer = await askYes(io, `type yes to continue: `)
-          if (answer === undefined)
-            throw new NotConfirmedError(t.path, 'there is no terminal to ask on; pass --yes to confirm from a script')
-          return answer
-        },
+        confirm: confirmOn,
       })
       const mapped = r.written < r.bytes ? ` (${formatBytes(r.written)} written: the blocks the .bmap maps)` : ''
       say(

@@ -216,7 +216,7 @@ export const SPECS = {
   'db-level': { type: 'int', min: 1, max: 19, help: 'zstd level for database copies', default: 3 },
   'tmp-dir': {
     type: 'string',
-    help: 'where a copy is checked before compression or after decoding',
+    help: 'where a database copy is checked, or restore --shrink stages an image (room for its data)',
     defaultText: 'the system temp dir',
     example: '/var/tmp',
   },
@@ -351,6 +351,15 @@ export const SPECS = {
     type: 'bool',
     sectionOnly: true,
     help: "image to --device: write only the blocks the image's .bmap maps (used blocks), like bmaptool copy",
+    default: false,
+  },
+  shrink: {
+    flagOnly: true,
+    type: 'bool',
+    sectionOnly: true,
+    help:
+      'image: fit a card smaller than the image but large enough for its data: the root filesystem is shrunk ' +
+      '(e2fsck, resize2fs) in a copy staged in --tmp-dir, and grows back at first boot',
     default: false,
   },
   // sd-backup install
@@ -536,6 +545,8 @@ export const RESTORE_OPTIONS = specs(
   'yes',
   'read-back',
   'restore-bmap',
+  'shrink',
+  'tmp-dir',
   'keep-setuid',
   'decode-workers',
   'log-level',

@@ -15,6 +15,8 @@ import {
 } from './layout.js'
 import { lockHeld, readLockHolder } from './job-lock.js'
 import { type Backup } from './backup.js'
+import type { ImageManifest } from './image-manifest.js'
+import { smallestCard } from './smallest-card.js'
 
 // A backup found on the NAS, with the files or directory that make it up.
 export interface FoundBackup extends Backup {
@@ -23,6 +25,8 @@ export interface FoundBackup extends Backup {
   readonly bytes: number
   /** What it restores to, from its manifest. */
   readonly rawBytes?: number
+  /** Images: the smallest card `restore --shrink` writes it to (its data plus the margin). */
+  readonly smallestCard?: number
 }
 
 // What a backup's manifest says about it. A manifest that is not JSON is never
@@ -31,7 +35,7 @@ export interface FoundBackup extends Backup {
 async function manifestFacts(
   file: string,
   kind: 'image' | 'database' | 'files',
-): Promise<Pick<FoundBackup, 'rawBytes' | 'verification' | 'series'>> {
+): Promise<Pick<FoundBackup, 'rawBytes' | 'verification' | 'series' | 'smallestCard'>> {
   const text = await readFile(file, 'utf8')
   try {
     const m = JSON.parse(text) as {
@@ -42,8 +46,10 @@ async function manifestFacts(
     }
     const rawBytes =
       kind === 'files' ? (m.entries ?? []).reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) : m.raw?.bytes
+    const smallest = kind === 'image' ? smallestCardOf(m) : undefined
     return {
       rawBytes,
+      ...(smallest !== undefined ? { smallestCard: smallest } : {}),
       ...(kind === 'image' ? { verification: m.verification?.result ?? 'skipped' } : {}),
       // Each database keeps its own slots: its copies are one series, named by the source path.
       ...(kind === 'database' && typeof m.source === 'string' ? { series: m.source } : {}),
@@ -51,6 +57,22 @@ async function manifestFacts(
   } catch {
     return { verification: 'failed' }
   }
+}
+
+// A manifest from the NAS is hostile input: its layout is used only when every field has its type.
+function smallestCardOf(m: unknown): number | undefined {
+  const x = m as Partial<ImageManifest>
+  const num = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+  const parts = x.layout?.partitions
+  if (!num(x.raw?.bytes) || !Array.isArray(parts) || !['mbr', 'gpt'].includes(x.layout?.scheme as string))
+    return undefined
+  if (
+    !parts.every(
+      (p) => p && num(p.start) && num(p.size) && num(p.readBytes) && (p.fs === null || typeof p.fs === 'string'),
+    )
+  )
+    return undefined
+  return smallestCard(x as ImageManifest)
 }
 
 // Everything this station's jobs left on the NAS: images, database copies, file

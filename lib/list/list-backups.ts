@@ -17,6 +17,8 @@ export interface ListedBackup {
   readonly compressedBytes: number | null
   /** What it restores to, from its manifest (null when it has none). */
   readonly rawBytes: number | null
+  /** Images: the smallest card `restore --shrink` fits it on (null when it cannot be shrunk). */
+  readonly smallestCardBytes: number | null
   /**
    * verified: images read back after writing; checked: database copies passed
    * integrity_check and snapshots were hashed as they were copied; unverified,
@@ -66,6 +68,7 @@ export async function listBackups(
         date: b.time.toISOString(),
         compressedBytes: b.kind === 'files' ? null : b.bytes,
         rawBytes: b.rawBytes ?? null,
+        smallestCardBytes: b.smallestCard ?? null,
         state,
         ageSeconds: Math.round((now.getTime() - b.time.getTime()) / 1000),
       })

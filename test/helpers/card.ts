@@ -13,6 +13,10 @@ export interface PartSpec {
   readonly mkfs?: readonly string[]
   /** MBR only: put this partition inside the extended partition. */
   readonly logical?: boolean
+  /** MiB of generated files (35% of the partition when absent). */
+  readonly dataMib?: number
+  /** More files: path below the root → content. */
+  readonly files?: Readonly<Record<string, string>>
 }
 
 export interface CardSpec {
@@ -40,13 +44,12 @@ const MIB = 2 ** 20
 
 // Files to put in a filesystem: text, mixed and incompressible ones, a subdirectory,
 // and two files ('deleted-*') that are removed again to leave stale data behind.
-function makeContent(dir: string, mib: number, seed: number): void {
+function makeContent(dir: string, budget: number, seed: number): void {
   mkdirSync(path.join(dir, 'etc', 'birdnet'), { recursive: true })
   writeFileSync(
     path.join(dir, 'etc', 'birdnet', 'birdnet.conf'),
     'LATITUDE=52.1\nLONGITUDE=5.2\nCONFIDENCE=0.7\n'.repeat(50),
   )
-  const budget = Math.max(1, Math.floor(mib * 0.35))
   for (let i = 0; i < 3; i++)
     writeFileSync(path.join(dir, `recording-${i}.wav`), mixedContent(Math.floor((budget * MIB) / 4), seed * 10 + i))
   writeFileSync(path.join(dir, 'deleted-1.bin'), mixedContent(Math.floor((budget * MIB) / 4), seed * 10 + 7))
@@ -94,7 +97,12 @@ export function buildCard(dir: string, spec: CardSpec): BuiltCard {
     const content = path.join(dir, `content-${i}`)
     const offset = start * MIB
     mkdirSync(content, { recursive: true })
-    if (p.fs !== 'raw') makeContent(content, size, (spec.seed ?? 1) * 100 + i)
+    if (p.fs !== 'raw')
+      makeContent(content, p.dataMib ?? Math.max(1, Math.floor(size * 0.35)), (spec.seed ?? 1) * 100 + i)
+    for (const [f, text] of Object.entries(p.files ?? {})) {
+      mkdirSync(path.dirname(path.join(content, f)), { recursive: true })
+      writeFileSync(path.join(content, f), text)
+    }
     if (p.fs === 'vfat') {
       sh(`mkfs.vfat ${(p.mkfs ?? []).join(' ')} --offset ${offset / 512} '${file}' ${size * 1024} >/dev/null`)
       sh(

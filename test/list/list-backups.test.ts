@@ -60,7 +60,7 @@ test("list: every station's backups with sizes, state and age; filters; JSON", a
   const text = await runCli(['list', '--dest', nas, '--kind', 'database'])
   t.match(
     text.stdout,
-    /^STATION +KIND +DATE +NAME +SIZE +RAW +STATE +AGE\nzolder +database +\d{4}-\d\d-\d\d \d\d:\d\d +database\/birds-.*\.db\.zst +[\d.]+ (B|KiB) +[\d.]+ KiB +checked +\d+s\n$/,
+    /^STATION +KIND +DATE +NAME +SIZE +RAW +SMALLEST CARD +STATE +AGE\nzolder +database +\d{4}-\d\d-\d\d \d\d:\d\d +database\/birds-.*\.db\.zst +[\d.]+ (B|KiB) +[\d.]+ KiB +- +checked +\d+s\n$/,
   )
   t.equal(
     (await runCli(['list', '--dest', nas, '--station', 'berging'])).stdout,
@@ -81,10 +81,12 @@ test('list table: files snapshots have no size of their own', async (t) => {
         date: '2026-11-22T01:00:00.000Z',
         compressedBytes: null,
         rawBytes: null,
+        smallestCardBytes: null,
         state: 'checked',
         ageSeconds: 90000,
       },
     ]),
-    'STATION  KIND   DATE              NAME              SIZE  RAW  STATE    AGE\ns        files  2026-11-22 01:00  files/2026-11-22  -     -    checked  25h\n',
+    'STATION  KIND   DATE              NAME              SIZE  RAW  SMALLEST CARD  STATE    AGE\n' +
+      's        files  2026-11-22 01:00  files/2026-11-22  -     -    -              checked  25h\n',
   )
 })

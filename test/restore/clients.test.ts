@@ -63,11 +63,7 @@ const GZIP_CLIENTS: Array<[label: string, tool: string, cmd: (img: string, out: 
   ['bsdcat (libarchive, as Raspberry Pi Imager reads it)', 'bsdcat', (img, out) => `bsdcat '${img}' > '${out}'`],
   ['busybox gunzip', 'busybox', (img, out) => `busybox gunzip -c '${img}' > '${out}'`],
   ['7z x -so', '7z', (img, out) => `7z x -so '${img}' > '${out}'`],
-  [
-    'bmaptool copy',
-    'bmaptool',
-    (img, out) => `bmaptool -q copy --bmap '${bmapPathFor(img)}' '${img}' '${out}'`,
-  ],
+  ['bmaptool copy', 'bmaptool', (img, out) => `bmaptool -q copy --bmap '${bmapPathFor(img)}' '${img}' '${out}'`],
 ]
 
 test('every gzip client Pi owners use reads a .img.gz as the manifest says', async (t) => {
