@@ -50,18 +50,22 @@ export function completeFrame(frame: Buffer, content: Uint8Array): Buffer {
   const hasSize = fhd >> 6 !== 0 || ((fhd >> 5) & 1) === 1
   const hasCheck = ((fhd >> 2) & 1) === 1
   if (hasSize && hasCheck) return frame
-  let out = frame
+  // A window descriptor and no dictionary (what the addon writes) take an 8-byte size after them.
+  if (!hasSize && (fhd & 3) !== 0) throw new Error(`unexpected zstd frame header 0x${fhd.toString(16)}`)
+  const grow = (hasSize ? 0 : 8) + (hasCheck ? 0 : 4)
+  // One copy: the header, the size, the blocks (and any checksum), then the new checksum.
+  const out = Buffer.allocUnsafe(frame.length + grow)
+  frame.copy(out, 0, 0, 6)
+  let at = 6
   if (!hasSize) {
-    // A window descriptor and no dictionary (what the addon writes): an 8-byte size goes after them.
-    if ((fhd & 3) !== 0) throw new Error(`unexpected zstd frame header 0x${fhd.toString(16)}`)
-    const size = Buffer.alloc(8)
-    size.writeBigUInt64LE(BigInt(content.length))
-    out = Buffer.concat([frame.subarray(0, 6), size, frame.subarray(6)])
+    out.writeBigUInt64LE(BigInt(content.length), 6)
     out[4] = (3 << 6) | fhd
-  } else out = Buffer.from(frame)
-  if (hasCheck) return out
-  out[4] = out[4]! | 4
-  const check = Buffer.alloc(4)
-  check.writeUInt32LE(xxh64(content)[1])
-  return Buffer.concat([out, check])
+    at += 8
+  }
+  at += frame.copy(out, at, 6)
+  if (!hasCheck) {
+    out[4] = out[4]! | 4
+    out.writeUInt32LE(xxh64(content)[1], at)
+  }
+  return out
 }

@@ -4,7 +4,6 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { zstdEngine } from '../../lib/codec/zstd-engine.js'
 import { completeFrame } from '../../lib/codec/zstd-frames.js'
-import { xxh64 } from '../../lib/util/xxh64.js'
 import { has, sh } from '../helpers/image.js'
 import { tmp } from '../helpers/tmp.js'
 import { withTools } from '../helpers/tools.js'
@@ -61,16 +60,4 @@ test('a frame without size or checksum is completed; one with a checksum keeps i
   const whole = readFileSync(`${raw}.zst`)
   t.equal(completeFrame(whole, data), whole, 'a complete frame is returned as it is')
   t.throws(() => completeFrame(Buffer.from('not a frame'), data), /not a zstd frame/)
-})
-
-// XXH64 against the checksum the zstd tool itself writes, at every tail length.
-test('xxh64 equals the checksum zstd --check writes', async (t) => {
-  const dir = tmp(t)
-  for (const n of [0, 1, 3, 4, 5, 8, 12, 31, 32, 33, 40, 63, 64, 65, 1000, 65543]) {
-    const data = randomBytes(n)
-    writeFileSync(path.join(dir, 'in'), data)
-    sh(`zstd -qf --check '${dir}/in' -o '${dir}/in.zst'`)
-    const z = readFileSync(path.join(dir, 'in.zst'))
-    t.equal(xxh64(data)[1], z.readUInt32LE(z.length - 4), `${n} bytes`)
-  }
 })
