@@ -1,6 +1,5 @@
-import { constants } from 'node:fs'
-import { open, stat, type FileHandle } from 'node:fs/promises'
-import { DestWriteError, errnoText, NotConfirmedError, TargetExistsError, TargetInUseError } from '../errors.js'
+import { stat, type FileHandle } from 'node:fs/promises'
+import { DestWriteError, errnoText, NotConfirmedError, TargetExistsError } from '../errors.js'
 import type { Progress } from '../log/progress.js'
 import { AtomicFile } from '../dest/write-atomic.js'
 import { inflateImage, type InflatedImage } from '../verify/inflate-image.js'
@@ -8,6 +7,8 @@ import { bmapRanges, imageRanges, readBack } from './check-card.js'
 import { checkImageSize, readImageManifest } from '../dest/read-image-manifest.js'
 import { readBmap, type MappedRange } from './read-bmap.js'
 import { checkTargetDevice, type TargetDevice, type TargetEnvironment } from './check-target.js'
+import { openCardForWrite } from './open-card.js'
+import { writeFully } from '../util/write-fully.js'
 
 export interface RestoreImageOptions {
   readonly workers: number
@@ -54,11 +55,6 @@ async function openImage(file: string) {
   return manifest
 }
 
-async function writeFully(h: FileHandle, buf: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < buf.length;)
-    done += (await h.write(buf, done, buf.length - done, position + done)).bytesWritten
-}
-
 // Writes an image onto a card: every byte, in order, checked member by member as
 // it is decoded. Refuses the system disk, anything mounted or too small, and asks
 // first. O_EXCL makes the kernel refuse a device that something has mounted.
@@ -72,14 +68,7 @@ export async function restoreImageToDevice(
   const target = await checkTargetDevice(device, manifest.raw.bytes, { backupFile: file, ...opts.env })
   if (!(await opts.confirm(target, { bytes: manifest.raw.bytes, file })))
     throw new NotConfirmedError(device, 'the answer was not yes')
-  let h: FileHandle
-  try {
-    h = await open(device, constants.O_WRONLY | constants.O_EXCL)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EBUSY')
-      throw new TargetInUseError(device, 'the kernel reports it busy (mounted or opened exclusively)')
-    throw err
-  }
+  const h = await openCardForWrite(device)
   const progress = opts.progress?.(manifest.raw.bytes, 'restore')
   progress?.start()
   let result

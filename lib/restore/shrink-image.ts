@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto'
-import { constants } from 'node:fs'
-import { mkdtemp, open, rm, stat, statfs, type FileHandle } from 'node:fs/promises'
+import { mkdtemp, open, rm, stat, statfs } from 'node:fs/promises'
 import path from 'node:path'
 import { DestWriteError, errnoText, NotConfirmedError, ShrinkRefusedError, TargetExistsError } from '../errors.js'
-import { TargetInUseError, TargetTooSmallError } from '../errors.js'
+import { TargetTooSmallError } from '../errors.js'
 import { AtomicFile } from '../dest/write-atomic.js'
 import type { ImageManifest } from '../dest/image-manifest.js'
 import { checkImageSize, readImageManifest } from '../dest/read-image-manifest.js'
@@ -18,6 +17,8 @@ import { arrangeFirstBootExpand } from './first-boot-expand.js'
 import { resizePartition, type TableWrite } from './resize-partition.js'
 import type { RestoreImageOptions, RestoreToDeviceOptions } from './restore-image.js'
 import { stageImage } from './stage-image.js'
+import { openCardForWrite } from './open-card.js'
+import { writeFully } from '../util/write-fully.js'
 
 const MiB = 2 ** 20
 const COPY = 4 * MiB
@@ -221,11 +222,6 @@ async function copyPieces(
   return { written, checks }
 }
 
-async function writeFully(h: FileHandle, buf: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < buf.length;)
-    done += (await h.write(buf, done, buf.length - done, position + done)).bytesWritten
-}
-
 async function staging<T>(file: string, opts: ShrinkOptions, use: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(opts.tmpDir, 'sd-backup-shrink-')).catch((err: unknown) => {
     throw new ShrinkRefusedError(file, `cannot stage in --tmp-dir ${opts.tmpDir}: ${errnoText(err)}`, { cause: err })
@@ -265,14 +261,7 @@ export async function restoreShrunkToDevice(
     throw new NotConfirmedError(device, 'the answer was not yes')
   return staging(file, opts, async (dir) => {
     const plan = await prepare(file, m, Math.min(target.size, m.raw.bytes), dir, opts, device)
-    let h: FileHandle
-    try {
-      h = await open(device, constants.O_WRONLY | constants.O_EXCL)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EBUSY')
-        throw new TargetInUseError(device, 'the kernel reports it busy (mounted or opened exclusively)')
-      throw err
-    }
+    const h = await openCardForWrite(device)
     let copied
     try {
       copied = await copyPieces(

@@ -1,8 +1,9 @@
-import { open, type FileHandle } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import path from 'node:path'
 import type { ImageManifest } from '../dest/image-manifest.js'
 import type { Progress } from '../log/progress.js'
 import { inflateImage } from '../verify/inflate-image.js'
+import { writeFully } from '../util/write-fully.js'
 
 export interface StagedImage {
   /** The card's bytes before the root partition (table, boot partition), sparse. */
@@ -11,11 +12,6 @@ export interface StagedImage {
   readonly root: string
   /** Non-zero bytes after the root partition, which a shrunk card cannot keep. */
   readonly droppedBytes: number
-}
-
-async function writeFully(h: FileHandle, buf: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < buf.length;)
-    done += (await h.write(buf, done, buf.length - done, position + done)).bytesWritten
 }
 
 // Decodes the image (checked member by member, as every restore) into two sparse
