@@ -111,16 +111,17 @@ async function prepare(
     )
   if (fsck.code & 1) say('e2fsck repaired the staged root filesystem (the backup itself is unchanged)')
 
-  const dump = await tool(file, 'dumpe2fs', [staged.root], env)
-  if (dump.code !== 0) throw new ShrinkRefusedError(file, `dumpe2fs failed: ${dump.stderr.trim()}`)
-  const before = extUsedRanges(dump.stdout)
+  const sb = await tool(file, 'dumpe2fs', ['-h', staged.root], env)
+  const blockSize = Number(/^Block size:\s+(\d+)$/m.exec(sb.stdout)?.[1])
+  if (sb.code !== 0 || !Number.isInteger(blockSize))
+    throw new ShrinkRefusedError(file, `dumpe2fs -h failed: ${(sb.stdout + sb.stderr).trim()}`)
   // The data is what the image read of the root, as `list` counts it; resize2fs -P has the last word.
   const dataBytes = root.readBytes
   const min = await tool(file, 'resize2fs', ['-P', staged.root], env)
   const minBlocks = Number(/minimum size of the filesystem: (\d+)/.exec(min.stdout)?.[1])
   if (min.code !== 0 || !Number.isInteger(minBlocks))
     throw new ShrinkRefusedError(file, `resize2fs -P failed: ${(min.stdout + min.stderr).trim()}`)
-  const wanted = Math.ceil(Math.max(minBlocks * before.blockSize, dataBytes + shrinkMargin(dataBytes)) / MiB) * MiB
+  const wanted = Math.ceil(Math.max(minBlocks * blockSize, dataBytes + shrinkMargin(dataBytes)) / MiB) * MiB
   const reserve = tailReserve(scheme)
   const room = disk === 'smallest' ? wanted : Math.floor((disk - root.start - reserve) / MiB) * MiB
   if (room < wanted) {
