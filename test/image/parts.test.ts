@@ -28,7 +28,11 @@ t.test('a chunk becomes a gzip member that zlib itself reads back', async (t) =>
   t.equal(gzipHeader(1)[8], 4)
   t.same([...gzipTrailer(0xdeadbeef, 2 ** 32 + 5)], [0xef, 0xbe, 0xad, 0xde, 5, 0, 0, 0], 'ISIZE is mod 2^32')
   const tiny = deflateChunk(Buffer.from('x'), 6)
-  t.equal(tiny.body.buffer.byteLength, 16 * 1024, 'small chunks never come from the shared pool')
+  // Node 20 hands back zlib's own 16 KiB output; Node 24 a view of a larger buffer, which is copied.
+  t.ok(
+    tiny.body.byteOffset === 0 && [tiny.body.length, 16 * 1024].includes(tiny.body.buffer.byteLength),
+    'small chunks own their memory, never a slice of the shared pool',
+  )
 })
 
 t.test('zero chunks reuse one payload per length; other chunks are compressed', async (t) => {
