@@ -84,7 +84,7 @@ test('every gzip client Pi owners use reads a .img.gz as the manifest says', asy
   sameAsManifest(t, out, m, 'Node createGunzip (as balenaEtcher reads it)')
 })
 
-test('zstd -d and bsdcat read a .img.zst as the manifest says; zstd -l knows its size first', async (t) => {
+test('zstd -d, bsdcat and 7z read a .img.zst as the manifest says; zstd -l knows its size first', async (t) => {
   const { dir, file, m } = await card(t, 'zstd')
   const skip = missingTools('zstd')
   if (skip) return void t.test('zstd', { skip }, () => {})
@@ -95,7 +95,16 @@ test('zstd -d and bsdcat read a .img.zst as the manifest says; zstd -l knows its
   const out = path.join(dir, 'out.img')
   sh(`zstd -dqc '${file}' > '${out}'`)
   sameAsManifest(t, out, m, 'zstd -d')
-  if (missingTools('bsdcat')) return void t.test('bsdcat', { skip: missingTools('bsdcat') }, () => {})
-  sh(`bsdcat '${file}' > '${out}'`)
-  sameAsManifest(t, out, m, 'bsdcat (libarchive, as Raspberry Pi Imager reads it)')
+  for (const [label, tool, cmd] of [
+    ['bsdcat (libarchive, as Raspberry Pi Imager reads it)', 'bsdcat', `bsdcat '${file}'`],
+    ['7z x -so', '7z', `7z x -so '${file}'`],
+  ] as const) {
+    const skip = missingTools(tool)
+    if (skip) {
+      t.test(label, { skip }, () => {})
+      continue
+    }
+    sh(`${cmd} > '${out}'`)
+    sameAsManifest(t, out, m, label)
+  }
 })
