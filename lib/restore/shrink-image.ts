@@ -86,7 +86,7 @@ async function prepare(
 ): Promise<{ pieces: Piece[]; disk: number; rootBytes: number; expandArranged: boolean }> {
   const { root, scheme, partitions } = shrinkable(file, m)
   const env = opts.toolEnv ?? process.env
-  const say = opts.say ?? (() => {})
+  const say = (line: string) => opts.say?.(line)
   for (const name of ['e2fsck', 'resize2fs', 'dumpe2fs', 'debugfs']) await tool(file, name, ['-V'], env)
   // Staging holds what the image read of the card (its data), plus room for e2fsck and resize2fs.
   const need = (m.layout?.usedBytes ?? m.raw.bytes) + 64 * MiB

@@ -178,6 +178,9 @@ test('refusals: a last partition that is not ext, missing e2fsprogs, no room to 
   t.notOk(existsSync(out))
   const bmap = await runCli(['restore', good, '--output', out, '--shrink', '--bmap'])
   t.equal(bmap.code, 2)
+  const nowhere = await runCli(['restore', good, '--output', out, '--shrink', '--tmp-dir', path.join(dir, 'none')])
+  t.equal(nowhere.code, 37)
+  t.match(nowhere.stderr, /cannot stage in --tmp-dir .*none: ENOENT/)
   if (!needsRoot(t)) return
   const small = mount(t, 'tmpfs', path.join(dir, 'small-tmp'), '-t tmpfs -o size=32m')
   const full = await runCli(['restore', good, '--output', out, '--shrink', '--tmp-dir', small])
