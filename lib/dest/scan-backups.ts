@@ -16,7 +16,7 @@ import {
 import { lockHeld, readLockHolder } from './job-lock.js'
 import { type Backup } from './backup.js'
 import type { ImageManifest } from './image-manifest.js'
-import { smallestCard } from './smallest-card.js'
+import { layoutProblem, smallestCard } from './smallest-card.js'
 
 // A backup found on the NAS, with the files or directory that make it up.
 export interface FoundBackup extends Backup {
@@ -46,7 +46,7 @@ async function manifestFacts(
     }
     const rawBytes =
       kind === 'files' ? (m.entries ?? []).reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) : m.raw?.bytes
-    const smallest = kind === 'image' ? smallestCardOf(m) : undefined
+    const smallest = kind === 'image' && layoutProblem(m) === undefined ? smallestCard(m as ImageManifest) : undefined
     return {
       rawBytes,
       ...(smallest !== undefined ? { smallestCard: smallest } : {}),
@@ -57,22 +57,6 @@ async function manifestFacts(
   } catch {
     return { verification: 'failed' }
   }
-}
-
-// A manifest from the NAS is hostile input: its layout is used only when every field has its type.
-function smallestCardOf(m: unknown): number | undefined {
-  const x = m as Partial<ImageManifest>
-  const num = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
-  const parts = x.layout?.partitions
-  if (!num(x.raw?.bytes) || !Array.isArray(parts) || !['mbr', 'gpt'].includes(x.layout?.scheme as string))
-    return undefined
-  if (
-    !parts.every(
-      (p) => p && num(p.start) && num(p.size) && num(p.readBytes) && (p.fs === null || typeof p.fs === 'string'),
-    )
-  )
-    return undefined
-  return smallestCard(x as ImageManifest)
 }
 
 // Everything this station's jobs left on the NAS: images, database copies, file

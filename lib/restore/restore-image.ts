@@ -5,6 +5,7 @@ import { AtomicFile } from '../dest/write-atomic.js'
 import { inflateImage, type InflatedImage } from '../verify/inflate-image.js'
 import { bmapRanges, imageRanges, readBack } from './check-card.js'
 import { checkImageSize, readImageManifest } from '../dest/read-image-manifest.js'
+import type { ImageManifest } from '../dest/image-manifest.js'
 import { readBmap, type MappedRange } from './read-bmap.js'
 import { checkTargetDevice, type TargetDevice, type TargetEnvironment } from './check-target.js'
 import { openCardForWrite } from './open-card.js'
@@ -49,7 +50,7 @@ async function writeMapped(
 }
 
 // Reads and checks an image's manifest and size before a byte of the target is touched.
-async function openImage(file: string) {
+export async function openImage(file: string): Promise<ImageManifest> {
   const manifest = await readImageManifest(file)
   checkImageSize(file, (await stat(file)).size, manifest)
   return manifest

@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto'
-import { mkdtemp, open, rm, stat, statfs } from 'node:fs/promises'
+import { mkdtemp, open, rm, statfs } from 'node:fs/promises'
 import path from 'node:path'
-import { DestWriteError, errnoText, NotConfirmedError, ShrinkRefusedError, TargetExistsError } from '../errors.js'
-import { TargetTooSmallError } from '../errors.js'
+import {
+  DestWriteError,
+  errnoText,
+  NotConfirmedError,
+  ShrinkRefusedError,
+  TargetExistsError,
+  TargetTooSmallError,
+} from '../errors.js'
 import { AtomicFile } from '../dest/write-atomic.js'
 import type { ImageManifest } from '../dest/image-manifest.js'
-import { checkImageSize, readImageManifest } from '../dest/read-image-manifest.js'
-import { rootPartition, shrinkMargin, smallestCard, tailReserve } from '../dest/smallest-card.js'
+import { layoutProblem, rootPartition, shrinkMargin, smallestCard, tailReserve } from '../dest/smallest-card.js'
 import { runTool, ToolMissing, type ToolResult } from '../system/run-tool.js'
 import type { RangeCheck } from '../verify/check-ranges.js'
 import { formatBytes } from '../util/size.js'
@@ -15,7 +20,7 @@ import { checkTargetDevice, type TargetDevice } from './check-target.js'
 import { extUsedRanges } from './ext-used-ranges.js'
 import { arrangeFirstBootExpand } from './first-boot-expand.js'
 import { resizePartition, type TableWrite } from './resize-partition.js'
-import type { RestoreImageOptions, RestoreToDeviceOptions } from './restore-image.js'
+import { openImage, type RestoreImageOptions, type RestoreToDeviceOptions } from './restore-image.js'
 import { stageImage } from './stage-image.js'
 import { openCardForWrite } from './open-card.js'
 import { writeFully } from '../util/write-fully.js'
@@ -50,9 +55,11 @@ interface Piece {
 }
 
 function shrinkable(file: string, m: ImageManifest) {
-  const root = rootPartition(m)
   if (!m.layout)
     throw new ShrinkRefusedError(file, 'its manifest records no partition layout (a --full image, or an old one)')
+  const problem = layoutProblem(m)
+  if (problem) throw new ShrinkRefusedError(file, `its manifest's partition layout is not usable: ${problem}`)
+  const root = rootPartition(m)
   if (!root) {
     const last = m.layout.partitions.at(-1)
     throw new ShrinkRefusedError(
@@ -160,7 +167,13 @@ async function prepare(
   const expand = await arrangeFirstBootExpand(staged.head, boot?.start, staged.root, env)
   say(expand.message)
 
-  const after = extUsedRanges((await tool(file, 'dumpe2fs', [staged.root], env)).stdout)
+  // The staged filesystem came from the NAS: what dumpe2fs cannot describe is a refusal, not a crash.
+  let after
+  try {
+    after = extUsedRanges((await tool(file, 'dumpe2fs', [staged.root], env)).stdout)
+  } catch (err) {
+    throw new ShrinkRefusedError(file, `the shrunk filesystem's block bitmaps: ${(err as Error).message}`)
+  }
   const pieces: Piece[] = [
     // The head whole: the table and the boot partition (a few hundred MiB at most).
     { at: 0, length: root.start, from: { file: staged.head, offset: 0 } },
@@ -234,9 +247,8 @@ async function staging<T>(file: string, opts: ShrinkOptions, use: (dir: string) 
   }
 }
 
-async function openImage(file: string): Promise<ImageManifest> {
-  const m = await readImageManifest(file)
-  checkImageSize(file, (await stat(file)).size, m)
+async function openShrinkable(file: string): Promise<ImageManifest> {
+  const m = await openImage(file)
   shrinkable(file, m)
   return m
 }
@@ -249,7 +261,7 @@ export async function restoreShrunkToDevice(
   device: string,
   opts: ShrinkOptions & Omit<RestoreToDeviceOptions, 'bmap'>,
 ): Promise<ShrinkResult & { target: TargetDevice; readBack: boolean }> {
-  const m = await openImage(file)
+  const m = await openShrinkable(file)
   const estimate = smallestCard(m)!
   let target: TargetDevice
   try {
@@ -300,7 +312,7 @@ export async function restoreShrunkToDevice(
 // `restore IMAGE --output FILE --shrink`: the smallest card image that holds the
 // data (plus the margin), sparse, like PiShrink's output. Never overwrites FILE.
 export async function restoreShrunkToFile(file: string, output: string, opts: ShrinkOptions): Promise<ShrinkResult> {
-  const m = await openImage(file)
+  const m = await openShrinkable(file)
   const out = await AtomicFile.create(output, { existsError: (p) => new TargetExistsError(p) })
   try {
     const r = await staging(file, opts, async (dir) => {

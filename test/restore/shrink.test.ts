@@ -1,9 +1,10 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { restoreShrunkToFile } from '../../lib/restore/shrink-image.js'
 import { ShrinkRefusedError } from '../../lib/errors.js'
+import { bmapPathFor, manifestPathFor } from '../../lib/dest/layout.js'
 import { buildCard, dumpFiles, treeDigest, type BuiltCard } from '../helpers/card.js'
 import { runCli } from '../helpers/cli.js'
 import { image, sh } from '../helpers/image.js'
@@ -178,6 +179,26 @@ test('refusals: a last partition that is not ext, missing e2fsprogs, no room to 
   t.notOk(existsSync(out))
   const bmap = await runCli(['restore', good, '--output', out, '--shrink', '--bmap'])
   t.equal(bmap.code, 2)
+  // A manifest another machine rewrote: partitions past the image's end, a size that is not a number.
+  const hostileDir = path.join(dir, 'hostile')
+  mkdirSync(hostileDir)
+  const hostile = path.join(hostileDir, path.basename(good))
+  copyFileSync(good, hostile)
+  copyFileSync(bmapPathFor(good), bmapPathFor(hostile))
+  for (const [label, edit] of [
+    ['past the end', (p: Record<string, unknown>) => (p.start = 2 ** 40)],
+    ['not a number', (p: Record<string, unknown>) => (p.size = '1e9')],
+  ] as const) {
+    const m = JSON.parse(readFileSync(manifestPathFor(good), 'utf8')) as {
+      layout: { partitions: Array<Record<string, unknown>> }
+    }
+    edit(m.layout.partitions.at(-1)!)
+    writeFileSync(manifestPathFor(hostile), JSON.stringify(m))
+    const h = await runCli(['restore', hostile, '--output', out, '--shrink', '--tmp-dir', dir])
+    t.equal(h.code, 37, `${label}: ${h.stderr}`)
+    t.match(h.stderr, /its manifest's partition layout is not usable: /, label)
+    t.notOk(existsSync(out), `${label}: nothing written`)
+  }
   const nowhere = await runCli(['restore', good, '--output', out, '--shrink', '--tmp-dir', path.join(dir, 'none')])
   t.equal(nowhere.code, 37)
   t.match(nowhere.stderr, /cannot stage in --tmp-dir .*none: ENOENT/)
